@@ -1,0 +1,182 @@
+import path from "node:path";
+
+/**
+ * Service configuration, read once from environment variables into a frozen object.
+ * Defaults are the old Python backend's (input 448, coreset 2 %, score percentile 99,
+ * area threshold 1 mm², blur sigma 1 px). A bad value throws ConfigError naming the variable.
+ */
+export interface Config {
+  readonly s3: {
+    readonly bucket: string;
+    /** Key prefix of every stored artefact, ends with "/". */
+    readonly prefix: string;
+    /** Empty = AWS's own endpoint for the region. */
+    readonly endpoint: string;
+    readonly region: string;
+    readonly forcePathStyle: boolean;
+  };
+  readonly model: {
+    /** Folder holding `<name>.onnx` and `<name>.card.json` (`/opt/models` in the Lambda layer). */
+    readonly dir: string;
+    readonly name: string;
+    readonly onnxPath: string;
+    readonly cardPath: string;
+    /** Side of the square model input in pixels; must be a multiple of the card's patch size. */
+    readonly inputSize: number;
+    /** onnxruntime intra-op threads; 0 = onnxruntime's default (all cores). */
+    readonly ortThreads: number;
+  };
+  readonly patchcore: {
+    readonly coresetRate: number;
+    readonly scorePercentile: number;
+    readonly areaMm2Threshold: number;
+    /** Gaussian blur sigma in ROI pixels applied to the anomaly map. */
+    readonly blurSigma: number;
+    readonly seed: number;
+  };
+  readonly limits: {
+    /** Largest decoded image, width x height, accepted (decompression-bomb guard). */
+    readonly maxImagePixels: number;
+    readonly maxFiles: number;
+    /** Bytes of one uploaded file. */
+    readonly maxFileBytes: number;
+    /** Bytes of one whole request body. */
+    readonly maxRequestBytes: number;
+  };
+  readonly cache: {
+    readonly maxBytes: number;
+    /** How long a cached model is trusted before its ETag is checked again, in ms. */
+    readonly ttlMs: number;
+  };
+  readonly logLevel: LogLevel;
+  readonly version: string;
+}
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  constructor(variable: string, value: string, expected: string) {
+    super(`Invalid configuration: ${variable}=${JSON.stringify(value)}: expected ${expected}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function text(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === "" ? fallback : raw.trim();
+}
+
+function number(
+  env: Env,
+  name: string,
+  fallback: number,
+  check: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean },
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw.trim());
+  const bounds = [
+    check.min === undefined ? "" : `${check.exclusiveMin ? ">" : ">="} ${check.min}`,
+    check.max === undefined ? "" : `<= ${check.max}`,
+  ].filter(Boolean);
+  const expected = `${check.integer ? "an integer" : "a number"}${bounds.length ? " " + bounds.join(" and ") : ""}`;
+  const ok =
+    Number.isFinite(value) &&
+    (!check.integer || Number.isInteger(value)) &&
+    (check.min === undefined || (check.exclusiveMin ? value > check.min : value >= check.min)) &&
+    (check.max === undefined || value <= check.max);
+  if (!ok) throw new ConfigError(name, raw, expected);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const v = raw.trim().toLowerCase();
+  if (v === "true" || v === "1") return true;
+  if (v === "false" || v === "0") return false;
+  throw new ConfigError(name, raw, '"true" or "false"');
+}
+
+const PACKAGE_VERSION = "0.1.0";
+
+/** Builds a Config from an environment; pure, so tests pass their own. */
+export function loadConfig(env: Env = process.env): Config {
+  const endpoint = text(env, "S3_ENDPOINT", "");
+  if (endpoint !== "" && !/^https?:\/\/[^\s]+$/.test(endpoint)) {
+    throw new ConfigError("S3_ENDPOINT", endpoint, "empty or an http(s) URL");
+  }
+  let prefix = text(env, "MODELS_PREFIX", "models/");
+  if (!prefix.endsWith("/")) prefix += "/";
+  if (prefix.startsWith("/")) throw new ConfigError("MODELS_PREFIX", prefix, "a key prefix not starting with /");
+  const bucket = text(env, "MODELS_BUCKET", "inspection-models");
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError("MODELS_BUCKET", bucket, "a valid S3 bucket name");
+  }
+
+  const dir = path.resolve(text(env, "MODEL_DIR", "layers/runtime/models"));
+  const name = text(env, "MODEL_NAME", "texture-s14");
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new ConfigError("MODEL_NAME", name, "a file stem [A-Za-z0-9._-]");
+
+  const logLevel = text(env, "LOG_LEVEL", "info").toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError("LOG_LEVEL", logLevel, LOG_LEVELS.join("|"));
+  }
+
+  const config: Config = {
+    s3: {
+      bucket,
+      prefix,
+      endpoint,
+      region: text(env, "S3_REGION", text(env, "AWS_REGION", "us-east-1")),
+      forcePathStyle: bool(env, "S3_FORCE_PATH_STYLE", endpoint !== ""),
+    },
+    model: {
+      dir,
+      name,
+      onnxPath: path.join(dir, `${name}.onnx`),
+      cardPath: path.join(dir, `${name}.card.json`),
+      inputSize: number(env, "INPUT_SIZE", 448, { min: 14, max: 2048, integer: true }),
+      ortThreads: number(env, "ORT_THREADS", 0, { min: 0, max: 64, integer: true }),
+    },
+    patchcore: {
+      coresetRate: number(env, "CORESET_RATE", 0.02, { min: 0, max: 1, exclusiveMin: true }),
+      scorePercentile: number(env, "SCORE_PERCENTILE", 99, { min: 0, max: 100 }),
+      areaMm2Threshold: number(env, "AREA_MM2_THR", 1.0, { min: 0 }),
+      blurSigma: number(env, "BLUR_SIGMA", 1, { min: 0, max: 50 }),
+      seed: number(env, "CORESET_SEED", 0, { min: 0, max: 2 ** 32 - 1, integer: true }),
+    },
+    limits: {
+      maxImagePixels: number(env, "MAX_IMAGE_PIXELS", 4096 * 4096, { min: 1, integer: true }),
+      maxFiles: number(env, "MAX_FILES", 64, { min: 1, integer: true }),
+      maxFileBytes: number(env, "MAX_FILE_BYTES", 6 * 1024 * 1024, { min: 1, integer: true }),
+      // API Gateway + Lambda accept 6 MB of payload; base64 of a binary body costs 4/3.
+      maxRequestBytes: number(env, "MAX_REQUEST_BYTES", 6 * 1024 * 1024, { min: 1, integer: true }),
+    },
+    cache: {
+      maxBytes: number(env, "CACHE_MAX_BYTES", 512 * 1024 * 1024, { min: 0, integer: true }),
+      ttlMs: number(env, "CACHE_TTL_MS", 5000, { min: 0, integer: true }),
+    },
+    logLevel: logLevel as LogLevel,
+    version: PACKAGE_VERSION,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child !== null && typeof child === "object") deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}
+
+let cached: Config | undefined;
+
+/** The process's Config, read on first call and reused. */
+export function getConfig(): Config {
+  cached ??= loadConfig(process.env);
+  return cached;
+}

@@ -1,0 +1,31 @@
+import { getConfig, type Config } from "../config";
+import { getLogger } from "../log";
+import { OnnxFeatureExtractor } from "./onnxExtractor";
+
+let extractor: Promise<OnnxFeatureExtractor> | undefined;
+
+/**
+ * The container's feature extractor: created on first use (one ONNX session per container),
+ * reused by every later request. A failed load is not cached, so the next request retries.
+ */
+export function getExtractor(config: Config = getConfig()): Promise<OnnxFeatureExtractor> {
+  if (!extractor) {
+    const start = performance.now();
+    extractor = OnnxFeatureExtractor.load({
+      onnxPath: config.model.onnxPath,
+      cardPath: config.model.cardPath,
+      inputSize: config.model.inputSize,
+      threads: config.model.ortThreads,
+    }).then(
+      (loaded) => {
+        getLogger().info("model loaded", { model: loaded.card.id, path: config.model.onnxPath, load_ms: Math.round(performance.now() - start) });
+        return loaded;
+      },
+      (error: unknown) => {
+        extractor = undefined;
+        throw error;
+      },
+    );
+  }
+  return extractor;
+}

@@ -1,0 +1,78 @@
+import sharp from "sharp";
+import type { RgbImage } from "./decode";
+
+/**
+ * Where the ROI sits inside the square model input, so token-grid values can be mapped back to
+ * ROI pixels exactly (the old backend mapped the grid onto the whole ROI, which shifted and
+ * stretched heatmaps of non-square ROIs; this geometry is the fix).
+ */
+export interface LetterboxGeometry {
+  readonly roiWidth: number;
+  readonly roiHeight: number;
+  /** Side of the square model input, pixels. */
+  readonly inputSize: number;
+  readonly patchSize: number;
+  /** Input pixels per ROI pixel along each axis (content size / ROI size after rounding). */
+  readonly scaleX: number;
+  readonly scaleY: number;
+  /** The resized ROI inside the input, in input pixels (integers). */
+  readonly content: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
+  /** Token grid of the whole input (h = w = inputSize / patchSize). */
+  readonly grid: { readonly h: number; readonly w: number };
+}
+
+/**
+ * Letterbox geometry as the old backend: keep aspect ratio, longer side = inputSize, black
+ * padding to a square with the content centred (extra pixel of odd padding right/bottom).
+ */
+export function letterboxGeometry(roiWidth: number, roiHeight: number, inputSize: number, patchSize: number): LetterboxGeometry {
+  const scale = inputSize / Math.max(roiWidth, roiHeight);
+  const width = Math.max(1, Math.min(inputSize, Math.round(roiWidth * scale)));
+  const height = Math.max(1, Math.min(inputSize, Math.round(roiHeight * scale)));
+  const grid = Math.floor(inputSize / patchSize);
+  return {
+    roiWidth,
+    roiHeight,
+    inputSize,
+    patchSize,
+    scaleX: width / roiWidth,
+    scaleY: height / roiHeight,
+    content: { x: Math.floor((inputSize - width) / 2), y: Math.floor((inputSize - height) / 2), width, height },
+    grid: { h: grid, w: grid },
+  };
+}
+
+/**
+ * Resizes the ROI (bicubic; sharp's "cubic" kernel, Catmull-Rom, antialiased when shrinking)
+ * into the letterbox and writes it normalised as planar CHW float32:
+ * out[offset + c*S*S + y*S + x] = (pixel/255 - mean[c]) / std[c]; padding is black before normalising.
+ */
+export async function letterboxInto(
+  image: RgbImage,
+  geometry: LetterboxGeometry,
+  mean: readonly [number, number, number],
+  std: readonly [number, number, number],
+  out: Float32Array,
+  offset = 0,
+): Promise<void> {
+  const { inputSize: S, content } = geometry;
+  const resized =
+    content.width === image.width && content.height === image.height
+      ? image.data
+      : await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+          .resize(content.width, content.height, { kernel: "cubic", fit: "fill" })
+          .raw()
+          .toBuffer();
+  const plane = S * S;
+  for (let c = 0; c < 3; c++) {
+    const scale = 1 / (255 * std[c]!);
+    const shift = -mean[c]! / std[c]!;
+    const base = offset + c * plane;
+    out.fill(shift, base, base + plane); // black padding
+    for (let y = 0; y < content.height; y++) {
+      const row = base + (content.y + y) * S + content.x;
+      const src = y * content.width * 3 + c;
+      for (let x = 0; x < content.width; x++) out[row + x] = resized[src + 3 * x]! * scale + shift;
+    }
+  }
+}

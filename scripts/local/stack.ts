@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { S3RVER_CREDENTIALS, startLocalS3, type LocalS3 } from "./s3Server";
+
+export interface LocalStackOptions {
+  readonly root: string;
+  readonly httpPort: number;
+  readonly lambdaPort: number;
+  /** When set, the service uses this S3 endpoint (LocalStack, MinIO, ...) and no embedded server starts. */
+  readonly externalS3Endpoint?: string;
+  readonly s3Port: number;
+  readonly s3Directory: string;
+  readonly bucket: string;
+  /** Extra environment for the service (MODEL_NAME, LOG_LEVEL, limits...). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Where serverless-offline's output goes (default: this process's stdout/stderr). */
+  readonly output?: (chunk: string) => void;
+  readonly startTimeoutMs?: number;
+}
+
+export interface LocalStack {
+  readonly url: string;
+  readonly s3Endpoint: string;
+  readonly env: Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole service on this machine: an S3-compatible server (embedded s3rver unless an
+ * external endpoint is given) and serverless-offline serving the real handlers over HTTP.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  let s3: LocalS3 | undefined;
+  let endpoint = options.externalS3Endpoint;
+  if (!endpoint) {
+    s3 = await startLocalS3({ directory: options.s3Directory, bucket: options.bucket, port: options.s3Port });
+    endpoint = s3.endpoint;
+  }
+  const env: Record<string, string> = {
+    S3_ENDPOINT: endpoint,
+    MODELS_BUCKET: options.bucket,
+    MODEL_DIR: path.join(options.root, "layers/runtime/models"),
+    HTTP_PORT: String(options.httpPort),
+    LAMBDA_PORT: String(options.lambdaPort),
+    ...(options.externalS3Endpoint
+      ? {}
+      : { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey }),
+    ...options.env,
+  };
+  const child = spawn(path.join(options.root, "node_modules/.bin/serverless"), ["offline", "start"], {
+    cwd: options.root,
+    env: { ...process.env, ...env, SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off", FORCE_COLOR: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true, // its own process group, so stop() ends serverless and its workers together
+  });
+  const write = options.output ?? ((chunk: string) => process.stdout.write(chunk));
+  const url = `http://127.0.0.1:${options.httpPort}`;
+  try {
+    await waitForReady(child, write, options.startTimeoutMs ?? 120_000);
+  } catch (error) {
+    await stopChild(child);
+    await s3?.close();
+    throw error;
+  }
+  return {
+    url,
+    s3Endpoint: endpoint,
+    env,
+    stop: async () => {
+      await stopChild(child);
+      await s3?.close();
+    },
+  };
+}
+
+function waitForReady(child: ChildProcess, write: (chunk: string) => void, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let log = "";
+    const timer = setTimeout(() => reject(new Error(`serverless-offline not ready after ${timeoutMs} ms:\n${log.slice(-4000)}`)), timeoutMs);
+    const onData = (data: Buffer) => {
+      const text = data.toString();
+      log += text;
+      write(text);
+      if (log.includes("Server ready:")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`serverless-offline exited (${code ?? signal}) before it was ready:\n${log.slice(-4000)}`));
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
+  signalGroup("SIGINT");
+  const timer = setTimeout(() => signalGroup("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}
