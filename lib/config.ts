@@ -1,4 +1,5 @@
 import path from "node:path";
+import { version as PACKAGE_VERSION } from "../package.json";
 
 /**
  * Service configuration, read once from environment variables into a frozen object.
@@ -100,8 +101,6 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (v === "false" || v === "0") return false;
   throw new ConfigError(name, raw, '"true" or "false"');
 }
-
-const PACKAGE_VERSION = "0.1.0";
 
 /** Builds a Config from an environment; pure, so tests pass their own. */
 export function loadConfig(env: Env = process.env): Config {

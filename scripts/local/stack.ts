@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import { loadConfig } from "../../lib/config";
+import { createS3Client, ensureBucket } from "../../lib/store/s3Client";
 import { S3RVER_CREDENTIALS, startLocalS3, type LocalS3 } from "./s3Server";
 
 export interface LocalStackOptions {
@@ -35,6 +37,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (!endpoint) {
     s3 = await startLocalS3({ directory: options.s3Directory, bucket: options.bucket, port: options.s3Port });
     endpoint = s3.endpoint;
+  } else {
+    const config = loadConfig({ ...process.env, S3_ENDPOINT: endpoint, MODELS_BUCKET: options.bucket });
+    await ensureBucket(createS3Client(config.s3), options.bucket);
   }
   const env: Record<string, string> = {
     S3_ENDPOINT: endpoint,

@@ -1,0 +1,16 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  // onnxruntime-node checks `data instanceof Float32Array` against the realm it was loaded in:
+  // this environment shares the outer realm's typed arrays with the tests (onnxruntime#16622).
+  testEnvironment: "<rootDir>/test/helpers/ortEnvironment.js",
+  transform: {
+    "^.+\\.(t|j|mj)s$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "commonjs" } }],
+  },
+  // @middy/* is ESM-only: transform it to CommonJS like our own code.
+  transformIgnorePatterns: ["/node_modules/(?!@middy/)"],
+  moduleFileExtensions: ["ts", "js", "mjs", "json"],
+  testMatch: ["<rootDir>/test/**/*.test.ts"],
+  testTimeout: 60_000,
+  // The integration tests start servers on this machine; give a hung one time to be reported.
+  openHandlesTimeout: 5_000,
+};

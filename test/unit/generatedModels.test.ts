@@ -1,0 +1,77 @@
+import path from "node:path";
+import { embedImages } from "../../lib/features/embed";
+import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
+import { PROJECT_ROOT } from "../helpers/testStack";
+import { brushedMetal, paintSpot } from "../helpers/images";
+
+const modelDir = path.join(PROJECT_ROOT, "layers/runtime/models");
+const load = (name: string, inputSize = 448) =>
+  OnnxFeatureExtractor.load({
+    onnxPath: path.join(modelDir, `${name}.onnx`),
+    cardPath: path.join(modelDir, `${name}.card.json`),
+    inputSize,
+    threads: 2,
+  });
+
+/** Nearest-neighbour Euclidean distance of each row of `queries` to `memory`, both L2-normalised first. */
+function nearestDistances(queries: Float32Array, memory: Float32Array, dim: number): Float64Array {
+  const normalise = (a: Float32Array) => {
+    const out = Float64Array.from(a);
+    for (let r = 0; r < out.length / dim; r++) {
+      let s = 0;
+      for (let d = 0; d < dim; d++) s += out[r * dim + d]! ** 2;
+      const inv = 1 / Math.sqrt(s || 1);
+      for (let d = 0; d < dim; d++) out[r * dim + d]! *= inv;
+    }
+    return out;
+  };
+  const q = normalise(queries);
+  const m = normalise(memory);
+  const out = new Float64Array(q.length / dim);
+  for (let i = 0; i < out.length; i++) {
+    let best = Infinity;
+    for (let j = 0; j < m.length / dim; j++) {
+      let s = 0;
+      for (let d = 0; d < dim; d++) s += (q[i * dim + d]! - m[j * dim + d]!) ** 2;
+      if (s < best) best = s;
+    }
+    out[i] = Math.sqrt(best);
+  }
+  return out;
+}
+
+describe("generated texture model (offline extractor)", () => {
+  it("tells a patch with a painted spot from good texture", async () => {
+    const extractor = await load("texture-s14");
+    const good = [brushedMetal(224, 224, 1), brushedMetal(224, 224, 2)];
+    const test = brushedMetal(224, 224, 3);
+    // ROI 224 px -> input 448 px (x2): a 10-px spot at ROI (115, 59) -> input (230, 118) -> token (row 8, col 16)
+    const defective = paintSpot(test, 115, 59, 5);
+    const [a, b, t, d] = await embedImages(extractor, [...good, test, defective]);
+    const dim = a!.grid.dim;
+    const memory = new Float32Array(a!.grid.embeddings.length * 2);
+    memory.set(a!.grid.embeddings);
+    memory.set(b!.grid.embeddings, a!.grid.embeddings.length);
+
+    const goodScores = nearestDistances(t!.grid.embeddings, memory, dim);
+    const defectScores = nearestDistances(d!.grid.embeddings, memory, dim);
+    const defectToken = 8 * 32 + 16;
+    const worstGood = Math.max(...goodScores);
+    expect(defectScores[defectToken]!).toBeGreaterThan(3 * worstGood);
+    // the image's maximum is on the spot: the 20-input-px spot spans 3 token columns and the
+    // model's 3x3 neighbourhood average spreads it, so within one token of its centre
+    const argmax = defectScores.indexOf(Math.max(...defectScores));
+    expect(Math.abs(Math.floor(argmax / 32) - 8)).toBeLessThanOrEqual(1);
+    expect(Math.abs((argmax % 32) - 16)).toBeLessThanOrEqual(1);
+    await extractor.release();
+  });
+
+  it("is deterministic", async () => {
+    const extractor = await load("texture-s14");
+    const image = brushedMetal(200, 120, 7);
+    const [first] = await embedImages(extractor, [image]);
+    const [second] = await embedImages(extractor, [image]);
+    expect(second!.grid.embeddings).toEqual(first!.grid.embeddings);
+    await extractor.release();
+  });
+});
