@@ -58,7 +58,7 @@ function tensorDims(meta: ort.InferenceSession.ValueMetadata, where: string): Di
 }
 
 /** Writes one image's output into columns [column, column + spec.dim) of target, Float32Array [h*w, targetDim]. */
-function copyOutputInto(
+export function copyOutputInto(
   output: ort.Tensor,
   spec: ModelOutput,
   image: number,

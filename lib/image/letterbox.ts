@@ -76,3 +76,17 @@ export async function letterboxInto(
     }
   }
 }
+
+/** Continuous input-pixel coordinate of a ROI coordinate (pixel centres at +0.5 on both sides). */
+export function roiToInput(geometry: LetterboxGeometry, roiX: number, roiY: number): { x: number; y: number } {
+  return {
+    x: geometry.content.x + roiX * geometry.scaleX,
+    y: geometry.content.y + roiY * geometry.scaleY,
+  };
+}
+
+/** The token (row, column) whose patch contains the centre of ROI pixel (x, y). */
+export function tokenOfRoiPixel(geometry: LetterboxGeometry, x: number, y: number): { row: number; col: number } {
+  const input = roiToInput(geometry, x + 0.5, y + 0.5);
+  return { row: Math.floor(input.y / geometry.patchSize), col: Math.floor(input.x / geometry.patchSize) };
+}
