@@ -61,7 +61,7 @@ describe("decodeImage", () => {
   });
 
   it("rejects a truncated PNG with a 400", async () => {
-    const png = await sharp({ create: { width: 256, height: 256, channels: 3, noise: { type: "gaussian", mean: 128, sigma: 40 } } })
+    const png = await sharp({ create: { width: 256, height: 256, channels: 3, background: "#808080", noise: { type: "gaussian", mean: 128, sigma: 40 } } })
       .png()
       .toBuffer();
     const error = await decodeImage(png.subarray(0, png.length >> 1), 1e6).catch((e: unknown) => e);

@@ -48,8 +48,8 @@ describe("letterboxInto: a bright dot at a known ROI pixel lands in the predicte
     const std = [0.229, 0.224, 0.225] as const;
     await letterboxInto(solid(200, 100, [255, 255, 255]), geometry, mean, std, pixels);
     for (let c = 0; c < 3; c++) {
-      expect(pixels[c * S * S]).toBeCloseTo(-mean[c] / std[c], 5); // top-left: padding
-      expect(pixels[c * S * S + (S / 2) * S + S / 2]).toBeCloseTo((1 - mean[c]) / std[c], 5); // centre: white content
+      expect(pixels[c * S * S]).toBeCloseTo(-mean[c]! / std[c]!, 5); // top-left: padding
+      expect(pixels[c * S * S + (S / 2) * S + S / 2]).toBeCloseTo((1 - mean[c]!) / std[c]!, 5); // centre: white content
     }
     expect(geometry.content).toEqual({ x: 0, y: 112, width: 448, height: 224 });
   });
