@@ -21,7 +21,14 @@ const PATCH = 14;
 const POS_GRID = 37; // DINOv2 was trained at 518 px = 37 x 37 tokens
 export const VIT_OUTPUT_BLOCKS = [9, 10, 11] as const;
 
-export function buildVitS14Model(seed = 14): { onnx: Uint8Array; card: ModelCard } {
+/**
+ * "blocks": outputs block9/10/11 as the old backend (1152-d).
+ * "last_hidden_state": Hugging Face's Dinov2Model layout, as in the published ONNX exports:
+ * "last_hidden_state" [batch, 1 + h*w, 384] (final norm, CLS first) and "pooler_output" [batch, 384].
+ */
+export type VitOutputLayout = "blocks" | "last_hidden_state";
+
+export function buildVitS14Model(seed = 14, layout: VitOutputLayout = "blocks"): { onnx: Uint8Array; card: ModelCard } {
   const rng = new SeededRandom(seed);
   const b = new GraphBuilder("vit_small_patch14_shape");
   const param = (prefix: string, dims: number[], std: number, constant?: number) => {
@@ -83,13 +90,20 @@ export function buildVitS14Model(seed = 14): { onnx: Uint8Array; card: ModelCard
     const gelu = b.op("Mul", [b.op("Mul", [fc1, half]), b.op("Add", [b.op("Erf", [b.op("Mul", [fc1, sqrtHalf])]), one])]);
     const mlpOut = b.op("Mul", [linear(gelu, MLP, WIDTH, "fc2"), param("ls2", [WIDTH], 0, 0.1)]);
     h = b.op("Add", [h, mlpOut]);
-    if ((VIT_OUTPUT_BLOCKS as readonly number[]).includes(block)) {
+    if (layout === "blocks" && (VIT_OUTPUT_BLOCKS as readonly number[]).includes(block)) {
       outputs.push(b.expose(layerNorm(h, normScale, normBias), `block${block}`, ["batch", "tokens", WIDTH]));
     }
   }
 
+  if (layout === "last_hidden_state") {
+    const last = layerNorm(h, normScale, normBias);
+    outputs.push(b.expose(last, "last_hidden_state", ["batch", "tokens", WIDTH]));
+    const cls = b.op("Gather", [last, index[0]!], { axis: 1 });
+    b.expose(cls, "pooler_output", ["batch", WIDTH]);
+  }
+
   const card: ModelCard = {
-    id: VIT_MODEL_ID,
+    id: layout === "blocks" ? VIT_MODEL_ID : `${VIT_MODEL_ID}-last-hidden-state`,
     description:
       "DINOv2 ViT-S/14 architecture with random weights (blocks 9, 10, 11 -> 1152-d): real cost, meaningless features. For timings and loader tests.",
     input: {

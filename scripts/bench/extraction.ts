@@ -1,0 +1,72 @@
+import path from "node:path";
+import { embedImages } from "../../lib/features/embed";
+import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
+import { decodeImage } from "../../lib/image/decode";
+import { letterboxGeometry, letterboxInto } from "../../lib/image/letterbox";
+import { brushedMetal, encodePng } from "../../test/helpers/images";
+import { measure, ms, summarise, type Summary } from "./stats";
+
+export interface ExtractionResult {
+  model: string;
+  modelId: string;
+  inputSize: number;
+  threads: number;
+  roi: string;
+  decode: Summary;
+  letterbox: Summary;
+  forward: Summary;
+  /** Per-image forward time (ms, p50) by batch size. */
+  batchPerImage: Record<string, number>;
+}
+
+/** Decode, letterbox and ONNX forward of one ROI image, timed separately; then batch sizes. */
+export async function benchExtraction(modelDir: string, model: string, threads: number, runs: number): Promise<ExtractionResult> {
+  const extractor = await OnnxFeatureExtractor.load({
+    onnxPath: path.join(modelDir, `${model}.onnx`),
+    cardPath: path.join(modelDir, `${model}.card.json`),
+    inputSize: 448,
+    threads,
+  });
+  const roi = brushedMetal(512, 512, 1);
+  const png = await encodePng(roi);
+  const decoded = await decodeImage(png, 1 << 26);
+  const S = extractor.inputSize;
+  const geometry = letterboxGeometry(decoded.width, decoded.height, S, extractor.card.input.patchSize);
+  const pixels = new Float32Array(3 * S * S);
+  const decode = await measure(runs, 3, () => decodeImage(png, 1 << 26));
+  const letterbox = await measure(runs, 3, () => letterboxInto(decoded, geometry, extractor.card.input.mean, extractor.card.input.std, pixels));
+  const forward = await measure(runs, 3, () => extractor.extract(pixels, 1));
+  const batchPerImage: Record<string, number> = {};
+  const images = Array.from({ length: 4 }, (_, i) => brushedMetal(512, 512, i));
+  for (const batchSize of [1, 2, 4]) {
+    const samples = await measure(Math.max(3, Math.floor(runs / 4)), 1, () => embedImages(extractor, images, { batchSize }));
+    batchPerImage[String(batchSize)] = summarise(samples).p50 / images.length;
+  }
+  await extractor.release();
+  return {
+    model,
+    modelId: extractor.card.id,
+    inputSize: S,
+    threads,
+    roi: "512x512 PNG",
+    decode: summarise(decode),
+    letterbox: summarise(letterbox),
+    forward: summarise(forward),
+    batchPerImage,
+  };
+}
+
+export function extractionTable(results: readonly ExtractionResult[]): string {
+  const rows = results.map(
+    (r) =>
+      `| ${r.model} | ${r.threads || "all"} | ${ms(r.decode.p50)} / ${ms(r.decode.p95)} | ${ms(r.letterbox.p50)} / ${ms(r.letterbox.p95)} | ` +
+      `${ms(r.forward.p50)} / ${ms(r.forward.p95)} | ${Object.entries(r.batchPerImage).map(([b, v]) => `${b}: ${ms(v)}`).join(", ")} |`,
+  );
+  return [
+    "### Feature extraction (one 512x512 PNG ROI -> 448 input), ms p50 / p95",
+    "",
+    "| model | ORT threads | decode | letterbox | forward | letterbox+forward per image by batch size (p50) |",
+    "|---|---:|---:|---:|---:|---|",
+    ...rows,
+  ].join("\n");
+}
