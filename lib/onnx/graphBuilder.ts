@@ -84,10 +84,12 @@ export class GraphBuilder {
   }
 
   /** Renames a value to a graph output name with an Identity node. */
-  expose(value: string, name: string, dims: Dim[]): string {
+  expose(value: string, name: string, dims: Dim[], elemType: number = DataType.FLOAT): string {
     this.nodes.push({ opType: "Identity", name: this.fresh("Identity_node"), input: [value], output: [name] });
-    return this.output(name, dims);
+    return this.output(name, dims, elemType);
   }
+
+  static readonly INT64 = DataType.INT64;
 
   /** Serialises the model (ONNX IR 8, default domain at `opset`). */
   encode(opset: number, producer: string): Uint8Array {

@@ -1,0 +1,110 @@
+import type { LetterboxGeometry } from "../image/letterbox";
+
+const { ceil, exp, floor, max, min, round } = Math;
+
+/**
+ * Token-grid values -> one value per ROI pixel, bilinear, through the letterbox geometry: ROI
+ * pixel centre (x + 0.5, y + 0.5) -> input pixel -> token coordinate (token centres at
+ * (i + 0.5) * patch), clamped to the tokens that overlap the ROI's content, so padding tokens
+ * never bleed into the map. For a square ROI this is exactly OpenCV's INTER_LINEAR resize of the
+ * grid to the ROI (what the old backend did for every ROI, which shifted and stretched the
+ * heatmaps of non-square ones); for a letterboxed ROI it is that resize of its content tokens.
+ * @param grid Float32Array [gridH, gridW] over the whole model input
+ * @returns Float32Array [roiHeight, roiWidth]
+ */
+export function gridToRoi(grid: Float32Array, geometry: LetterboxGeometry): Float32Array {
+  const { roiWidth: W, roiHeight: H, patchSize, content, scaleX, scaleY } = geometry;
+  const { w: gw } = geometry.grid;
+  // tokens overlapping the content: columns firstCol..lastCol, rows firstRow..lastRow
+  const firstCol = floor(content.x / patchSize);
+  const lastCol = min(gw - 1, ceil((content.x + content.width) / patchSize) - 1);
+  const firstRow = floor(content.y / patchSize);
+  const lastRow = min(geometry.grid.h - 1, ceil((content.y + content.height) / patchSize) - 1);
+  const x0 = new Int32Array(W);
+  const x1 = new Int32Array(W);
+  const wx = new Float32Array(W);
+  for (let x = 0; x < W; x++) {
+    const t = (content.x + (x + 0.5) * scaleX) / patchSize - 0.5;
+    const c = min(max(t, firstCol), lastCol);
+    x0[x] = floor(c);
+    x1[x] = min(x0[x]! + 1, lastCol);
+    wx[x] = c - x0[x]!;
+  }
+  const out = new Float32Array(W * H);
+  for (let y = 0; y < H; y++) {
+    const t = (content.y + (y + 0.5) * scaleY) / patchSize - 0.5;
+    const c = min(max(t, firstRow), lastRow);
+    const r0 = floor(c);
+    const r1 = min(r0 + 1, lastRow);
+    const wy = c - r0;
+    const row0 = r0 * gw;
+    const row1 = r1 * gw;
+    const base = y * W;
+    for (let x = 0; x < W; x++) {
+      const top = grid[row0 + x0[x]!]! + (grid[row0 + x1[x]!]! - grid[row0 + x0[x]!]!) * wx[x]!;
+      const bottom = grid[row1 + x0[x]!]! + (grid[row1 + x1[x]!]! - grid[row1 + x0[x]!]!) * wx[x]!;
+      out[base + x] = top + (bottom - top) * wy;
+    }
+  }
+  return out;
+}
+
+/** OpenCV's Gaussian kernel for float images: size round(8 sigma + 1) made odd, normalised to sum 1. */
+export function gaussianKernel(sigma: number): Float32Array {
+  const size = round(sigma * 8 + 1) | 1;
+  const radius = (size - 1) / 2;
+  const kernel = new Float32Array(size);
+  let sum = 0;
+  for (let i = 0; i < size; i++) {
+    kernel[i] = exp(-((i - radius) ** 2) / (2 * sigma * sigma));
+    sum += kernel[i]!;
+  }
+  for (let i = 0; i < size; i++) kernel[i]! /= sum;
+  return kernel;
+}
+
+/** Index into [0, n) mirrored without repeating the edge (OpenCV BORDER_REFLECT_101: dcb|abcd|cba). */
+export function reflect101(i: number, n: number): number {
+  if (n === 1) return 0;
+  while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
+  return i;
+}
+
+/**
+ * Separable Gaussian blur as cv2.GaussianBlur(map, (0, 0), sigma) on float32: kernel of
+ * gaussianKernel(sigma), border reflect-101. sigma <= 0 returns a copy.
+ * @param map Float32Array [height, width]
+ */
+export function gaussianBlur(map: Float32Array, width: number, height: number, sigma: number): Float32Array {
+  if (!(sigma > 0)) return Float32Array.from(map);
+  const kernel = gaussianKernel(sigma);
+  const radius = (kernel.length - 1) / 2;
+  const xIndex = borderIndex(width, radius);
+  const yIndex = borderIndex(height, radius);
+  const horizontal = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) {
+      let s = 0;
+      for (let k = 0; k < kernel.length; k++) s += kernel[k]! * map[row + xIndex[x + k]!]!;
+      horizontal[row + x] = s;
+    }
+  }
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let k = 0; k < kernel.length; k++) {
+      const weight = kernel[k]!;
+      const source = yIndex[y + k]! * width;
+      const row = y * width;
+      for (let x = 0; x < width; x++) out[row + x]! += weight * horizontal[source + x]!;
+    }
+  }
+  return out;
+}
+
+/** Source index for padded positions -radius..n+radius-1, stored at offset +radius. */
+function borderIndex(n: number, radius: number): Int32Array {
+  const index = new Int32Array(n + 2 * radius);
+  for (let i = 0; i < index.length; i++) index[i] = reflect101(i - radius, n);
+  return index;
+}
