@@ -1,0 +1,103 @@
+import { embedImages } from "../features/embed";
+import type { FeatureExtractor } from "../features/extractor";
+import { BadRequestError } from "../http/errors";
+import type { RgbImage } from "../image/decode";
+import { encodeGreyPng } from "../image/heatmapPng";
+import { Timings } from "../util/timings";
+import { gaussianBlur, gridToRoi } from "./anomalyMap";
+import type { NearestNeighbourScorer } from "./knn/scorer";
+import { fitMemoryBank, type FitStats, type MemoryBank, type MemoryMetadata } from "./memoryBank";
+import { findRegions, type Region } from "./regions";
+import { roiMask, type RoiShape } from "./roiMask";
+import { scoreAndHeatmap } from "./score";
+import { l2NormalizeRows } from "./vectors";
+
+/**
+ * PatchCore end to end (vocabulary of anomalib): feature extractor -> memory bank (k-center
+ * greedy sampler) at fit; feature extractor -> nearest-neighbour scorer -> anomaly map generator
+ * -> post-processor (score, heatmap, regions) at inference. Stage times go to `timings`.
+ */
+
+export interface FitImagesOptions {
+  readonly coresetRate: number;
+  readonly keepAll: boolean;
+  readonly seed: number;
+  readonly threads: number;
+  /** Images per ONNX run (batching pays off for ViT-sized models: see npm run bench). */
+  readonly batchSize: number;
+  readonly metadata?: MemoryMetadata;
+}
+
+export async function fitFromImages(
+  extractor: FeatureExtractor,
+  images: readonly RgbImage[],
+  options: FitImagesOptions,
+  timings: Timings = new Timings(),
+): Promise<{ bank: MemoryBank; stats: FitStats }> {
+  const embedded = await embedImages(extractor, images, { batchSize: options.batchSize, timings });
+  return timings.time("coreset", () =>
+    fitMemoryBank(
+      embedded.map((e) => e.grid),
+      { coresetRate: options.coresetRate, keepAll: options.keepAll, seed: options.seed, threads: options.threads },
+      { model_id: extractor.card.id, input_size: extractor.inputSize, ...options.metadata },
+    ),
+  );
+}
+
+export interface InferOptions {
+  readonly shape?: RoiShape;
+  /** null until calibrated: then no regions. */
+  readonly threshold: number | null;
+  readonly mmPerPx: number;
+  readonly areaMm2Threshold: number;
+  readonly scorePercentile: number;
+  readonly blurSigma: number;
+  /** Also return the blurred anomaly map (for evaluation; off in normal responses). */
+  readonly keepMap?: boolean;
+}
+
+export interface InferResult {
+  readonly score: number;
+  readonly heatmapPng: Buffer;
+  readonly regions: Region[];
+  readonly tokenShape: [number, number];
+  /** Float32Array [roiHeight, roiWidth] when keepMap. */
+  readonly anomalyMap?: Float32Array;
+}
+
+export function checkMemoryMatches(bank: MemoryBank, grid: { h: number; w: number; dim: number }, modelId: string): void {
+  if (bank.dim !== grid.dim) {
+    throw new BadRequestError(
+      `Memory does not match the model: it has ${bank.dim}-d embeddings (model ${String(bank.metadata.model_id ?? "unknown")}), ` +
+        `the service's model ${modelId} gives ${grid.dim}-d: run /fit_ok again`,
+    );
+  }
+  if (bank.tokenH !== grid.h || bank.tokenW !== grid.w) {
+    throw new BadRequestError(`Token grid mismatch: the memory was fitted on ${bank.tokenH}x${bank.tokenW} tokens, this image gives ${grid.h}x${grid.w}`);
+  }
+}
+
+export async function inferImage(
+  extractor: FeatureExtractor,
+  scorer: NearestNeighbourScorer,
+  bank: MemoryBank,
+  image: RgbImage,
+  options: InferOptions,
+  timings: Timings = new Timings(),
+): Promise<InferResult> {
+  const { width: W, height: H } = image;
+  const mask = roiMask(options.shape, W, H); // validates the shape before any heavy work
+  const [embedded] = await embedImages(extractor, [image], { timings });
+  const { grid, geometry } = embedded!;
+  checkMemoryMatches(bank, grid, extractor.card.id);
+  const queries = timings.time("l2_normalise", () => l2NormalizeRows(grid.embeddings, grid.dim));
+  const patchScores = await timings.time("knn", async () => scorer.distances(await queries));
+  const map = await timings.time("anomaly_map", () => gaussianBlur(gridToRoi(patchScores, geometry), W, H, options.blurSigma));
+  const { score, heatmap } = await timings.time("score", () => scoreAndHeatmap(map, mask, options.scorePercentile));
+  const regions =
+    options.threshold === null
+      ? []
+      : await timings.time("regions", () => findRegions(map, mask, W, H, options.threshold!, options.mmPerPx, options.areaMm2Threshold));
+  const heatmapPng = await timings.time("png", () => encodeGreyPng(heatmap, W, H));
+  return { score, heatmapPng, regions, tokenShape: [grid.h, grid.w], ...(options.keepMap ? { anomalyMap: map } : {}) };
+}
