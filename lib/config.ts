@@ -34,6 +34,15 @@ export interface Config {
     /** Gaussian blur sigma in ROI pixels applied to the anomaly map. */
     readonly blurSigma: number;
     readonly seed: number;
+    /** Images per ONNX run when fitting. */
+    readonly fitBatchSize: number;
+  };
+  readonly knn: {
+    /** "auto" = the measured choice (see lib/patchcore/knn/select.ts); "hnsw" needs the stored index. */
+    readonly backend: KnnBackendSetting;
+    readonly hnswEfSearch: number;
+    /** Banks with more rows get no HNSW index at fit (its build time grows to many seconds). */
+    readonly hnswMaxRows: number;
   };
   readonly limits: {
     /** Largest decoded image, width x height, accepted (decompression-bomb guard). */
@@ -54,6 +63,15 @@ export interface Config {
 }
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+/**
+ * Largest raw request body that reaches a Lambda behind API Gateway: the invocation payload limit
+ * is 6 MB (6291456 bytes) and a binary body arrives base64-encoded (4/3 larger) inside the event
+ * JSON, so about 4.5 MB of raw body, less headroom for the event's other fields.
+ */
+export const LAMBDA_RAW_BODY_BYTES = 4_400_000;
+
+export const KNN_BACKEND_SETTINGS = ["auto", "exact", "hnsw"] as const;
+export type KnnBackendSetting = (typeof KNN_BACKEND_SETTINGS)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export class ConfigError extends Error {
@@ -125,6 +143,11 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError("LOG_LEVEL", logLevel, LOG_LEVELS.join("|"));
   }
 
+  const knnBackend = text(env, "KNN_BACKEND", "auto").toLowerCase();
+  if (!(KNN_BACKEND_SETTINGS as readonly string[]).includes(knnBackend)) {
+    throw new ConfigError("KNN_BACKEND", knnBackend, KNN_BACKEND_SETTINGS.join("|"));
+  }
+
   const config: Config = {
     s3: {
       bucket,
@@ -147,13 +170,18 @@ export function loadConfig(env: Env = process.env): Config {
       areaMm2Threshold: number(env, "AREA_MM2_THR", 1.0, { min: 0 }),
       blurSigma: number(env, "BLUR_SIGMA", 1, { min: 0, max: 50 }),
       seed: number(env, "CORESET_SEED", 0, { min: 0, max: 2 ** 32 - 1, integer: true }),
+      fitBatchSize: number(env, "FIT_BATCH_SIZE", 4, { min: 1, max: 64, integer: true }),
+    },
+    knn: {
+      backend: knnBackend as KnnBackendSetting,
+      hnswEfSearch: number(env, "HNSW_EF_SEARCH", 64, { min: 1, max: 10000, integer: true }),
+      hnswMaxRows: number(env, "HNSW_MAX_ROWS", 5000, { min: 0, integer: true }),
     },
     limits: {
       maxImagePixels: number(env, "MAX_IMAGE_PIXELS", 4096 * 4096, { min: 1, integer: true }),
       maxFiles: number(env, "MAX_FILES", 64, { min: 1, integer: true }),
-      maxFileBytes: number(env, "MAX_FILE_BYTES", 6 * 1024 * 1024, { min: 1, integer: true }),
-      // API Gateway + Lambda accept 6 MB of payload; base64 of a binary body costs 4/3.
-      maxRequestBytes: number(env, "MAX_REQUEST_BYTES", 6 * 1024 * 1024, { min: 1, integer: true }),
+      maxFileBytes: number(env, "MAX_FILE_BYTES", LAMBDA_RAW_BODY_BYTES, { min: 1, integer: true }),
+      maxRequestBytes: number(env, "MAX_REQUEST_BYTES", LAMBDA_RAW_BODY_BYTES, { min: 1, integer: true }),
     },
     cache: {
       maxBytes: number(env, "CACHE_MAX_BYTES", 512 * 1024 * 1024, { min: 0, integer: true }),

@@ -1,0 +1,105 @@
+/**
+ * A per-container LRU cache bounded by bytes, for objects loaded from a store with ETags.
+ * An entry younger than `ttlMs` is served as is; an older one costs one cheap ETag check
+ * (HEAD) and is reloaded only if the object changed. So a warm container sees a change in the
+ * store within ttlMs, without a GET on every request. Absence is not cached: an object that
+ * appears (a first fit, a first calibration) is seen by the very next request.
+ */
+export interface Loaded<T> {
+  readonly value: T;
+  readonly etag: string;
+  /** What the value holds in memory, for the byte bound. */
+  readonly bytes: number;
+}
+
+export interface CacheSource<T> {
+  /** Current ETag of the object, null if it no longer exists. */
+  etag(): Promise<string | null>;
+  /** Loads the object, null if it does not exist. */
+  load(): Promise<Loaded<T> | null>;
+}
+
+interface Entry<T> {
+  value: T;
+  etag: string;
+  bytes: number;
+  checkedAt: number;
+}
+
+export type CacheOutcome = "hit" | "revalidated" | "loaded" | "reloaded";
+
+export class RevalidatingCache<T> {
+  private readonly entries = new Map<string, Entry<T>>(); // insertion order = least recently used first
+  private readonly inFlight = new Map<string, Promise<{ value: T | null; outcome: CacheOutcome }>>();
+  private totalBytes = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  async get(key: string, source: CacheSource<T>): Promise<{ value: T | null; outcome: CacheOutcome }> {
+    const entry = this.entries.get(key);
+    if (entry && this.now() - entry.checkedAt < this.ttlMs) {
+      this.touch(key, entry);
+      return { value: entry.value, outcome: "hit" };
+    }
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.refresh(key, entry, source).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  invalidate(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry) {
+      this.totalBytes -= entry.bytes;
+      this.entries.delete(key);
+    }
+  }
+
+  private async refresh(key: string, entry: Entry<T> | undefined, source: CacheSource<T>): Promise<{ value: T | null; outcome: CacheOutcome }> {
+    if (entry) {
+      const etag = await source.etag();
+      if (etag === entry.etag) {
+        entry.checkedAt = this.now();
+        this.touch(key, entry);
+        return { value: entry.value, outcome: "revalidated" };
+      }
+    }
+    const loaded = await source.load();
+    this.invalidate(key);
+    if (!loaded) return { value: null, outcome: entry ? "reloaded" : "loaded" };
+    const fresh: Entry<T> = { value: loaded.value, etag: loaded.etag, bytes: loaded.bytes, checkedAt: this.now() };
+    if (fresh.bytes <= this.maxBytes) {
+      this.entries.set(key, fresh);
+      this.totalBytes += fresh.bytes;
+      this.evict();
+    }
+    return { value: fresh.value, outcome: entry ? "reloaded" : "loaded" };
+  }
+
+  private touch(key: string, entry: Entry<T>): void {
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+  }
+
+  private evict(): void {
+    for (const [key, entry] of this.entries) {
+      if (this.totalBytes <= this.maxBytes) break;
+      this.entries.delete(key);
+      this.totalBytes -= entry.bytes;
+    }
+  }
+}

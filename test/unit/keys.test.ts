@@ -1,0 +1,50 @@
+import { BadRequestError } from "../../lib/http/errors";
+import { decodeId, encodeId, modelIdentity, modelKeys } from "../../lib/store/keys";
+
+describe("model keys", () => {
+  it("encodes ids as URL-safe base64 without padding (the old backend's scheme)", () => {
+    expect(encodeId("Master1")).toBe("TWFzdGVyMQ");
+    expect(encodeId("Pattern")).toBe("UGF0dGVybg");
+    expect(encodeId("a/b?c")).toBe("YS9iP2M");
+    expect(encodeId("ñ漢😀")).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeId(encodeId("ñ漢😀 / ../x"))).toBe("ñ漢😀 / ../x");
+  });
+
+  it("names the three artefacts of a model under the prefix", () => {
+    expect(modelKeys("models/", modelIdentity("Master1", "Pattern"))).toEqual({
+      memory: "models/TWFzdGVyMQ__UGF0dGVybg.npz",
+      index: "models/TWFzdGVyMQ__UGF0dGVybg_index.hnsw",
+      calibration: "models/TWFzdGVyMQ__UGF0dGVybg_calib.json",
+    });
+  });
+
+  it("keeps every id inside the prefix and apart from the others, whatever it contains", () => {
+    const hostile = ["../../etc/passwd", "x__y", "a\\b", "%2e%2e/", "models/other", "  ", "__"];
+    const seen = new Set<string>();
+    for (const role of hostile)
+      for (const roi of hostile) {
+        const { memory } = modelKeys("models/", modelIdentity(role, roi));
+        expect(memory).toMatch(/^models\/[A-Za-z0-9_-]+__[A-Za-z0-9_-]+\.npz$/);
+        expect(memory.includes("..")).toBe(false);
+        seen.add(memory);
+      }
+    expect(seen.size).toBe(hostile.length ** 2);
+  });
+
+  it("defaults model_key to roi_id and recipe_id to default; another recipe gets its own folder", () => {
+    expect(modelIdentity("r", "roi")).toEqual({ roleId: "r", roiId: "roi", modelKey: "roi", recipeId: "default" });
+    expect(modelKeys("models/", modelIdentity("r", "roi", "alt")).memory).toBe(`models/${encodeId("r")}__${encodeId("alt")}.npz`);
+    expect(modelKeys("models/", modelIdentity("r", "roi", undefined, "batch-7")).memory).toBe(`models/recipes/${encodeId("batch-7")}/${encodeId("r")}__${encodeId("roi")}.npz`);
+  });
+
+  it.each([
+    [["", "roi"], /role_id must not be empty/],
+    [["r", ""], /roi_id must not be empty/],
+    [["r", "roi", undefined, "last"], /recipe_id "last" is reserved/],
+    [["x".repeat(257), "roi"], /role_id is longer than 256 bytes/],
+    [["r", "a\u0000b"], /roi_id must not contain NUL/],
+  ] as [Parameters<typeof modelIdentity>, RegExp][])("rejects %j", (args, message) => {
+    expect(() => modelIdentity(...args)).toThrow(BadRequestError);
+    expect(() => modelIdentity(...args)).toThrow(message);
+  });
+});

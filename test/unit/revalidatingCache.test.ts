@@ -1,0 +1,86 @@
+import { RevalidatingCache, type CacheSource } from "../../lib/store/revalidatingCache";
+
+/** A fake store object whose content and ETag the test changes; counts the calls made to it. */
+function object(initial: string | null, bytes = 10) {
+  const state = { content: initial, version: 1, heads: 0, loads: 0 };
+  const source: CacheSource<string> = {
+    etag: async () => {
+      state.heads++;
+      return state.content === null ? null : `"v${state.version}"`;
+    },
+    load: async () => {
+      state.loads++;
+      return state.content === null ? null : { value: state.content, etag: `"v${state.version}"`, bytes };
+    },
+  };
+  return { state, source, change: (c: string | null) => ((state.content = c), state.version++) };
+}
+
+describe("RevalidatingCache", () => {
+  it("serves within the TTL without touching the store, then revalidates by ETag, then reloads a change", async () => {
+    let now = 0;
+    const cache = new RevalidatingCache<string>(1000, 5000, () => now);
+    const o = object("fit-1");
+    expect(await cache.get("k", o.source)).toEqual({ value: "fit-1", outcome: "loaded" });
+    now = 4999;
+    expect(await cache.get("k", o.source)).toEqual({ value: "fit-1", outcome: "hit" });
+    expect([o.state.heads, o.state.loads]).toEqual([0, 1]);
+    now = 5000;
+    expect(await cache.get("k", o.source)).toEqual({ value: "fit-1", outcome: "revalidated" });
+    expect([o.state.heads, o.state.loads]).toEqual([1, 1]);
+    o.change("fit-2");
+    now = 6000; // within the TTL of the revalidation at 5000: still the old value
+    expect((await cache.get("k", o.source)).value).toBe("fit-1");
+    now = 10_000;
+    expect(await cache.get("k", o.source)).toEqual({ value: "fit-2", outcome: "reloaded" });
+    expect([o.state.heads, o.state.loads]).toEqual([2, 2]);
+  });
+
+  it("does not cache absence: an object that appears is seen by the next request", async () => {
+    const now = 0;
+    const cache = new RevalidatingCache<string>(1000, 100_000, () => now);
+    const o = object(null);
+    expect((await cache.get("k", o.source)).value).toBeNull();
+    expect((await cache.get("k", o.source)).value).toBeNull();
+    expect(o.state.loads).toBe(2);
+    o.change("calibrated");
+    expect((await cache.get("k", o.source)).value).toBe("calibrated");
+    expect(cache.size).toBe(1);
+  });
+
+  it("forgets an object deleted from the store", async () => {
+    let now = 0;
+    const cache = new RevalidatingCache<string>(1000, 10, () => now);
+    const o = object("x");
+    await cache.get("k", o.source);
+    o.change(null);
+    now = 20;
+    expect((await cache.get("k", o.source)).value).toBeNull();
+  });
+
+  it("evicts the least recently used entries beyond its byte bound, and never caches what alone exceeds it", async () => {
+    const cache = new RevalidatingCache<string>(25, 1e9);
+    const a = object("a");
+    const b = object("b");
+    const c = object("c");
+    await cache.get("a", a.source);
+    await cache.get("b", b.source);
+    await cache.get("a", a.source); // a is now the most recent
+    await cache.get("c", c.source); // 30 bytes > 25: b goes
+    expect(cache.bytes).toBe(20);
+    await cache.get("a", a.source);
+    await cache.get("b", b.source);
+    expect([a.state.loads, b.state.loads, c.state.loads]).toEqual([1, 2, 1]);
+    const huge = object("huge", 26);
+    expect((await cache.get("h", huge.source)).value).toBe("huge");
+    expect(cache.bytes).toBeLessThanOrEqual(25);
+  });
+
+  it("shares one load between concurrent requests", async () => {
+    const cache = new RevalidatingCache<string>(1000, 1000);
+    const o = object("x");
+    const results = await Promise.all(Array.from({ length: 5 }, () => cache.get("k", o.source)));
+    expect(results.every((r) => r.value === "x")).toBe(true);
+    expect(o.state.loads).toBe(1);
+  });
+});
