@@ -1,0 +1,262 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import sharp from "sharp";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { percentile } from "../../lib/patchcore/percentile";
+import { encodeId } from "../../lib/store/keys";
+import { bucketSnapshot, postForm, postJson, postRaw, putObject, s3Of, type FormValue } from "../helpers/api";
+import { dotnetMultipart } from "../helpers/dotnetMultipart";
+import { brushedMetal, encodeJpeg, encodePng, paintSpot } from "../helpers/images";
+import { startTestStack, type TestStack } from "../helpers/testStack";
+
+const W = 320;
+const H = 200;
+const SPOTS = [
+  { seed: 40, cx: 80, cy: 60, r: 9 },
+  { seed: 41, cx: 250, cy: 150, r: 9 },
+  { seed: 42, cx: 160, cy: 100, r: 10 },
+  { seed: 43, cx: 45, cy: 165, r: 9 },
+];
+const png = (data: Uint8Array, filename = "roi.png"): FormValue => ({ filename, data });
+
+describe("the API over HTTP (serverless-offline + S3 server)", () => {
+  let stack: TestStack;
+  let s3: S3Client;
+  let url: (path: string) => string;
+  const images: { train: Buffer[]; heldOut: Buffer[]; defects: Buffer[] } = { train: [], heldOut: [], defects: [] };
+  const base: [string, FormValue][] = [
+    ["role_id", "Master1"],
+    ["roi_id", "Pattern"],
+    ["mm_per_px", "0.1"],
+  ];
+  let threshold = 0;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ CACHE_TTL_MS: "0", MAX_FILES: "8", MAX_FILE_BYTES: "1500000", MAX_REQUEST_BYTES: "2500000" });
+    s3 = s3Of(stack.s3Endpoint);
+    url = (p) => `${stack.url}${p}`;
+    images.train = await Promise.all([1, 2, 3, 4, 5, 6].map((s) => encodePng(brushedMetal(W, H, s))));
+    images.heldOut = await Promise.all([20, 21, 22, 23].map((s) => encodePng(brushedMetal(W, H, s))));
+    images.defects = await Promise.all(SPOTS.map((s) => encodePng(paintSpot(brushedMetal(W, H, s.seed), s.cx, s.cy, s.r))));
+  }, 180_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const infer = (image: Buffer, extra: [string, FormValue][] = [], ids = base) => postForm(url("/infer"), [...ids, ...extra, ["image", png(image)]]);
+
+  it("fits a memory and answers with the old backend's fields", async () => {
+    const res = await postForm(url("/fit_ok"), [...base, ...images.train.map((b, i): [string, FormValue] => ["images", png(b, `ok_${i}.png`)])]);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      n_embeddings: 6 * 1024,
+      coreset_size: Math.ceil(0.02 * 6 * 1024),
+      token_shape: [32, 32],
+      coreset_rate_requested: 0.02,
+      coreset_rate_applied: Math.ceil(0.02 * 6 * 1024) / (6 * 1024),
+      model: "texture-s14-v1",
+      index: "hnsw",
+    });
+    const stored = Object.keys(await bucketSnapshot(s3, stack.bucket));
+    const base64 = `models/${encodeId("Master1")}__${encodeId("Pattern")}`;
+    expect(stored).toEqual(expect.arrayContaining([`${base64}.npz`, `${base64}_index.hnsw`]));
+  });
+
+  it("infers before calibration: a score and heatmap, threshold null, no regions", async () => {
+    const res = await infer(images.defects[0]!);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ role_id: "Master1", roi_id: "Pattern", threshold: null, regions: [], token_shape: [32, 32] });
+    expect(res.body.params).toEqual({ extractor: "texture-s14-v1", input_size: 448, coreset_rate: 0.02, score_percentile: 99 });
+    const heatmap = await sharp(Buffer.from(res.body.heatmap_png_base64, "base64")).metadata();
+    expect([heatmap.format, heatmap.width, heatmap.height, heatmap.channels]).toEqual(["png", W, H, 1]);
+    expect(res.body).not.toHaveProperty("anomaly_map");
+  });
+
+  it("calibrates from OK and NG scores with the old backend's rule", async () => {
+    const ok = await Promise.all(images.heldOut.slice(0, 2).map(async (b) => (await infer(b)).body.score as number));
+    const ng = await Promise.all(images.defects.slice(0, 2).map(async (b) => (await infer(b)).body.score as number));
+    const res = await postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: ok, ng_scores: ng, area_mm2_thr: 0.5 });
+    expect(res.status).toBe(200);
+    expect(Math.min(...ng)).toBeGreaterThan(Math.max(...ok));
+    // numpy linear percentile of two values; p5_ng > p_ok here, so the midpoint
+    const pOk = Math.min(...ok) + 0.99 * Math.abs(ok[1]! - ok[0]!);
+    const p5 = Math.min(...ng) + 0.05 * Math.abs(ng[1]! - ng[0]!);
+    expect(res.body.threshold).toBeCloseTo((pOk + p5) / 2, 10);
+    expect(res.body).toMatchObject({ p99_ok: expect.closeTo(pOk, 10), p5_ng: expect.closeTo(p5, 10), mm_per_px: 0.1, area_mm2_thr: 0.5, score_percentile: 99 });
+    threshold = res.body.threshold;
+  });
+
+  it("flags the painted defects with a region over the paint and passes good parts", async () => {
+    for (const image of images.heldOut.slice(2)) {
+      const res = await infer(image);
+      expect(res.body.threshold).toBe(threshold);
+      expect(res.body.score).toBeLessThan(threshold);
+      expect(res.body.regions).toEqual([]);
+    }
+    for (const [i, spot] of SPOTS.entries()) {
+      const res = await infer(images.defects[i]!);
+      expect(res.body.score).toBeGreaterThan(threshold);
+      const [x, y, w, h] = res.body.regions[0].bbox as number[];
+      expect(spot.cx >= x! && spot.cx < x! + w! && spot.cy >= y! && spot.cy < y! + h!).toBe(true);
+      expect(res.body.regions[0].area_mm2).toBeCloseTo(res.body.regions[0].area_px * 0.01, 8);
+      expect(res.body.regions[0].contour.length).toBeGreaterThanOrEqual(4);
+    }
+  });
+
+  it("changes the result with each shape kind as it should", async () => {
+    const defect = images.defects[1]!; // spot at (250, 150)
+    const score = async (shape?: object) => (await infer(defect, shape ? [["shape", JSON.stringify(shape)]] : [])).body;
+    const whole = await score();
+    const circle = await score({ kind: "circle", cx: 250, cy: 150, r: 30 });
+    const rectAway = await score({ kind: "rect", x: 0, y: 0, w: 150, h: 200 });
+    const annulusAround = await score({ kind: "annulus", cx: 250, cy: 150, r: 70, r_inner: 45 });
+    expect(circle.score).toBeGreaterThan(threshold);
+    expect(circle.regions.length).toBeGreaterThan(0);
+    expect(rectAway.score).toBeLessThan(threshold);
+    expect(rectAway.regions).toEqual([]);
+    expect(annulusAround.score).toBeLessThan(circle.score);
+    expect(annulusAround.regions).toEqual([]);
+    expect(whole.regions.length).toBeGreaterThan(0);
+    // the heatmap is black outside the shape
+    const { data, info } = await sharp(Buffer.from(rectAway.heatmap_png_base64, "base64")).toColourspace("b-w").raw().toBuffer({ resolveWithObject: true });
+    expect(info.channels).toBe(1);
+    for (let y = 0; y < H; y += 7) for (let x = 150; x < W; x += 7) expect(data[y * W + x]).toBe(0);
+  });
+
+  it("sees a re-fit at once (CACHE_TTL_MS=0), and memory_fit keeps every patch", async () => {
+    const ids: [string, FormValue][] = [["role_id", "Refit"], ["roi_id", "R"], ["mm_per_px", "0.1"]];
+    const defect = images.defects[2]!;
+    await postForm(url("/fit_ok"), [...ids, ["images", png(images.train[0]!)], ["images", png(images.train[1]!)]]);
+    const before = (await infer(defect, [], ids)).body.score as number;
+    const refit = await postForm(url("/fit_ok"), [...ids, ["memory_fit", "true"], ["images", png(images.train[0]!)], ["images", png(defect)]]);
+    expect(refit.body).toMatchObject({ n_embeddings: 2048, coreset_size: 2048, coreset_rate_applied: 1, memory_fit: true });
+    const after = (await infer(defect, [], ids)).body.score as number;
+    expect(before).toBeGreaterThan(0.1);
+    expect(after).toBeLessThan(1e-3); // every patch of the image is now in the memory
+  });
+
+  it("serves a memory .npz written by the old Python backend, dropped into the bucket", async () => {
+    const npz = readFileSync(path.join(__dirname, "../fixtures/old_backend_memory_108d.npz"));
+    await putObject(s3, stack.bucket, `models/${encodeId("Legacy")}__${encodeId("Roi ñ")}.npz`, npz);
+    const res = await infer(images.heldOut[0]!, [], [["role_id", "Legacy"], ["roi_id", "Roi ñ"], ["mm_per_px", "0.2"]]);
+    expect(res.status).toBe(200);
+    expect(Number.isFinite(res.body.score)).toBe(true);
+    expect(res.body).toMatchObject({ threshold: null, token_shape: [32, 32], params: { coreset_rate: 0.02 }, knn: "exact" });
+  });
+
+  it("returns the raw anomaly map only when asked (include_anomaly_map=true)", async () => {
+    const res = await infer(images.defects[0]!, [["include_anomaly_map", "true"]]);
+    expect(res.body.anomaly_map).toMatchObject({ width: W, height: H, dtype: "float32" });
+    const map = new Float32Array(Buffer.from(res.body.anomaly_map.data_base64, "base64").buffer.slice(0));
+    expect(map.length).toBe(W * H);
+    // the score is the map's 99th percentile (the whole ROI: no shape)
+    expect(res.body.score).toBeCloseTo(percentile(map, 99), 6);
+  });
+
+  it("replays the GUI's exact .NET requests", async () => {
+    const fit = dotnetMultipart([
+      { kind: "string", name: "role_id", value: "Master1" },
+      { kind: "string", name: "roi_id", value: "Gui ROI" },
+      { kind: "string", name: "mm_per_px", value: "0.1" },
+      { kind: "string", name: "memory_fit", value: "false" },
+      { kind: "string", name: "model_key", value: "gui-key" },
+      ...images.train.slice(0, 3).map((data, i) => ({ kind: "file" as const, name: "images", filename: `roi ${i} é.png`, data, contentType: "image/png" })),
+    ]);
+    const fitted = await postRaw(url("/fit_ok"), fit.contentType, fit.body, { "X-Request-Id": "gui-fit-1" });
+    expect(fitted.status).toBe(200);
+    expect(fitted.body).toMatchObject({ n_embeddings: 3072, model_key: "gui-key", roi_id: "Gui ROI", request_id: "gui-fit-1" });
+    expect(fitted.headers.get("x-request-id")).toBe("gui-fit-1");
+
+    const calibration = await postRaw(
+      url("/calibrate_ng"),
+      "application/json; charset=utf-8",
+      JSON.stringify({ role_id: "Master1", roi_id: "Gui ROI", model_key: "gui-key", mm_per_px: 0.1, ok_scores: [0.03, 0.04], ng_scores: null, area_mm2_thr: 0.5, score_percentile: 99 }),
+    );
+    expect(calibration.status).toBe(200);
+    expect(calibration.body).toMatchObject({ p5_ng: null, ng_mean: 0, threshold: expect.closeTo(0.0399, 10) });
+
+    const jpeg = await encodeJpeg(paintSpot(brushedMetal(W, H, 44), 250, 150, 9));
+    const request = dotnetMultipart([
+      { kind: "string", name: "role_id", value: "Master1" },
+      { kind: "string", name: "roi_id", value: "Gui ROI" },
+      { kind: "string", name: "mm_per_px", value: "0.1" },
+      { kind: "string", name: "shape", value: JSON.stringify({ kind: "circle", cx: 250, cy: 150, r: 40 }) },
+      { kind: "string", name: "model_key", value: "gui-key" },
+      { kind: "file", name: "image", filename: "capture.jpg", data: jpeg, contentType: "image/jpeg" },
+    ]);
+    const inferred = await postRaw(url("/infer"), request.contentType, request.body);
+    expect(inferred.status).toBe(200);
+    expect(inferred.body.score).toBeGreaterThan(inferred.body.threshold);
+    expect(inferred.body.regions.length).toBeGreaterThan(0);
+  });
+
+  describe("bad requests: a clear 4xx JSON error each, and nothing stored changes", () => {
+    let before: Record<string, string>;
+    const tiny = Buffer.alloc(10, 1);
+    // fields are built when a case runs, after beforeAll made the images
+    const fitWith = (fields: () => [string, FormValue][]) => () => postForm(url("/fit_ok"), fields());
+    const inferWith = (fields: () => [string, FormValue][]) => () => postForm(url("/infer"), fields());
+    const good = (): FormValue => png(images.train[0]!);
+
+    beforeAll(async () => {
+      before = await bucketSnapshot(s3, stack.bucket);
+    });
+
+    afterAll(async () => {
+      expect(await bucketSnapshot(s3, stack.bucket)).toEqual(before);
+    });
+
+    const cases: [string, () => Promise<{ status: number; body: Record<string, unknown>; headers: Headers }>, number, RegExp][] = [
+      ["fit_ok: text/plain body", () => postRaw(url("/fit_ok"), "text/plain", "hello"), 415, /multipart\/form-data/],
+      ["fit_ok: a JSON body", () => postJson(url("/fit_ok"), { role_id: "a" }), 415, /multipart\/form-data/],
+      ["fit_ok: missing role_id", fitWith(() => [["roi_id", "R"], ["mm_per_px", "0.1"], ["images", good()]]), 400, /Missing field role_id/],
+      ["fit_ok: empty roi_id", fitWith(() => [["role_id", "M"], ["roi_id", ""], ["mm_per_px", "0.1"], ["images", good()]]), 400, /roi_id must not be empty/],
+      ["fit_ok: role_id twice", fitWith(() => [["role_id", "M"], ["role_id", "N"], ["roi_id", "R"], ["mm_per_px", "0.1"], ["images", good()]]), 400, /role_id is sent 2 times/],
+      ["fit_ok: mm_per_px not a number", fitWith(() => [...base.slice(0, 2), ["mm_per_px", "abc"], ["images", good()]]), 400, /mm_per_px must be a number/],
+      ["fit_ok: mm_per_px with a decimal comma", fitWith(() => [...base.slice(0, 2), ["mm_per_px", "0,2"], ["images", good()]]), 400, /invariant culture/],
+      ["fit_ok: mm_per_px zero", fitWith(() => [...base.slice(0, 2), ["mm_per_px", "0"], ["images", good()]]), 400, /mm_per_px must be > 0/],
+      ["fit_ok: mm_per_px negative", fitWith(() => [...base.slice(0, 2), ["mm_per_px", "-0.1"], ["images", good()]]), 400, /mm_per_px must be > 0/],
+      ["fit_ok: memory_fit not a bool", fitWith(() => [...base, ["memory_fit", "yes"], ["images", good()]]), 400, /memory_fit must be "true" or "false"/],
+      ["fit_ok: no images", fitWith(() => base), 400, /No images/],
+      ["fit_ok: images as text", fitWith(() => [...base, ["images", "not a file"]]), 400, /images must be a file part/],
+      ["fit_ok: an undecodable image", fitWith(() => [...base, ["images", good()], ["images", { filename: "b.png", data: tiny }]]), 400, /images\[1\] \(b\.png\): not a decodable image/],
+      ["fit_ok: more files than allowed", fitWith(() => [...base, ...Array.from({ length: 9 }, (): [string, FormValue] => ["images", good()])]), 413, /at most 8 per request/],
+      ["fit_ok: a file over the per-file limit", fitWith(() => [...base, ["images", { filename: "big.png", data: Buffer.alloc(1_600_000, 7) }]]), 413, /over the limit of 1500000 bytes per file/],
+      ["fit_ok: a body over the request limit", fitWith(() => [...base, ["images", { filename: "a.png", data: Buffer.alloc(1_400_000, 7) }], ["images", { filename: "b.png", data: Buffer.alloc(1_400_000, 7) }]]), 413, /over the limit of 2500000 bytes/],
+      ["fit_ok: recipe_id last", fitWith(() => [...base, ["recipe_id", "last"], ["images", good()]]), 400, /recipe_id "last" is reserved/],
+      ["fit_ok: use_dataset", fitWith(() => [...base, ["use_dataset", "true"]]), 400, /use_dataset=true/],
+      ["infer: no image", inferWith(() => base), 400, /Missing file image/],
+      ["infer: two images", inferWith(() => [...base, ["image", good()], ["image", good()]]), 400, /one file in the image field, got 2/],
+      ["infer: shape not JSON", inferWith(() => [...base, ["shape", "{kind: rect"], ["image", good()]]), 400, /shape is not valid JSON/],
+      ["infer: unknown shape kind", inferWith(() => [...base, ["shape", '{"kind":"polygon"}'], ["image", good()]]), 400, /shape.kind must be "rect", "circle" or "annulus"/],
+      ["infer: annulus r_inner >= r", inferWith(() => [...base, ["shape", '{"kind":"annulus","r":5,"r_inner":9}'], ["image", good()]]), 400, /0 <= r_inner < r/],
+      ["infer: shape outside the ROI", inferWith(() => [...base, ["shape", '{"kind":"rect","x":1000,"y":0,"w":5,"h":5}'], ["image", good()]]), 400, /covers no pixel/],
+      ["infer: unknown memory", inferWith(() => [["role_id", "Nobody"], ["roi_id", "Nothing"], ["mm_per_px", "0.1"], ["image", good()]]), 400, /^Memory not found for \(Nobody, Nothing\): run \/fit_ok first$/],
+      ["infer: an undecodable image", inferWith(() => [...base, ["image", { filename: "x.png", data: tiny }]]), 400, /image: not a decodable image/],
+      ["infer: recipe header differs from field", () => postForm(url("/infer"), [...base, ["recipe_id", "a"], ["image", good()]], { "X-Recipe-Id": "b" }), 400, /X-Recipe-Id header/],
+      ["calibrate_ng: malformed JSON", () => postRaw(url("/calibrate_ng"), "application/json", '{"role_id": "M",'), 400, /not valid JSON/],
+      ["calibrate_ng: empty body", () => postRaw(url("/calibrate_ng"), "application/json", ""), 400, /body is empty/],
+      ["calibrate_ng: a form instead of JSON", () => postForm(url("/calibrate_ng"), base), 415, /application\/json/],
+      ["calibrate_ng: a JSON array", () => postJson(url("/calibrate_ng"), [1, 2]), 400, /must be a JSON object/],
+      ["calibrate_ng: no ok_scores", () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern" }), 400, /Missing field ok_scores/],
+      ["calibrate_ng: empty ok_scores", () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [] }), 400, /at least one score/],
+      ["calibrate_ng: a string score", () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [1, "2"] }), 400, /ok_scores\[1\] must be a finite number/],
+      ["calibrate_ng: NaN (not JSON)", () => postRaw(url("/calibrate_ng"), "application/json", '{"role_id":"Master1","roi_id":"Pattern","ok_scores":[NaN]}'), 400, /not valid JSON/],
+      ["calibrate_ng: ng_scores not a list", () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [1], ng_scores: 3 }), 400, /ng_scores must be a list/],
+      ["calibrate_ng: percentile 150", () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [1], score_percentile: 150 }), 400, /score_percentile must be a number in \[0, 100\]/],
+      ["calibrate_ng: mm_per_px 0", () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [1], mm_per_px: 0 }), 400, /mm_per_px must be a number > 0/],
+      ["calibrate_ng: role_id a number", () => postJson(url("/calibrate_ng"), { role_id: 5, roi_id: "Pattern", ok_scores: [1] }), 400, /role_id must be a string/],
+      ["calibrate_ng: unknown memory", () => postJson(url("/calibrate_ng"), { role_id: "Nobody", roi_id: "Pattern", ok_scores: [1] }), 400, /Memory not found for \(Nobody, Pattern\)/],
+    ];
+
+    it.each(cases.map(([name, send, status, message]) => [name, status, message, send] as const))("%s -> %i", async (_name, status, message, send) => {
+      const res = await send();
+      expect(res.status).toBe(status);
+      expect(Object.keys(res.body).sort()).toEqual(["error", "request_id"]);
+      expect(res.body.error).toMatch(message);
+      expect(res.headers.get("x-request-id")).toBe(res.body.request_id);
+      expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    });
+  });
+});
