@@ -8,6 +8,8 @@ export interface OnnxExtractorOptions {
   readonly inputSize: number;
   /** Intra-op threads; 0 = onnxruntime's default. */
   readonly threads: number;
+  /** onnxruntime graph optimisation; "all" unless measuring (npm run bench compares them). */
+  readonly graphOptimizationLevel?: "disabled" | "basic" | "extended" | "all";
 }
 
 type Dims = readonly (number | string)[];
@@ -106,7 +108,7 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
       session = await ort.InferenceSession.create(options.onnxPath, {
         intraOpNumThreads: options.threads,
         interOpNumThreads: 1,
-        graphOptimizationLevel: "all",
+        graphOptimizationLevel: options.graphOptimizationLevel ?? "all",
         executionMode: "sequential",
       });
     } catch (cause) {

@@ -1,35 +1,144 @@
 /**
- * `npm run bench`: the product's performance figures, measured in one process on this machine.
+ * `npm run bench`: the product's performance figures, measured on this machine.
  * Prints markdown tables and writes bench-results/bench-<timestamp>.json.
- * Options: --runs N (default 20), --quick (fewer runs, for a smoke check).
+ * Options: --runs N (default 20), --quick (fewer runs and sizes: a smoke check, not figures to quote).
+ *
+ * Sections: feature extraction stages; warm /infer by stage (real handlers, in-process, S3 on an
+ * embedded s3rver) with total / forward; cold start; fit for 1/5/20/50 images; the coreset alone;
+ * kNN exact vs HNSW; onnxruntime settings; warm /infer through HTTP (serverless-offline); peak RSS.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { kCenterGreedy } from "../../lib/patchcore/coreset";
+import { startLocalS3 } from "../local/s3Server";
+import { S3RVER_CREDENTIALS } from "../local/s3Server";
+import { clusteredRows } from "./clustered";
 import { benchExtraction, extractionTable } from "./extraction";
+import { benchHttp } from "./http";
+import { benchKnn, knnTable } from "./knn";
+import { benchOrtSettings, ortTable } from "./ortSettings";
+import { measure, ms, summarise, type Summary } from "./stats";
+
+const root = path.resolve(__dirname, "../..");
+
+function runWorker(mode: "fit" | "infer", env: Record<string, string>, runs: number): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(root, "node_modules/.bin/tsx"), [path.join(__dirname, "inferWorker.ts"), mode, String(runs)], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("exit", (code) => {
+      const line = out.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
+      if (code !== 0 || !line) reject(new Error(`bench worker ${mode} exited ${code}:\n${out.slice(-2000)}`));
+      else resolve(JSON.parse(line.slice("BENCH_RESULT ".length)));
+    });
+  });
+}
+
+function inferTable(model: string, result: any): string {
+  const lines = [`### Warm /infer by stage: ${model}, 448x448 JPEG ROI, real handler in-process, ms p50 / p95`, ""];
+  const banks = result.banks as any[];
+  lines.push(`| stage | ${banks.map((b) => `${b.bank} (${b.rows} rows)`).join(" | ")} |`, `|---|${banks.map(() => "---:").join("|")}|`);
+  const stages = [...new Set(banks.flatMap((b) => Object.keys(b.stages)))];
+  for (const stage of stages) lines.push(`| ${stage} | ${banks.map((b) => (b.stages[stage] ? `${ms(b.stages[stage].p50)} / ${ms(b.stages[stage].p95)}` : "")).join(" | ")} |`);
+  lines.push(`| **total** | ${banks.map((b) => `**${ms(b.total.p50)} / ${ms(b.total.p95)}**`).join(" | ")} |`);
+  lines.push(`| total / forward (p50; target <= 1.10) | ${banks.map((b) => b.ratioTotalToForward.toFixed(3)).join(" | ")} |`);
+  lines.push(`| S3 GET + .npz decode on a cache miss | ${banks.map((b) => `${ms(b.s3GetOnMissMs.p50)} / ${ms(b.s3GetOnMissMs.p95)}`).join(" | ")} |`);
+  lines.push("", `Cold start (fresh process, first /infer: ONNX session + memory fetch): first request ${ms(result.cold.firstInferMs)} ms ` +
+    `(stages ${JSON.stringify(result.cold.modelLoadAndFetch)}); process start to first answer ${ms(result.cold.sinceProcessStartMs)} ms ` +
+    `(includes tsx transpiling, which a bundled Lambda does not do). Warm: ${ms(banks[0].total.p50)} ms. Peak RSS of the process: ${result.peakRssMb.toFixed(0)} MB.`);
+  return lines.join("\n");
+}
+
+function fitTable(model: string, result: any): string {
+  const lines = [`### /fit_ok by number of images: ${model}, 448x448 JPEG ROIs, real handler in-process, ms (one run each)`, "",
+    "| images | patches | coreset | decode | letterbox | forward | coreset | index build | S3 put | total |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"];
+  for (const f of result.fits as any[]) {
+    const s = f.stages_ms;
+    lines.push(`| ${f.images} | ${f.n_embeddings} | ${f.coreset_size} | ${ms(s.decode)} | ${ms(s.letterbox)} | ${ms(s.forward)} | ${ms(s.coreset)} | ${ms(s.index_build ?? NaN)} | ${ms(s.s3_put)} | ${ms(f.total_ms)} |`);
+  }
+  return lines.join("\n");
+}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes("--quick");
   const runsFlag = args.indexOf("--runs");
   const runs = runsFlag >= 0 ? Number(args[runsFlag + 1]) : quick ? 5 : 20;
-  const root = path.resolve(__dirname, "../..");
   const modelDir = path.join(root, "layers/runtime/models");
-  const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version };
-  console.log(`# Benchmark (${machine.cpus} cores, ${machine.cpu}, Node ${machine.node}, ${runs} runs)\n`);
+  const cpus = os.cpus();
+  const machine = { cpus: cpus.length, cpu: cpus[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+  const started = Date.now();
+  const print = (text: string) => console.log(text + "\n");
+  print(`# Benchmark (${machine.cpus} cores, ${machine.cpu}, Node ${machine.node}, ${runs} runs; command: npm run bench${args.length ? " -- " + args.join(" ") : ""})`);
+
+  const results: Record<string, unknown> = { when: new Date().toISOString(), command: `npm run bench ${args.join(" ")}`.trim(), machine, runs };
 
   const extraction = [];
-  for (const model of ["texture-s14", "vit-s14-shape"]) {
-    for (const threads of [1, 2]) extraction.push(await benchExtraction(modelDir, model, threads, runs));
-  }
-  console.log(extractionTable(extraction));
+  for (const model of ["texture-s14", "vit-s14-shape"]) for (const threads of [1, 2]) extraction.push(await benchExtraction(modelDir, model, threads, runs));
+  results.extraction = extraction;
+  print(extractionTable(extraction));
 
-  const results = { when: new Date().toISOString(), command: `npm run bench -- ${args.join(" ")}`.trim(), machine, runs, extraction };
+  const s3Directory = await mkdtemp(path.join(os.tmpdir(), "bench-s3-"));
+  const s3 = await startLocalS3({ directory: s3Directory, bucket: "bench", port: 0 });
+  try {
+    const inference: Record<string, unknown> = {};
+    for (const model of ["vit-s14-shape", "texture-s14"]) {
+      const env = {
+        MODEL_NAME: model,
+        S3_ENDPOINT: s3.endpoint,
+        MODELS_BUCKET: "bench",
+        AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+        ORT_THREADS: "2",
+        LOG_LEVEL: "error",
+        MAX_REQUEST_BYTES: String(64 * 1024 * 1024), // the fit of 50 images is one call here; over HTTP it would be several
+        MAX_FILES: "64",
+      };
+      const fit = await runWorker("fit", env, runs);
+      print(fitTable(model, fit));
+      const infer = await runWorker("infer", env, runs);
+      print(inferTable(model, infer));
+      inference[model] = { fit, infer };
+    }
+    results.inference = inference;
+  } finally {
+    await s3.close();
+    await rm(s3Directory, { recursive: true, force: true });
+  }
+
+  const coresetRows = clusteredRows(20 * 1024, 1152, 200, 0.6, 9);
+  const coreset: Summary = summarise(await measure(3, 1, () => kCenterGreedy(coresetRows, 1152, { rate: 0.02, seed: 0, projectionDim: 128, threads: 2 })));
+  results.coreset = { rows: 20 * 1024, dim: 1152, rate: 0.02, ms: coreset };
+  print(`### Coreset alone: 20 x 1024 patches x 1152-d, rate 0.02 (410 picks, projection to 128-d, covering radius in full dimension): p50 ${ms(coreset.p50)} ms, p95 ${ms(coreset.p95)} ms (3 runs)`);
+
+  const knn = await benchKnn(quick ? [384] : [384, 1152], quick ? [1000, 10000] : [1000, 10000, 50000], 2, runs, [16, 64, 200]);
+  results.knn = knn;
+  print(knnTable(knn));
+
+  const ort = await benchOrtSettings(modelDir, runs);
+  results.ortSettings = ort;
+  print(ortTable(ort));
+
+  const http = [];
+  for (const model of ["texture-s14", "vit-s14-shape"]) http.push(await benchHttp(root, runs, model));
+  results.http = http;
+  print(["### Warm /infer through HTTP (serverless-offline + s3rver, 1k bank), ms", "", "| model | p50 | p95 |", "|---|---:|---:|",
+    ...http.map((h) => `| ${h.model} | ${ms(h.warmInfer.p50)} | ${ms(h.warmInfer.p95)} |`)].join("\n"));
+
+  results.peakRssMbBenchProcess = process.resourceUsage().maxRSS / 1024;
+  results.seconds = (Date.now() - started) / 1000;
+  print(`Peak RSS of the bench process: ${(results.peakRssMbBenchProcess as number).toFixed(0)} MB; bench took ${(results.seconds as number).toFixed(0)} s.`);
   const outDir = path.join(root, "bench-results");
   await mkdir(outDir, { recursive: true });
-  const file = path.join(outDir, `bench-${results.when.replace(/[:.]/g, "-")}.json`);
+  const file = path.join(outDir, `bench-${(results.when as string).replace(/[:.]/g, "-")}.json`);
   await writeFile(file, JSON.stringify(results, null, 2));
-  console.log(`\nwrote ${path.relative(root, file)}`);
+  console.log(`wrote ${path.relative(root, file)}`);
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,52 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { startLocalStack } from "../local/stack";
+import { benchDefect, benchImages } from "./benchImages";
+import { measure, summarise, type Summary } from "./stats";
+
+async function freePort(): Promise<number> {
+  const net = await import("node:net");
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as import("node:net").AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Warm /infer through real HTTP: serverless-offline + s3rver, the texture model, a 1k bank. */
+export async function benchHttp(root: string, runs: number, model: string): Promise<{ model: string; warmInfer: Summary }> {
+  const s3Directory = await mkdtemp(path.join(os.tmpdir(), "bench-s3-"));
+  const stack = await startLocalStack({
+    root,
+    httpPort: await freePort(),
+    lambdaPort: await freePort(),
+    s3Port: await freePort(),
+    s3Directory,
+    bucket: "bench-http",
+    env: { LOG_LEVEL: "warn", MODEL_NAME: model },
+    output: () => undefined,
+  });
+  try {
+    const fit = new FormData();
+    for (const [k, v] of Object.entries({ role_id: "bench", roi_id: "http", mm_per_px: "0.1", memory_fit: "true" })) fit.append(k, v);
+    fit.append("images", new Blob([(await benchImages(1, 100))[0]!], { type: "image/jpeg" }), "a.jpg");
+    const fitted = await fetch(`${stack.url}/fit_ok`, { method: "POST", body: fit });
+    if (fitted.status !== 200) throw new Error(`bench fit answered ${fitted.status}: ${await fitted.text()}`);
+    const image = await benchDefect(7);
+    const once = async () => {
+      const form = new FormData();
+      for (const [k, v] of Object.entries({ role_id: "bench", roi_id: "http", mm_per_px: "0.1" })) form.append(k, v);
+      form.append("image", new Blob([image], { type: "image/jpeg" }), "x.jpg");
+      const res = await fetch(`${stack.url}/infer`, { method: "POST", body: form });
+      if (res.status !== 200) throw new Error(`bench infer answered ${res.status}`);
+      await res.arrayBuffer();
+    };
+    return { model, warmInfer: summarise(await measure(runs, 3, once)) };
+  } finally {
+    await stack.stop();
+    await rm(s3Directory, { recursive: true, force: true });
+  }
+}
