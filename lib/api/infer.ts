@@ -58,6 +58,7 @@ export async function infer(event: APIGatewayProxyEvent, form: MultipartForm, ct
       scorePercentile,
       blurSigma: config.patchcore.blurSigma,
       keepMap: includeMap,
+      threads: config.model.ortThreads,
     },
     ctx.timings,
   );

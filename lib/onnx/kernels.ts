@@ -8,18 +8,25 @@ import { GraphBuilder } from "./graphBuilder";
  * process and thread count.
  */
 
-/** queries [n, D], memory [m, D] -> min squared L2 over memory rows [n] and its row index [n]. */
-function nearestGraph(): Uint8Array {
-  const b = new GraphBuilder("nearest_squared_l2");
+/**
+ * queries [n, D] (any norm), memory [m, D], memory_sq_norms [m] ->
+ * min over memory rows of ||q/|q| - m||^2 [n] (and its row index [n] when `withIndex`).
+ * The queries are L2-normalised in the graph; the distance matrix is one Gemm with the memory
+ * norms as its bias (|m|^2 - 2 q.m), then one ReduceMin: no other pass over the [n, m] matrix.
+ */
+function nearestGraph(withIndex: boolean): Uint8Array {
+  const b = new GraphBuilder(withIndex ? "nearest_with_index" : "nearest");
   const q = b.input("queries", ["n", "dim"]);
   const m = b.input("memory", ["m", "dim"]);
-  const dot = b.op("Gemm", [q, m], { transB: 1, alpha: { float: -2 } }); // -2 q.m  [n, m]
+  const mNorm = b.input("memory_sq_norms", ["m"]);
   const axes1 = b.int64s("axes", [1]);
-  const qNorm = b.op("ReduceSum", [b.op("Mul", [q, q]), axes1], { keepdims: 1 }); // [n, 1]
-  const mNorm = b.op("ReduceSum", [b.op("Mul", [m, m]), axes1], { keepdims: 0 }); // [m]
-  const squared = b.op("Add", [b.op("Add", [dot, qNorm]), mNorm]); // ||q||^2 + ||m||^2 - 2 q.m
-  b.expose(b.op("ReduceMin", [squared, axes1], { keepdims: 0 }), "min_squared", ["n"]);
-  b.expose(b.op("ArgMin", [squared], { axis: 1, keepdims: 0, select_last_index: 0 }), "argmin", ["n"], GraphBuilder.INT64);
+  const qSquared = b.op("ReduceSumSquare", [q, axes1], { keepdims: 1 }); // [n, 1]
+  const qLength = b.op("Max", [b.op("Sqrt", [qSquared]), b.floats("eps", [1], [1e-12])]);
+  const unit = b.op("Div", [q, qLength]);
+  const unitSquared = b.op("ReduceSumSquare", [unit, axes1], { keepdims: 0 }); // [n]: 1, or 0 for a zero row
+  const partial = b.op("Gemm", [unit, m, mNorm], { transB: 1, alpha: { float: -2 }, beta: { float: 1 } }); // |m|^2 - 2 q.m
+  b.expose(b.op("Add", [b.op("ReduceMin", [partial, axes1], { keepdims: 0 }), unitSquared]), "min_squared", ["n"]);
+  if (withIndex) b.expose(b.op("ArgMin", [partial], { axis: 1, keepdims: 0, select_last_index: 0 }), "argmin", ["n"], GraphBuilder.INT64);
   return b.encode(18, "patchcore-inspection-api/kernels");
 }
 
@@ -29,6 +36,22 @@ function matmulGraph(): Uint8Array {
   const a = b.input("a", ["n", "k"]);
   const c = b.input("b", ["k", "m"]);
   b.expose(b.op("MatMul", [a, c]), "product", ["n", "m"]);
+  return b.encode(18, "patchcore-inspection-api/kernels");
+}
+
+/**
+ * map [1, 1, H, W], row kernel [1, 1, 1, K], column kernel [1, 1, K, 1], pads [8] ->
+ * the map convolved with both kernels after reflect padding (ONNX "reflect" mirrors without
+ * repeating the edge: OpenCV's BORDER_REFLECT_101).
+ */
+function separableBlurGraph(): Uint8Array {
+  const b = new GraphBuilder("separable_blur");
+  const map = b.input("map", [1, 1, "h", "w"]);
+  const rowKernel = b.input("row_kernel", [1, 1, 1, "k"]);
+  const columnKernel = b.input("column_kernel", [1, 1, "k", 1]);
+  const pads = b.input("pads", [8], GraphBuilder.INT64);
+  const padded = b.op("Pad", [map, pads], { mode: "reflect" });
+  b.expose(b.op("Conv", [b.op("Conv", [padded, rowKernel]), columnKernel]), "blurred", [1, 1, "h", "w"]);
   return b.encode(18, "patchcore-inspection-api/kernels");
 }
 
@@ -46,42 +69,71 @@ function session(name: string, build: () => Uint8Array, threads: number): Promis
 }
 
 export interface NearestResult {
-  /** Float32Array [n]: squared L2 distance to the nearest memory row (may be slightly < 0 from rounding). */
+  /** Float32Array [n]: squared L2 distance from the normalised query to its nearest memory row (may be slightly < 0 from rounding). */
   readonly minSquared: Float32Array;
-  /** Int32Array [n]: index of that memory row. */
-  readonly index: Int32Array;
+  /** Int32Array [n]: index of that memory row (only when asked for). */
+  readonly index: Int32Array | null;
 }
 
 /** Rows of memory per ONNX run: bounds the [n, block] distance matrix (1024 x 16384 floats = 64 MB). */
 const MEMORY_BLOCK = 16384;
 
+const { min } = Math;
+const squaredNorms = new WeakMap<Float32Array, Float32Array>();
+
+/** ||row||^2 of each memory row, Float32Array [m], computed once per memory array. */
+function memorySquaredNorms(memory: Float32Array, dim: number): Float32Array {
+  let norms = squaredNorms.get(memory);
+  if (!norms) {
+    norms = new Float32Array(memory.length / dim);
+    for (let r = 0; r < norms.length; r++) {
+      let s = 0;
+      for (let d = r * dim, end = d + dim; d < end; d++) s += memory[d]! * memory[d]!;
+      norms[r] = s;
+    }
+    squaredNorms.set(memory, norms);
+  }
+  return norms;
+}
+
 /**
- * Exact nearest neighbour by squared Euclidean distance, brute force on onnxruntime.
+ * Exact nearest neighbour of L2-normalised queries by squared Euclidean distance, brute force on
+ * onnxruntime. The queries need not be normalised: the graph does it (the old backend compared
+ * L2-normalised patch embeddings); the memory is used as given.
  * @param queries Float32Array [n, dim] row-major
  * @param memory  Float32Array [m, dim] row-major, m >= 1
  */
-export async function nearestSquaredL2(queries: Float32Array, memory: Float32Array, dim: number, threads: number): Promise<NearestResult> {
+export async function nearestSquaredL2Normalised(
+  queries: Float32Array,
+  memory: Float32Array,
+  dim: number,
+  threads: number,
+  withIndex = false,
+): Promise<NearestResult> {
   const n = queries.length / dim;
   const m = memory.length / dim;
-  if (!Number.isInteger(n) || !Number.isInteger(m) || m < 1) throw new RangeError(`nearestSquaredL2: bad shapes n=${n} m=${m} dim=${dim}`);
-  const s = await session("nearest", nearestGraph, threads);
+  if (!Number.isInteger(n) || !Number.isInteger(m) || m < 1) throw new RangeError(`nearest: bad shapes n=${n} m=${m} dim=${dim}`);
+  const s = await session(withIndex ? "nearest_with_index" : "nearest", () => nearestGraph(withIndex), threads);
+  const norms = memorySquaredNorms(memory, dim);
   const minSquared = new Float32Array(n).fill(Number.POSITIVE_INFINITY);
-  const index = new Int32Array(n);
+  const index = withIndex ? new Int32Array(n) : null;
   const q = new ort.Tensor("float32", queries, [n, dim]);
   for (let start = 0; start < m; start += MEMORY_BLOCK) {
-    const rows = Math.min(MEMORY_BLOCK, m - start);
-    const block = new ort.Tensor("float32", memory.subarray(start * dim, (start + rows) * dim), [rows, dim]);
-    const out = await s.run({ queries: q, memory: block });
+    const rows = min(MEMORY_BLOCK, m - start);
+    const out = await s.run({
+      queries: q,
+      memory: new ort.Tensor("float32", memory.subarray(start * dim, (start + rows) * dim), [rows, dim]),
+      memory_sq_norms: new ort.Tensor("float32", norms.subarray(start, start + rows), [rows]),
+    });
     const blockMin = out.min_squared!.data as Float32Array;
-    const blockArg = out.argmin!.data as BigInt64Array;
+    const blockArg = index ? (out.argmin!.data as BigInt64Array) : null;
     for (let i = 0; i < n; i++) {
       if (blockMin[i]! < minSquared[i]!) {
         minSquared[i] = blockMin[i]!;
-        index[i] = start + Number(blockArg[i]!);
+        if (index) index[i] = start + Number(blockArg![i]!);
       }
     }
-    out.min_squared!.dispose();
-    out.argmin!.dispose();
+    for (const tensor of Object.values(out)) tensor.dispose();
   }
   return { minSquared, index };
 }
@@ -91,4 +143,20 @@ export async function matmul(a: Float32Array, b: Float32Array, n: number, k: num
   const s = await session("matmul", matmulGraph, threads);
   const out = await s.run({ a: new ort.Tensor("float32", a, [n, k]), b: new ort.Tensor("float32", b, [k, m]) });
   return out.product!.data as Float32Array;
+}
+
+/**
+ * Separable convolution of `map` (Float32Array [height, width]) with the symmetric 1-D `kernel`
+ * along both axes, reflect-101 border, on onnxruntime. Needs width and height > kernel radius.
+ */
+export async function separableBlur(map: Float32Array, width: number, height: number, kernel: Float32Array, threads: number): Promise<Float32Array> {
+  const r = (kernel.length - 1) / 2;
+  const s = await session("separable_blur", separableBlurGraph, threads);
+  const out = await s.run({
+    map: new ort.Tensor("float32", map, [1, 1, height, width]),
+    row_kernel: new ort.Tensor("float32", kernel, [1, 1, 1, kernel.length]),
+    column_kernel: new ort.Tensor("float32", kernel, [1, 1, kernel.length, 1]),
+    pads: new ort.Tensor("int64", BigInt64Array.from([0, 0, r, r, 0, 0, r, r].map(BigInt)), [8]),
+  });
+  return out.blurred!.data as Float32Array;
 }

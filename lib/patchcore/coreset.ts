@@ -1,4 +1,4 @@
-import { matmul, nearestSquaredL2 } from "../onnx/kernels";
+import { matmul, nearestSquaredL2Normalised } from "../onnx/kernels";
 import { SeededRandom } from "../random";
 import { gatherRows } from "./vectors";
 
@@ -88,7 +88,8 @@ export async function kCenterGreedy(rows: Float32Array, dim: number, options: Co
     radii[j] = sqrt(max(0, farthest));
     next = farthestIndex;
   }
-  const nearest = await nearestSquaredL2(rows, gatherRows(rows, dim, indices), dim, options.threads);
+  // rows are L2-normalised (fitMemoryBank does it), so normalising them again in the graph changes nothing
+  const nearest = await nearestSquaredL2Normalised(rows, gatherRows(rows, dim, indices), dim, options.threads);
   let radius = 0;
   for (let i = 0; i < n; i++) radius = max(radius, nearest.minSquared[i]!);
   return { indices, rateRequested: options.rate, rateApplied: k / n, coveringRadius: sqrt(radius), projectedRadii: radii };

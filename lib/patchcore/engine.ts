@@ -4,13 +4,12 @@ import { BadRequestError } from "../http/errors";
 import type { RgbImage } from "../image/decode";
 import { encodeGreyPng } from "../image/heatmapPng";
 import { Timings } from "../util/timings";
-import { gaussianBlur, gridToRoi } from "./anomalyMap";
+import { gaussianBlurFast, gridToRoi } from "./anomalyMap";
 import type { NearestNeighbourScorer } from "./knn/scorer";
 import { fitMemoryBank, type FitStats, type MemoryBank, type MemoryMetadata } from "./memoryBank";
 import { findRegions, type Region } from "./regions";
 import { roiMask, type RoiShape } from "./roiMask";
 import { scoreAndHeatmap } from "./score";
-import { l2NormalizeRows } from "./vectors";
 
 /**
  * PatchCore end to end (vocabulary of anomalib): feature extractor -> memory bank (k-center
@@ -54,6 +53,8 @@ export interface InferOptions {
   readonly blurSigma: number;
   /** Also return the blurred anomaly map (for evaluation; off in normal responses). */
   readonly keepMap?: boolean;
+  /** onnxruntime threads for the blur; 0 or absent = onnxruntime's default. */
+  readonly threads?: number;
 }
 
 export interface InferResult {
@@ -90,14 +91,20 @@ export async function inferImage(
   const [embedded] = await embedImages(extractor, [image], { timings });
   const { grid, geometry } = embedded!;
   checkMemoryMatches(bank, grid, extractor.card.id);
-  const queries = timings.time("l2_normalise", () => l2NormalizeRows(grid.embeddings, grid.dim));
-  const patchScores = await timings.time("knn", async () => scorer.distances(await queries));
-  const map = await timings.time("anomaly_map", () => gaussianBlur(gridToRoi(patchScores, geometry), W, H, options.blurSigma));
+  // the scorer L2-normalises the patch embeddings (in the ONNX graph for the exact one)
+  const patchScores = await timings.time("knn", () => scorer.distances(grid.embeddings));
+  const map = await timings.time("anomaly_map", () => gaussianBlurFast(gridToRoi(patchScores, geometry), W, H, options.blurSigma, options.threads ?? 0));
   const { score, heatmap } = await timings.time("score", () => scoreAndHeatmap(map, mask, options.scorePercentile));
+  // sharp encodes on libuv's thread pool: let it run while this thread finds the regions
+  const pngStart = performance.now();
+  const encoding = encodeGreyPng(heatmap, W, H);
   const regions =
     options.threshold === null
       ? []
       : await timings.time("regions", () => findRegions(map, mask, W, H, options.threshold!, options.mmPerPx, options.areaMm2Threshold));
-  const heatmapPng = await timings.time("png", () => encodeGreyPng(heatmap, W, H));
+  const regionsEnd = performance.now();
+  const heatmapPng = await encoding;
+  timings.add("png (after regions)", performance.now() - regionsEnd);
+  timings.add("png_encode_wall", performance.now() - pngStart);
   return { score, heatmapPng, regions, tokenShape: [grid.h, grid.w], ...(options.keepMap ? { anomalyMap: map } : {}) };
 }

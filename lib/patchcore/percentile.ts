@@ -7,30 +7,58 @@ const { floor, min } = Math;
  * `values` is never modified. NaN inputs are not supported (callers pass finite values).
  */
 export function percentiles(values: ArrayLike<number>, qs: readonly number[]): number[] {
-  const n = values.length;
+  return percentilesInPlace(Float64Array.from(values), qs);
+}
+
+/** As percentiles(), reordering `work` itself instead of a copy (for callers that own a scratch array). */
+export function percentilesInPlace(work: Float64Array | Float32Array, qs: readonly number[]): number[] {
+  const n = work.length;
   if (n === 0) throw new RangeError("percentile of an empty set");
-  const work = Float64Array.from(values);
-  return qs.map((q) => {
-    if (!(q >= 0 && q <= 100)) throw new RangeError(`percentile ${q} is not in [0, 100]`);
+  for (const q of qs) if (!(q >= 0 && q <= 100)) throw new RangeError(`percentile ${q} is not in [0, 100]`);
+  // ascending, each once: after select(k) everything right of k is >= work[k], so the next
+  // selection only searches right of k
+  const unique = [...new Set(qs)].sort((a, b) => a - b);
+  const values = new Map<number, number>();
+  let left = 0;
+  for (const q of unique) {
     const rank = (q / 100) * (n - 1);
     const lo = floor(rank);
     const frac = rank - lo;
-    const low = select(work, lo);
-    if (frac === 0 || lo + 1 >= n) return low;
-    // after select(lo), everything right of lo is >= work[lo]: the next order statistic is their minimum
-    let high = work[lo + 1]!;
-    for (let i = lo + 2; i < n; i++) if (work[i]! < high) high = work[i]!;
-    return low + (high - low) * frac;
-  });
+    if (frac === 0 || lo + 1 >= n) {
+      values.set(q, select(work, lo, min(left, lo)));
+      left = lo + 1;
+      continue;
+    }
+    // v[lo] and v[lo+1] are needed: select the one whose neighbour lies on the shorter side, then
+    // take that side's extreme (a low percentile scans lo+1 values, not n - lo)
+    let low: number;
+    let high: number;
+    if (lo < n / 2) {
+      high = select(work, lo + 1, min(left, lo + 1));
+      low = work[0]!;
+      for (let i = 1; i <= lo; i++) if (work[i]! > low) low = work[i]!;
+      left = lo + 1;
+    } else {
+      low = select(work, lo, min(left, lo));
+      high = work[lo + 1]!;
+      for (let i = lo + 2; i < n; i++) if (work[i]! < high) high = work[i]!;
+      left = lo + 1;
+    }
+    values.set(q, low + (high - low) * frac);
+  }
+  return qs.map((q) => values.get(q)!);
 }
 
 export function percentile(values: ArrayLike<number>, q: number): number {
   return percentiles(values, [q])[0]!;
 }
 
-/** Reorders `a` so that a[k] is the k-th smallest, smaller left, larger right; returns a[k]. */
-function select(a: Float64Array, k: number): number {
-  let left = 0;
+/**
+ * Reorders a[from..] so that a[k] is the k-th smallest of a, smaller left, larger right; returns
+ * a[k]. `from` must have everything left of it already <= everything from it on.
+ */
+function select(a: Float64Array | Float32Array, k: number, from = 0): number {
+  let left = from;
   let right = a.length - 1;
   while (right > left) {
     // median of three as pivot, then Hoare partition
@@ -57,7 +85,7 @@ function select(a: Float64Array, k: number): number {
   return a[min(k, a.length - 1)]!;
 }
 
-function swap(a: Float64Array, i: number, j: number): void {
+function swap(a: Float64Array | Float32Array, i: number, j: number): void {
   const t = a[i]!;
   a[i] = a[j]!;
   a[j] = t;

@@ -1,4 +1,4 @@
-import { percentiles } from "./percentile";
+import { percentilesInPlace } from "./percentile";
 
 const { round } = Math;
 
@@ -22,7 +22,8 @@ export interface ScoreAndHeatmap {
 
 /** The old backend's image score and grey heatmap from an anomaly map and its ROI mask. */
 export function scoreAndHeatmap(map: Float32Array, mask: Uint8Array, scorePercentile: number): ScoreAndHeatmap {
-  const [score, p1, p99] = percentiles(maskedValues(map, mask), [scorePercentile, 1, 99]) as [number, number, number];
+  // maskedValues is a fresh copy: the selection may reorder it
+  const [score, p1, p99] = percentilesInPlace(maskedValues(map, mask), [scorePercentile, 1, 99]) as [number, number, number];
   const heatmap = new Uint8Array(map.length);
   const span = p99 - p1;
   if (span > 0) {

@@ -1,5 +1,5 @@
 import type { MemoryBank } from "../../lib/patchcore/memoryBank";
-import { nearestSquaredL2 } from "../../lib/onnx/kernels";
+import { nearestSquaredL2Normalised } from "../../lib/onnx/kernels";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";
 import { DEFAULT_HNSW, HnswScorer } from "../../lib/patchcore/knn/hnsw";
 import { percentile } from "../../lib/patchcore/percentile";
@@ -24,7 +24,7 @@ export async function benchKnn(dims: number[], banks: number[], threads: number,
       const bank: MemoryBank = { embeddings, count: size, dim, tokenH: 32, tokenW: 32, metadata: {} };
       const exact = new ExactScorer(bank, threads);
       const exactMs = summarise(await measure(runs, 2, () => exact.distances(queries))).p50;
-      const truth = await nearestSquaredL2(queries, embeddings, dim, threads);
+      const truth = await nearestSquaredL2Normalised(queries, embeddings, dim, threads, true);
       const exactDistances = await exact.distances(queries);
       const exactScore = percentile(exactDistances, 99);
       const buildStart = performance.now();
@@ -39,7 +39,7 @@ export async function benchKnn(dims: number[], banks: number[], threads: number,
         let hits = 0;
         let maxRel = 0;
         for (let i = 0; i < 1024; i++) {
-          if (nearest[i] === truth.index[i]) hits++;
+          if (nearest[i] === truth.index![i]) hits++;
           maxRel = Math.max(maxRel, (approx[i]! - exactDistances[i]!) / Math.max(exactDistances[i]!, 1e-6));
         }
         results.push({ ef, ms: timing, recallAt1: hits / 1024, maxRelError: maxRel, p99ScoreRelError: Math.abs(percentile(approx, 99) - exactScore) / exactScore });

@@ -1,5 +1,5 @@
 import { letterboxGeometry } from "../../lib/image/letterbox";
-import { gaussianBlur, gaussianKernel, gridToRoi, reflect101 } from "../../lib/patchcore/anomalyMap";
+import { gaussianBlur, gaussianBlurFast, gaussianKernel, gridToRoi, reflect101 } from "../../lib/patchcore/anomalyMap";
 import { SeededRandom } from "../../lib/random";
 import { argmax, maxAbsDiff, maxOf, minOf } from "../helpers/arrays";
 
@@ -83,6 +83,17 @@ describe("gaussianBlur (cv2.GaussianBlur(ksize=(0,0), sigma), reflect-101)", () 
   ])("equals a naive 2-D convolution for sigma %p on %ix%i", (sigma, W, H) => {
     const map = new SeededRandom(W * H).fillNormal(new Float32Array(W * H), 1);
     expect(maxAbsDiff(gaussianBlur(map, W, H, sigma), naiveBlur(map, W, H, sigma))).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    [1, 448, 448],
+    [1, 37, 23],
+    [2.5, 64, 48],
+    [1, 5, 300],
+    [1, 3, 5], // too small for a reflect pad of radius 4: the JavaScript path
+  ])("the onnxruntime blur equals the JavaScript one for sigma %p on %ix%i", async (sigma, W, H) => {
+    const map = new SeededRandom(W + H).fillNormal(new Float32Array(W * H), 1);
+    expect(maxAbsDiff(await gaussianBlurFast(map, W, H, sigma, 2), gaussianBlur(map, W, H, sigma))).toBeLessThan(1e-5);
   });
 
   it("keeps a constant map constant and returns a copy for sigma 0", () => {

@@ -8,6 +8,13 @@ describe("percentile: numpy's linear interpolation", () => {
     got.forEach((v, i) => expect(v).toBeCloseTo(golden.percentile.expected[i]!, 12));
   });
 
+  it("gives each requested percentile in the order asked, duplicates included", () => {
+    const values = golden.percentile.values;
+    const qs = [99, 1, 99, 50, 0, 100];
+    const expected = qs.map((q) => golden.percentile.expected[golden.percentile.q.indexOf(q)]!);
+    percentiles(values, qs).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 12));
+  });
+
   it("leaves its input untouched", () => {
     const values = Float32Array.from([5, 1, 4, 2, 3]);
     percentile(values, 50);

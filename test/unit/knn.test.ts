@@ -1,4 +1,4 @@
-import { nearestSquaredL2 } from "../../lib/onnx/kernels";
+import { nearestSquaredL2Normalised } from "../../lib/onnx/kernels";
 import type { MemoryBank } from "../../lib/patchcore/memoryBank";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";
 import { HnswScorer } from "../../lib/patchcore/knn/hnsw";
@@ -37,10 +37,23 @@ describe("exact nearest neighbour (onnxruntime)", () => {
     const memory = l2NormalizeRows(rng.fillNormal(new Float32Array(m * dim), 1), dim);
     const queries = l2NormalizeRows(rng.fillNormal(new Float32Array(n * dim), 1), dim);
     const reference = bruteNearest(queries, memory, dim);
-    const { index } = await nearestSquaredL2(queries, memory, dim, 2);
-    expect(Array.from(index)).toEqual(Array.from(reference.index));
+    const { index } = await nearestSquaredL2Normalised(queries, memory, dim, 2, true);
+    expect(Array.from(index!)).toEqual(Array.from(reference.index));
     const distances = await new ExactScorer(bank(memory, dim), 2).distances(queries);
     expect(maxAbsDiff(distances, reference.distance)).toBeLessThan(2e-3); // float32 GEMM on unit vectors
+  });
+
+  it("L2-normalises the queries itself: scaled queries give the same distances", async () => {
+    const dim = 32;
+    const rng = new SeededRandom(9);
+    const memory = l2NormalizeRows(rng.fillNormal(new Float32Array(400 * dim), 1), dim);
+    const queries = l2NormalizeRows(rng.fillNormal(new Float32Array(20 * dim), 1), dim);
+    const scaled = queries.map((v, i) => v * (1 + Math.floor(i / dim) * 3.7));
+    const scorer = new ExactScorer(bank(memory, dim), 1);
+    expect(maxAbsDiff(await scorer.distances(scaled), await scorer.distances(queries))).toBeLessThan(1e-5);
+    expect(Array.from(scaled)).not.toEqual(Array.from(queries)); // and the input is left as it was
+    const zero = await scorer.distances(new Float32Array(dim)); // a zero row: distance to the nearest row's norm (1)
+    expect(zero[0]).toBeCloseTo(1, 5);
   });
 
   it("gives distance 0 for a query that is in the memory", async () => {

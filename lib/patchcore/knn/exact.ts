@@ -1,4 +1,4 @@
-import { nearestSquaredL2 } from "../../onnx/kernels";
+import { nearestSquaredL2Normalised } from "../../onnx/kernels";
 import type { MemoryBank } from "../memoryBank";
 import { sqrtClamped } from "../vectors";
 import type { NearestNeighbourScorer } from "./scorer";
@@ -13,7 +13,7 @@ export class ExactScorer implements NearestNeighbourScorer {
   ) {}
 
   async distances(queries: Float32Array): Promise<Float32Array> {
-    const { minSquared } = await nearestSquaredL2(queries, this.bank.embeddings, this.bank.dim, this.threads);
+    const { minSquared } = await nearestSquaredL2Normalised(queries, this.bank.embeddings, this.bank.dim, this.threads);
     return sqrtClamped(minSquared);
   }
 }

@@ -83,7 +83,10 @@ export class HnswScorer implements NearestNeighbourScorer {
     const point = new Array<number>(this.dim);
     for (let i = 0; i < n; i++) {
       const base = i * this.dim;
-      for (let d = 0; d < this.dim; d++) point[d] = queries[base + d]!;
+      let norm = 0;
+      for (let d = 0; d < this.dim; d++) norm += queries[base + d]! * queries[base + d]!;
+      const inv = norm > 0 ? 1 / sqrt(norm) : 0;
+      for (let d = 0; d < this.dim; d++) point[d] = queries[base + d]! * inv;
       const squared = this.index.searchKnn(point, 1).distances[0]!;
       out[i] = squared > 0 ? sqrt(squared) : 0;
     }

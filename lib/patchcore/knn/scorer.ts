@@ -2,7 +2,7 @@
 export interface NearestNeighbourScorer {
   readonly kind: "exact" | "hnsw";
   /**
-   * @param queries Float32Array [n, dim], L2-normalised rows
+   * @param queries Float32Array [n, dim]; the scorer L2-normalises the rows (without changing `queries`)
    * @returns Float32Array [n]: Euclidean distance of each row to its nearest memory row
    *          (between L2-normalised vectors, as the old backend).
    */
