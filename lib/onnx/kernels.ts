@@ -61,7 +61,12 @@ function session(name: string, build: () => Uint8Array, threads: number): Promis
   const key = `${name}/${threads}`;
   let created = sessions.get(key);
   if (!created) {
-    created = ort.InferenceSession.create(build(), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" });
+    created = ort.InferenceSession.create(build(), {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: "all",
+      extra: { session: { intra_op: { allow_spinning: "0" } } }, // see NO_SPINNING in lib/features/onnxExtractor.ts
+    });
     created.catch(() => sessions.delete(key));
     sessions.set(key, created);
   }

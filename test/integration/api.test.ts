@@ -210,6 +210,7 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
     const cases: [string, () => Promise<{ status: number; body: Record<string, unknown>; headers: Headers }>, number, RegExp][] = [
       ["fit_ok: text/plain body", () => postRaw(url("/fit_ok"), "text/plain", "hello"), 415, /multipart\/form-data/],
       ["fit_ok: a JSON body", () => postJson(url("/fit_ok"), { role_id: "a" }), 415, /multipart\/form-data/],
+      ["fit_ok: multipart header, body not multipart", () => postRaw(url("/fit_ok"), "multipart/form-data; boundary=xyz", "this is not a multipart body"), 400, /^Malformed multipart body: Unexpected end of form/],
       ["fit_ok: missing role_id", fitWith(() => [["roi_id", "R"], ["mm_per_px", "0.1"], ["images", good()]]), 400, /Missing field role_id/],
       ["fit_ok: empty roi_id", fitWith(() => [["role_id", "M"], ["roi_id", ""], ["mm_per_px", "0.1"], ["images", good()]]), 400, /roi_id must not be empty/],
       ["fit_ok: role_id twice", fitWith(() => [["role_id", "M"], ["role_id", "N"], ["roi_id", "R"], ["mm_per_px", "0.1"], ["images", good()]]), 400, /role_id is sent 2 times/],
