@@ -1,9 +1,8 @@
-import { matmul, nearestSquaredL2Normalised } from "../onnx/kernels";
+import { kCenterGreedyPicks, matmul, nearestSquaredL2Normalised } from "../onnx/kernels";
 import { SeededRandom } from "../random";
 import { gatherRows } from "./vectors";
 
 const { ceil, max, min, sqrt } = Math;
-const INFINITY = Number.POSITIVE_INFINITY;
 
 export interface CoresetOptions {
   /** Fraction of rows to keep, in (0, 1]. */
@@ -41,7 +40,8 @@ export function randomProjection(dim: number, projectionDim: number, seed: numbe
 /**
  * k-center greedy (PatchCore, Roth et al. 2022, Alg. 1): start from a seeded random row, then
  * repeatedly pick the row farthest from all picked rows, distances measured in a random
- * projection to `projectionDim` (the full dimension if it is not larger).
+ * projection to `projectionDim` (the full dimension if it is not larger). The distance updates run
+ * on onnxruntime (kCenterGreedyPicks).
  * @param rows Float32Array [n, dim], row-major
  */
 export async function kCenterGreedy(rows: Float32Array, dim: number, options: CoresetOptions): Promise<CoresetResult> {
@@ -54,40 +54,7 @@ export async function kCenterGreedy(rows: Float32Array, dim: number, options: Co
   const p = dim > options.projectionDim ? options.projectionDim : dim;
   const projected = p === dim ? rows : await matmul(rows, randomProjection(dim, p, options.seed), n, dim, p, options.threads);
 
-  const indices = new Int32Array(k);
-  const radii = new Float32Array(k);
-  const minSquared = new Float32Array(n).fill(INFINITY); // squared distance to the nearest picked row
-  const centre = new Float32Array(p);
-  let next = new SeededRandom(options.seed).int(n);
-  for (let j = 0; j < k; j++) {
-    indices[j] = next;
-    centre.set(projected.subarray(next * p, next * p + p));
-    let farthest = -1;
-    let farthestIndex = 0;
-    for (let i = 0, base = 0; i < n; i++, base += p) {
-      let s0 = 0;
-      let s1 = 0;
-      let d = 0;
-      for (; d + 1 < p; d += 2) {
-        const a = projected[base + d]! - centre[d]!;
-        const b = projected[base + d + 1]! - centre[d + 1]!;
-        s0 += a * a;
-        s1 += b * b;
-      }
-      if (d < p) {
-        const a = projected[base + d]! - centre[d]!;
-        s0 += a * a;
-      }
-      const s = s0 + s1;
-      const current = s < minSquared[i]! ? (minSquared[i] = s) : minSquared[i]!;
-      if (current > farthest) {
-        farthest = current;
-        farthestIndex = i;
-      }
-    }
-    radii[j] = sqrt(max(0, farthest));
-    next = farthestIndex;
-  }
+  const { indices, radii } = await kCenterGreedyPicks(projected, n, p, k, new SeededRandom(options.seed).int(n), options.threads);
   // rows are L2-normalised (fitMemoryBank does it), so normalising them again in the graph changes nothing
   const nearest = await nearestSquaredL2Normalised(rows, gatherRows(rows, dim, indices), dim, options.threads);
   let radius = 0;

@@ -1,4 +1,4 @@
-import { brushedMetal, encodeJpeg, paintSpot } from "../../test/helpers/images";
+import { brushedMetal, encodeJpeg, paintSpot } from "../synthetic/images";
 
 /** 448x448 synthetic ROI images as JPEG (q 90), small enough for many in one request. */
 export function benchImages(count: number, firstSeed: number): Promise<Buffer[]> {
@@ -7,11 +7,4 @@ export function benchImages(count: number, firstSeed: number): Promise<Buffer[]>
 
 export function benchDefect(seed: number): Promise<Buffer> {
   return encodeJpeg(paintSpot(brushedMetal(448, 448, seed), 300, 200, 12), 90);
-}
-
-export function imageForm(fields: Record<string, string>, files: { field: string; data: Buffer; name: string }[]): FormData {
-  const form = new FormData();
-  for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  for (const f of files) form.append(f.field, new Blob([f.data], { type: "image/jpeg" }), f.name);
-  return form;
 }

@@ -3,7 +3,7 @@ import { embedImages } from "../../lib/features/embed";
 import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
 import { decodeImage } from "../../lib/image/decode";
 import { letterboxGeometry, letterboxInto } from "../../lib/image/letterbox";
-import { brushedMetal, encodePng } from "../../test/helpers/images";
+import { brushedMetal, encodePng } from "../synthetic/images";
 import { measure, ms, summarise, type Summary } from "./stats";
 
 export interface ExtractionResult {

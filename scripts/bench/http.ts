@@ -2,19 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { startLocalStack } from "../local/stack";
+import { freePort } from "../util/ports";
 import { benchDefect, benchImages } from "./benchImages";
 import { measure, summarise, type Summary } from "./stats";
-
-async function freePort(): Promise<number> {
-  const net = await import("node:net");
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as import("node:net").AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Warm /infer through real HTTP: serverless-offline + s3rver, the texture model, a 1k bank. */
 export async function benchHttp(root: string, runs: number, model: string): Promise<{ model: string; warmInfer: Summary }> {

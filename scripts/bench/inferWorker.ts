@@ -5,7 +5,8 @@
  * stage by stage. Prints one JSON line.
  * Usage: tsx scripts/bench/inferWorker.ts fit|infer RUNS
  */
-import { benchDefect, benchImages, imageForm } from "./benchImages";
+import { imageForm } from "../util/cli";
+import { benchDefect, benchImages } from "./benchImages";
 import { invoke, multipartEvent } from "./lambdaEvent";
 import { summarise, type Summary } from "./stats";
 

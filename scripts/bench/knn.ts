@@ -3,7 +3,7 @@ import { nearestSquaredL2Normalised } from "../../lib/onnx/kernels";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";
 import { DEFAULT_HNSW, HnswScorer } from "../../lib/patchcore/knn/hnsw";
 import { percentile } from "../../lib/patchcore/percentile";
-import { clusteredRows } from "./clustered";
+import { clusteredRows } from "../synthetic/clustered";
 import { measure, ms, summarise } from "./stats";
 
 export interface KnnRow {

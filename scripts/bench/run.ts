@@ -14,7 +14,7 @@ import path from "node:path";
 import { kCenterGreedy } from "../../lib/patchcore/coreset";
 import { startLocalS3 } from "../local/s3Server";
 import { S3RVER_CREDENTIALS } from "../local/s3Server";
-import { clusteredRows } from "./clustered";
+import { clusteredRows } from "../synthetic/clustered";
 import { benchExtraction, extractionTable } from "./extraction";
 import { benchHttp } from "./http";
 import { benchKnn, knnTable } from "./knn";

@@ -18,28 +18,14 @@ import sharp from "sharp";
 import { LAMBDA_RAW_BODY_BYTES } from "../../lib/config";
 import { findRegions, type Region } from "../../lib/patchcore/regions";
 import { startLocalStack } from "../local/stack";
+import { flag, imageForm as form, positional } from "../util/cli";
+import { freePort } from "../util/ports";
 import { readMvtec } from "./dataset";
 import { auroc, BinnedAuroc, precisionRecallF1, rocCurve } from "./metrics";
 import { overlayPng, rocPng } from "./visuals";
 
 const root = path.resolve(__dirname, "../..");
 const MM_PER_PX = "0.1"; // MVTec-style sets carry no scale; regions are reported in pixels x 0.01 mm2
-
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-async function freePort(): Promise<number> {
-  const net = await import("node:net");
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as import("node:net").AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function post(url: string, form: FormData): Promise<Record<string, any>> {
   const response = await fetch(url, { method: "POST", body: form });
@@ -48,16 +34,9 @@ async function post(url: string, form: FormData): Promise<Record<string, any>> {
   return body;
 }
 
-function form(fields: Record<string, string>, files: { field: string; name: string; data: Buffer }[]): FormData {
-  const f = new FormData();
-  for (const [k, v] of Object.entries(fields)) f.append(k, v);
-  for (const file of files) f.append(file.field, new Blob([file.data], { type: file.name.endsWith(".png") ? "image/png" : "image/jpeg" }), file.name);
-  return f;
-}
-
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const folder = args.find((a, i) => !a.startsWith("--") && !["--url", "--model", "--out", "--overlays", "--max-request-bytes"].includes(args[i - 1] ?? ""));
+  const folder = positional(args, ["--url", "--model", "--out", "--overlays", "--max-request-bytes"]);
   if (!folder) {
     console.error("usage: npm run eval -- <folder in MVTec layout> [--url URL] [--model NAME] [--out DIR] [--overlays N]");
     process.exit(2);

@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { brushedMetal, encodePng, paintSpot } from "../../test/helpers/images";
+import { brushedMetal, encodePng, paintSpot } from "../synthetic/images";
 
 async function main(): Promise<void> {
   const dir = path.resolve(process.argv[2] ?? "test_images");

@@ -18,6 +18,7 @@ import { pipeline } from "node:stream/promises";
 import type { ModelCard } from "../../lib/features/modelCard";
 import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
 import { writeFileAtomic } from "../../lib/util/atomicFile";
+import { flag } from "../util/cli";
 import { referenceInput } from "./referenceInput";
 
 export const PUBLISHED_DINOV2_SMALL = {
@@ -96,11 +97,6 @@ export async function downloadModel(options: DownloadOptions): Promise<{ bytes: 
     await rm(partial, { force: true });
     await rm(partialCard, { force: true });
   }
-}
-
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
 }
 
 if (require.main === module) {

@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
+import { flag, positional } from "../util/cli";
 import { referenceInput, type ModelReference } from "./referenceInput";
 
 export interface VerifyResult {
@@ -57,9 +58,8 @@ export async function verifyAgainstReference(dir: string, name: string, threads 
 
 if (require.main === module) {
   const args = process.argv.slice(2);
-  const dirFlag = args.indexOf("--dir");
-  const dir = path.resolve(dirFlag >= 0 ? args[dirFlag + 1]! : (process.env.MODEL_DIR ?? "layers/runtime/models"));
-  const name = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--dir");
+  const dir = path.resolve(flag(args, "--dir") ?? process.env.MODEL_DIR ?? "layers/runtime/models");
+  const name = positional(args, ["--dir"]);
   if (!name) {
     console.error("usage: npm run models:verify -- NAME [--dir DIR]");
     process.exit(2);

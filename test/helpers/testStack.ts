@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { startLocalStack, type LocalStack } from "../../scripts/local/stack";
-import { freePort } from "./ports";
+import { freePort } from "../../scripts/util/ports";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "../..");
 

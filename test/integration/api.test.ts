@@ -6,7 +6,7 @@ import { percentile } from "../../lib/patchcore/percentile";
 import { encodeId } from "../../lib/store/keys";
 import { bucketSnapshot, postForm, postJson, postRaw, putObject, s3Of, type FormValue } from "../helpers/api";
 import { dotnetMultipart } from "../helpers/dotnetMultipart";
-import { brushedMetal, encodeJpeg, encodePng, paintSpot } from "../helpers/images";
+import { brushedMetal, encodeJpeg, encodePng, paintSpot } from "../../scripts/synthetic/images";
 import { startTestStack, type TestStack } from "../helpers/testStack";
 
 const W = 320;

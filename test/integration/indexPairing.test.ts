@@ -1,7 +1,7 @@
 import { CopyObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { encodeId } from "../../lib/store/keys";
 import { postForm, s3Of, type FormValue } from "../helpers/api";
-import { brushedMetal, encodePng, paintSpot } from "../helpers/images";
+import { brushedMetal, encodePng, paintSpot } from "../../scripts/synthetic/images";
 import { startTestStack, type TestStack } from "../helpers/testStack";
 
 /**

@@ -3,7 +3,7 @@ import { coresetSize, kCenterGreedy, randomProjection } from "../../lib/patchcor
 import { fitMemoryBank } from "../../lib/patchcore/memoryBank";
 import { l2NormalizeRows } from "../../lib/patchcore/vectors";
 import { BadRequestError } from "../../lib/http/errors";
-import { clusteredRows } from "../../scripts/bench/clustered";
+import { clusteredRows } from "../../scripts/synthetic/clustered";
 
 const squared = (a: Float32Array, i: number, j: number, dim: number) => {
   let s = 0;

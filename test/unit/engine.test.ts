@@ -4,7 +4,7 @@ import { calibrate } from "../../lib/patchcore/calibration";
 import { fitFromImages, inferImage, type InferOptions } from "../../lib/patchcore/engine";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";
 import { Timings } from "../../lib/util/timings";
-import { brushedMetal, paintSpot } from "../helpers/images";
+import { brushedMetal, paintSpot } from "../../scripts/synthetic/images";
 import { PROJECT_ROOT } from "../helpers/testStack";
 import sharp from "sharp";
 

@@ -2,7 +2,7 @@ import path from "node:path";
 import { embedImages } from "../../lib/features/embed";
 import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
 import { PROJECT_ROOT } from "../helpers/testStack";
-import { brushedMetal, paintSpot } from "../helpers/images";
+import { brushedMetal, paintSpot } from "../../scripts/synthetic/images";
 
 const modelDir = path.join(PROJECT_ROOT, "layers/runtime/models");
 const load = (name: string, inputSize = 448) =>

@@ -4,7 +4,7 @@ import { ExactScorer } from "../../lib/patchcore/knn/exact";
 import { HnswScorer } from "../../lib/patchcore/knn/hnsw";
 import { l2NormalizeRows } from "../../lib/patchcore/vectors";
 import { SeededRandom } from "../../lib/random";
-import { clusteredRows } from "../../scripts/bench/clustered";
+import { clusteredRows } from "../../scripts/synthetic/clustered";
 import { maxAbsDiff } from "../helpers/arrays";
 
 /** Brute force in float64: the reference every backend is held to. */

@@ -1,5 +1,5 @@
 import { letterboxGeometry, letterboxInto, tokenOfRoiPixel } from "../../lib/image/letterbox";
-import { paintSpot, solid } from "../helpers/images";
+import { paintSpot, solid } from "../../scripts/synthetic/images";
 
 describe("letterboxGeometry", () => {
   it.each([

@@ -5,7 +5,7 @@ import { embedImages } from "../../lib/features/embed";
 import { ModelCardError } from "../../lib/features/modelCard";
 import * as ort from "onnxruntime-node";
 import { copyOutputInto, OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
-import { brushedMetal } from "../helpers/images";
+import { brushedMetal } from "../../scripts/synthetic/images";
 import { PROJECT_ROOT } from "../helpers/testStack";
 
 const modelDir = path.join(PROJECT_ROOT, "layers/runtime/models");

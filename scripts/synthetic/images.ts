@@ -3,7 +3,8 @@ import type { RgbImage } from "../../lib/image/decode";
 import { SeededRandom } from "../../lib/random";
 
 /**
- * Synthetic inspection images for tests (the shared dataset is for evaluation only):
+ * Synthetic inspection images for tests, the bench and the README examples (the shared dataset
+ * is for evaluation only):
  * a brushed-metal-like part whose grain, shading and noise vary with the seed.
  */
 export function brushedMetal(width: number, height: number, seed: number): RgbImage {
