@@ -10,7 +10,7 @@ import { fitFromImages } from "../patchcore/engine";
 import { HnswScorer } from "../patchcore/knn/hnsw";
 import { shouldBuildIndex } from "../patchcore/knn/select";
 import { modelKeys } from "../store/keys";
-import { identityJson, identityOf } from "./identity";
+import { identityJson, identityOfForm } from "./identity";
 import { getRuntime } from "./runtime";
 
 /**
@@ -20,12 +20,7 @@ import { getRuntime } from "./runtime";
  */
 export async function fitOk(event: APIGatewayProxyEvent, form: MultipartForm, ctx: RequestContext): Promise<JsonBody> {
   const { config, store, models } = getRuntime();
-  const identity = identityOf(event, {
-    roleId: form.requiredText("role_id"),
-    roiId: form.requiredText("roi_id"),
-    modelKey: form.text("model_key"),
-    recipeId: form.text("recipe_id"),
-  });
+  const identity = identityOfForm(event, form);
   const mmPerPx = parseMmPerPx(form.requiredText("mm_per_px"));
   const keepAll = parseBoolText("memory_fit", form.text("memory_fit"), false);
   if (parseBoolText("use_dataset", form.text("use_dataset"), false)) {

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { header } from "../http/endpoint";
+import type { MultipartForm } from "../http/multipart";
 import { BadRequestError } from "../http/errors";
 import { modelIdentity, type ModelIdentity } from "../store/keys";
 
@@ -22,4 +23,14 @@ export function identityJson(identity: ModelIdentity): Record<string, string> {
 
 export function memoryNotFound(identity: ModelIdentity): BadRequestError {
   return new BadRequestError(`Memory not found for (${identity.roleId}, ${identity.roiId}): run /fit_ok first`);
+}
+
+/** The identity fields of a multipart request (/fit_ok, /infer). */
+export function identityOfForm(event: APIGatewayProxyEvent, form: MultipartForm): ModelIdentity {
+  return identityOf(event, {
+    roleId: form.requiredText("role_id"),
+    roiId: form.requiredText("roi_id"),
+    modelKey: form.text("model_key"),
+    recipeId: form.text("recipe_id"),
+  });
 }

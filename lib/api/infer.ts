@@ -8,7 +8,7 @@ import { decodeImage } from "../image/decode";
 import { inferImage } from "../patchcore/engine";
 import { parseShape } from "../patchcore/roiMask";
 import { modelKeys } from "../store/keys";
-import { identityJson, identityOf, memoryNotFound } from "./identity";
+import { identityJson, identityOfForm, memoryNotFound } from "./identity";
 import { loadCalibration, loadModel } from "./loadModel";
 import { getRuntime } from "./runtime";
 
@@ -19,12 +19,7 @@ import { getRuntime } from "./runtime";
  */
 export async function infer(event: APIGatewayProxyEvent, form: MultipartForm, ctx: RequestContext): Promise<JsonBody> {
   const { config } = getRuntime();
-  const identity = identityOf(event, {
-    roleId: form.requiredText("role_id"),
-    roiId: form.requiredText("roi_id"),
-    modelKey: form.text("model_key"),
-    recipeId: form.text("recipe_id"),
-  });
+  const identity = identityOfForm(event, form);
   const mmPerPx = parseMmPerPx(form.requiredText("mm_per_px"));
   const shapeText = form.text("shape");
   const shapeJson = shapeText === undefined || shapeText.trim() === "" ? undefined : parseJsonText("shape", shapeText);

@@ -1,24 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { startLocalStack } from "../local/stack";
-import { freePort } from "../util/ports";
+import { startThrowawayStack } from "../local/stack";
 import { benchDefect, benchImages } from "./benchImages";
 import { measure, summarise, type Summary } from "./stats";
 
 /** Warm /infer through real HTTP: serverless-offline + s3rver, the texture model, a 1k bank. */
 export async function benchHttp(root: string, runs: number, model: string): Promise<{ model: string; warmInfer: Summary }> {
-  const s3Directory = await mkdtemp(path.join(os.tmpdir(), "bench-s3-"));
-  const stack = await startLocalStack({
-    root,
-    httpPort: await freePort(),
-    lambdaPort: await freePort(),
-    s3Port: await freePort(),
-    s3Directory,
-    bucket: "bench-http",
-    env: { LOG_LEVEL: "warn", MODEL_NAME: model },
-    output: () => undefined,
-  });
+  const stack = await startThrowawayStack({ root, bucket: "bench-http", env: { MODEL_NAME: model } });
   try {
     const fit = new FormData();
     for (const [k, v] of Object.entries({ role_id: "bench", roi_id: "http", mm_per_px: "0.1", memory_fit: "true" })) fit.append(k, v);
@@ -37,6 +23,5 @@ export async function benchHttp(root: string, runs: number, model: string): Prom
     return { model, warmInfer: summarise(await measure(runs, 3, once)) };
   } finally {
     await stack.stop();
-    await rm(s3Directory, { recursive: true, force: true });
   }
 }

@@ -11,15 +11,13 @@
  *    report.md, roc.png and overlays/*.png (image | heatmap + predicted regions red + truth green).
  * Without --url it starts its own local stack (serverless-offline + s3rver in a temp folder).
  */
-import { readFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { readFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 import { LAMBDA_RAW_BODY_BYTES } from "../../lib/config";
 import { findRegions, type Region } from "../../lib/patchcore/regions";
-import { startLocalStack } from "../local/stack";
+import { startThrowawayStack } from "../local/stack";
 import { flag, imageForm as form, positional } from "../util/cli";
-import { freePort } from "../util/ports";
 import { readMvtec } from "./dataset";
 import { auroc, BinnedAuroc, precisionRecallF1, rocCurve } from "./metrics";
 import { overlayPng, rocPng } from "./visuals";
@@ -52,22 +50,13 @@ async function main(): Promise<void> {
   let url = flag(args, "--url");
   let stop = async () => undefined as void;
   if (!url) {
-    const s3Directory = await mkdtemp(path.join(os.tmpdir(), "eval-s3-"));
-    const stack = await startLocalStack({
+    const stack = await startThrowawayStack({
       root,
-      httpPort: await freePort(),
-      lambdaPort: await freePort(),
-      s3Port: await freePort(),
-      s3Directory,
       bucket: "eval-models",
-      env: { LOG_LEVEL: "warn", MODEL_NAME: model, MAX_REQUEST_BYTES: String(maxRequest), MAX_FILE_BYTES: String(maxRequest) },
-      output: () => undefined,
+      env: { MODEL_NAME: model, MAX_REQUEST_BYTES: String(maxRequest), MAX_FILE_BYTES: String(maxRequest) },
     });
     url = stack.url;
-    stop = async () => {
-      await stack.stop();
-      await rm(s3Directory, { recursive: true, force: true });
-    };
+    stop = () => stack.stop();
   }
   try {
     const health = (await (await fetch(`${url}/health`)).json()) as Record<string, any>;

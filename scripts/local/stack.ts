@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
+import { freePort } from "../util/ports";
 import { loadConfig } from "../../lib/config";
 import { createS3Client, ensureBucket } from "../../lib/store/s3Client";
 import { S3RVER_CREDENTIALS, startLocalS3, type LocalS3 } from "./s3Server";
@@ -114,4 +117,39 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => signalGroup("SIGKILL"), 5000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * A local stack on free ports with a fresh S3 folder that stop() removes: for tests, the bench
+ * and the evaluation, which must not touch npm start's ports or its stored models.
+ */
+export async function startThrowawayStack(options: {
+  root: string;
+  bucket: string;
+  env?: Readonly<Record<string, string>>;
+  output?: (chunk: string) => void;
+}): Promise<LocalStack> {
+  const s3Directory = await mkdtemp(path.join(os.tmpdir(), `${options.bucket}-s3-`));
+  try {
+    const stack = await startLocalStack({
+      root: options.root,
+      httpPort: await freePort(),
+      lambdaPort: await freePort(),
+      s3Port: await freePort(),
+      s3Directory,
+      bucket: options.bucket,
+      env: { LOG_LEVEL: "warn", ...options.env },
+      output: options.output ?? (() => undefined),
+    });
+    return {
+      ...stack,
+      stop: async () => {
+        await stack.stop();
+        await rm(s3Directory, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await rm(s3Directory, { recursive: true, force: true });
+    throw error;
+  }
 }

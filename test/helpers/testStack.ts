@@ -1,8 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
-import { startLocalStack, type LocalStack } from "../../scripts/local/stack";
-import { freePort } from "../../scripts/util/ports";
+import { startThrowawayStack, type LocalStack } from "../../scripts/local/stack";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "../..");
 
@@ -17,28 +14,8 @@ export interface TestStack extends LocalStack {
  * removed by stop(). Every integration test talks to it over HTTP.
  */
 export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
-  const s3Directory = await mkdtemp(path.join(os.tmpdir(), "inspection-s3-"));
   const bucket = "test-models";
   let log = "";
-  const stack = await startLocalStack({
-    root: PROJECT_ROOT,
-    httpPort: await freePort(),
-    lambdaPort: await freePort(),
-    s3Port: await freePort(),
-    s3Directory,
-    bucket,
-    env: { LOG_LEVEL: "warn", ...env },
-    output: (chunk) => {
-      log += chunk;
-    },
-  });
-  return {
-    ...stack,
-    bucket,
-    output: () => log,
-    stop: async () => {
-      await stack.stop();
-      await rm(s3Directory, { recursive: true, force: true });
-    },
-  };
+  const stack = await startThrowawayStack({ root: PROJECT_ROOT, bucket, env, output: (chunk) => (log += chunk) });
+  return { ...stack, bucket, output: () => log };
 }

@@ -4,14 +4,17 @@ import type { KnnBackendSetting } from "../../config";
  * Which nearest-neighbour backend scores an inference. HNSW is allowed only where it is faster
  * than exact AND its recall@1 >= 0.99 with image-score error <= 1 %.
  *
- * Measured on this project's 2-core machine (npm run bench, 1024 queries, clustered data):
- *   D=384,  1k rows: exact 3.0 ms;  HNSW ef16 32 ms (recall 98.8 %), ef64 48 ms (100 %)
- *   D=384, 10k rows: exact 29 ms;   HNSW ef16 65 ms (97.8 %),        ef64 130 ms (100 %)
- *   D=1152, 1k rows: exact 6.5 ms;  HNSW ef16 88 ms (98.6 %),        ef64 119 ms (100 %)
- *   D=1152,10k rows: exact 65 ms;   HNSW ef16 182 ms (98.3 %),       ef64 386 ms (100 %)
- * Exact (onnxruntime GEMM + ReduceMin) wins at every measured size, by 5-16x where HNSW meets
- * the recall bar; hnswlib-node's per-query calls with plain-Array copies cost more than the
- * brute-force GEMM saves. So "auto" is exact. "hnsw" can be forced (KNN_BACKEND=hnsw); it then
+ * Measured on this project's 2-core machine (npm run bench, 1024 queries, clustered data; HNSW
+ * M 16, efConstruction 200):
+ *   D=384,   1k rows: exact 2.0 ms;  HNSW ef16 32 ms (recall 98.8 %), ef64 49 ms (100 %)
+ *   D=384,  10k rows: exact 24 ms;   HNSW ef16 58 ms (97.8 %),        ef64 94 ms (100 %)
+ *   D=384,  50k rows: exact 122 ms;  HNSW ef16 105 ms (98.0 %),       ef64 232 ms (100 %)
+ *   D=1152,  1k rows: exact 6.8 ms;  HNSW ef16 92 ms (98.6 %),        ef64 123 ms (100 %)
+ *   D=1152, 10k rows: exact 57 ms;   HNSW ef16 191 ms (98.3 %),       ef64 394 ms (100 %)
+ *   D=1152, 50k rows: exact 300 ms;  HNSW ef16 288 ms (97.7 %),       ef64 627 ms (100 %)
+ * HNSW is faster only at ef 16 on 50k rows, where its recall@1 (97.7-98.0 %) misses the 0.99
+ * bar; wherever it meets the bar, exact (onnxruntime GEMM + ReduceMin) is 2-18x faster, and the
+ * index costs 10 s (10k x 1152) to 94 s (50k x 1152) to build. So "auto" is exact. "hnsw" can be forced (KNN_BACKEND=hnsw); it then
  * needs the index stored with the memory and falls back to exact without one.
  */
 export function chooseBackend(setting: KnnBackendSetting, indexAvailable: boolean): "exact" | "hnsw" {
