@@ -32,7 +32,7 @@ export function findRegions(
   areaMm2Threshold: number,
 ): Region[] {
   const mm2PerPx = mmPerPx * mmPerPx;
-  const minArea = areaMm2Threshold / mm2PerPx;
+  const minArea = minimumRegionPixels(areaMm2Threshold, mmPerPx);
   const labels = new Int32Array(width * height); // 0 = background, -1 = defective not yet labelled, k > 0 = region k
   for (let i = 0; i < labels.length; i++) if (mask[i] && map[i]! >= threshold) labels[i] = -1;
   const stack = new Int32Array(width * height);
@@ -116,18 +116,7 @@ export function traceOuterContour(labels: Int32Array, width: number, height: num
   throw new Error(`contour of region ${label} did not close after ${limit} steps`);
 }
 
-/** Polygon area by the shoelace formula (for tests: a hole-free region's contour encloses area_px). */
-export function polygonArea(points: readonly [number, number][]): number {
-  let twice = 0;
-  for (let i = 0; i < points.length; i++) {
-    const [x1, y1] = points[i]!;
-    const [x2, y2] = points[(i + 1) % points.length]!;
-    twice += x1 * y2 - x2 * y1;
-  }
-  return Math.abs(twice) / 2;
-}
-
-/** Pixels needed for a region to be kept: ceil of area_mm2_thr / mm_per_px^2 (for documentation and tests). */
+/** Pixels a region needs to be kept: area_px >= area_mm2_thr / mm_per_px^2, i.e. at least its ceiling. */
 export function minimumRegionPixels(areaMm2Threshold: number, mmPerPx: number): number {
   return ceil(areaMm2Threshold / (mmPerPx * mmPerPx));
 }

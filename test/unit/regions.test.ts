@@ -1,4 +1,15 @@
-import { findRegions, minimumRegionPixels, polygonArea } from "../../lib/patchcore/regions";
+import { findRegions, minimumRegionPixels } from "../../lib/patchcore/regions";
+
+/** Polygon area by the shoelace formula: a hole-free region's contour encloses area_px. */
+function polygonArea(points: readonly [number, number][]): number {
+  let twice = 0;
+  for (let i = 0; i < points.length; i++) {
+    const [x1, y1] = points[i]!;
+    const [x2, y2] = points[(i + 1) % points.length]!;
+    twice += x1 * y2 - x2 * y1;
+  }
+  return Math.abs(twice) / 2;
+}
 import { scoreAndHeatmap } from "../../lib/patchcore/score";
 
 /** A map from ASCII art: '#' = 1, '.' = 0. */
