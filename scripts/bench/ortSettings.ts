@@ -15,12 +15,19 @@ export interface OrtSettingRow {
 
 const LEVELS = ["disabled", "basic", "extended", "all"] as const;
 
-/** Forward time at 448 by graph optimisation level and threads, for the ViT-shaped model and any *-int8 model present. */
+/**
+ * Forward time at 448 by graph optimisation level and threads for the ViT-shaped model, and at the
+ * default level for every other model present (an exported DINOv2 and its -int8 variant, say).
+ */
 export async function benchOrtSettings(modelDir: string, runs: number): Promise<OrtSettingRow[]> {
-  const int8 = readdirSync(modelDir).filter((f) => /-int8\.card\.json$/.test(f)).map((f) => f.replace(/\.card\.json$/, ""));
+  const others = readdirSync(modelDir)
+    .filter((f) => f.endsWith(".card.json"))
+    .map((f) => f.replace(/\.card\.json$/, ""))
+    .filter((name) => name !== "texture-s14" && name !== "vit-s14-shape")
+    .sort();
   const rows: OrtSettingRow[] = [];
   const pixels = referenceInput(1, 448);
-  for (const model of ["vit-s14-shape", ...int8]) {
+  for (const model of ["vit-s14-shape", ...others]) {
     if (!existsSync(path.join(modelDir, `${model}.onnx`))) continue;
     for (const threads of [1, 2]) {
       for (const level of model === "vit-s14-shape" ? LEVELS : (["all"] as const)) {

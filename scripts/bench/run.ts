@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the product's performance figures, measured on this machine.
  * Prints markdown tables and writes bench-results/bench-<timestamp>.json.
- * Options: --runs N (default 20), --quick (fewer runs and sizes: a smoke check, not figures to quote).
+ * Options: --runs N (default 20), --quick (fewer runs and sizes: a smoke check, not figures to quote),
+ * --only a,b (sections: extraction, inference, coreset, knn, ort, http).
  *
  * Sections: feature extraction stages; warm /infer by stage (real handlers, in-process, S3 on an
  * embedded s3rver) with total / forward; cold start; fit for 1/5/20/50 images; the coreset alone;
@@ -75,15 +76,60 @@ async function main(): Promise<void> {
   const machine = { cpus: cpus.length, cpu: cpus[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version };
   const started = Date.now();
   const print = (text: string) => console.log(text + "\n");
+  const only = args.includes("--only") ? args[args.indexOf("--only") + 1]!.split(",") : null;
+  const want = (section: string) => only === null || only.includes(section);
   print(`# Benchmark (${machine.cpus} cores, ${machine.cpu}, Node ${machine.node}, ${runs} runs; command: npm run bench${args.length ? " -- " + args.join(" ") : ""})`);
 
   const results: Record<string, unknown> = { when: new Date().toISOString(), command: `npm run bench ${args.join(" ")}`.trim(), machine, runs };
 
-  const extraction = [];
-  for (const model of ["texture-s14", "vit-s14-shape"]) for (const threads of [1, 2]) extraction.push(await benchExtraction(modelDir, model, threads, runs));
-  results.extraction = extraction;
-  print(extractionTable(extraction));
+  if (want("extraction")) {
+    const extraction = [];
+    for (const model of ["texture-s14", "vit-s14-shape"]) for (const threads of [1, 2]) extraction.push(await benchExtraction(modelDir, model, threads, runs));
+    results.extraction = extraction;
+    print(extractionTable(extraction));
+  }
 
+  if (want("inference")) await benchInference(runs, results, print);
+
+  if (want("coreset")) {
+    const coresetRows = clusteredRows(20 * 1024, 1152, 200, 0.6, 9);
+    const coreset: Summary = summarise(await measure(3, 1, () => kCenterGreedy(coresetRows, 1152, { rate: 0.02, seed: 0, projectionDim: 128, threads: 2 })));
+    results.coreset = { rows: 20 * 1024, dim: 1152, rate: 0.02, ms: coreset };
+    print(`### Coreset alone: 20 x 1024 patches x 1152-d, rate 0.02 (410 picks, projection to 128-d, covering radius in full dimension): p50 ${ms(coreset.p50)} ms, p95 ${ms(coreset.p95)} ms (3 runs)`);
+  }
+
+  if (want("knn")) {
+    const knn = await benchKnn(quick ? [384] : [384, 1152], quick ? [1000, 10000] : [1000, 10000, 50000], 2, runs, [16, 64, 200]);
+    results.knn = knn;
+    print(knnTable(knn));
+  }
+
+  if (want("ort")) {
+    const ort = await benchOrtSettings(modelDir, runs);
+    results.ortSettings = ort;
+    print(ortTable(ort));
+  }
+
+  if (want("http")) {
+    const http = [];
+    for (const model of ["texture-s14", "vit-s14-shape"]) http.push(await benchHttp(root, runs, model));
+    results.http = http;
+    print(["### Warm /infer through HTTP (serverless-offline + s3rver, 1k bank), ms", "", "| model | p50 | p95 |", "|---|---:|---:|",
+      ...http.map((h) => `| ${h.model} | ${ms(h.warmInfer.p50)} | ${ms(h.warmInfer.p95)} |`)].join("\n"));
+  }
+
+  results.peakRssMbBenchProcess = process.resourceUsage().maxRSS / 1024;
+  results.seconds = (Date.now() - started) / 1000;
+  print(`Peak RSS of the bench process: ${(results.peakRssMbBenchProcess as number).toFixed(0)} MB; bench took ${(results.seconds as number).toFixed(0)} s.`);
+  const outDir = path.join(root, "bench-results");
+  await mkdir(outDir, { recursive: true });
+  const file = path.join(outDir, `bench-${(results.when as string).replace(/[:.]/g, "-")}.json`);
+  await writeFile(file, JSON.stringify(results, null, 2));
+  console.log(`wrote ${path.relative(root, file)}`);
+}
+
+/** Fit and warm/cold /infer per model, each in fresh worker processes against an embedded S3 server. */
+async function benchInference(runs: number, results: Record<string, unknown>, print: (text: string) => void): Promise<void> {
   const s3Directory = await mkdtemp(path.join(os.tmpdir(), "bench-s3-"));
   const s3 = await startLocalS3({ directory: s3Directory, bucket: "bench", port: 0 });
   try {
@@ -111,34 +157,6 @@ async function main(): Promise<void> {
     await s3.close();
     await rm(s3Directory, { recursive: true, force: true });
   }
-
-  const coresetRows = clusteredRows(20 * 1024, 1152, 200, 0.6, 9);
-  const coreset: Summary = summarise(await measure(3, 1, () => kCenterGreedy(coresetRows, 1152, { rate: 0.02, seed: 0, projectionDim: 128, threads: 2 })));
-  results.coreset = { rows: 20 * 1024, dim: 1152, rate: 0.02, ms: coreset };
-  print(`### Coreset alone: 20 x 1024 patches x 1152-d, rate 0.02 (410 picks, projection to 128-d, covering radius in full dimension): p50 ${ms(coreset.p50)} ms, p95 ${ms(coreset.p95)} ms (3 runs)`);
-
-  const knn = await benchKnn(quick ? [384] : [384, 1152], quick ? [1000, 10000] : [1000, 10000, 50000], 2, runs, [16, 64, 200]);
-  results.knn = knn;
-  print(knnTable(knn));
-
-  const ort = await benchOrtSettings(modelDir, runs);
-  results.ortSettings = ort;
-  print(ortTable(ort));
-
-  const http = [];
-  for (const model of ["texture-s14", "vit-s14-shape"]) http.push(await benchHttp(root, runs, model));
-  results.http = http;
-  print(["### Warm /infer through HTTP (serverless-offline + s3rver, 1k bank), ms", "", "| model | p50 | p95 |", "|---|---:|---:|",
-    ...http.map((h) => `| ${h.model} | ${ms(h.warmInfer.p50)} | ${ms(h.warmInfer.p95)} |`)].join("\n"));
-
-  results.peakRssMbBenchProcess = process.resourceUsage().maxRSS / 1024;
-  results.seconds = (Date.now() - started) / 1000;
-  print(`Peak RSS of the bench process: ${(results.peakRssMbBenchProcess as number).toFixed(0)} MB; bench took ${(results.seconds as number).toFixed(0)} s.`);
-  const outDir = path.join(root, "bench-results");
-  await mkdir(outDir, { recursive: true });
-  const file = path.join(outDir, `bench-${(results.when as string).replace(/[:.]/g, "-")}.json`);
-  await writeFile(file, JSON.stringify(results, null, 2));
-  console.log(`wrote ${path.relative(root, file)}`);
 }
 
 main().catch((error: unknown) => {
