@@ -90,3 +90,21 @@ export function tokenOfRoiPixel(geometry: LetterboxGeometry, x: number, y: numbe
   const input = roiToInput(geometry, x + 0.5, y + 0.5);
   return { row: Math.floor(input.y / geometry.patchSize), col: Math.floor(input.x / geometry.patchSize) };
 }
+
+/** The tokens whose patches overlap the resized ROI: rows firstRow..lastRow, columns firstCol..lastCol (inclusive). */
+export interface ContentTokens {
+  readonly firstRow: number;
+  readonly lastRow: number;
+  readonly firstCol: number;
+  readonly lastCol: number;
+}
+
+export function contentTokens(geometry: LetterboxGeometry): ContentTokens {
+  const { content, patchSize, grid } = geometry;
+  return {
+    firstRow: Math.floor(content.y / patchSize),
+    lastRow: Math.min(grid.h - 1, Math.ceil((content.y + content.height) / patchSize) - 1),
+    firstCol: Math.floor(content.x / patchSize),
+    lastCol: Math.min(grid.w - 1, Math.ceil((content.x + content.width) / patchSize) - 1),
+  };
+}

@@ -1,7 +1,7 @@
-import type { LetterboxGeometry } from "../image/letterbox";
+import { contentTokens, type LetterboxGeometry } from "../image/letterbox";
 import { separableBlur } from "../onnx/kernels";
 
-const { ceil, exp, floor, max, min, round } = Math;
+const { exp, floor, max, min, round } = Math;
 
 /**
  * Token-grid values -> one value per ROI pixel, bilinear, through the letterbox geometry: ROI
@@ -16,11 +16,7 @@ const { ceil, exp, floor, max, min, round } = Math;
 export function gridToRoi(grid: Float32Array, geometry: LetterboxGeometry): Float32Array {
   const { roiWidth: W, roiHeight: H, patchSize, content, scaleX, scaleY } = geometry;
   const { w: gw } = geometry.grid;
-  // tokens overlapping the content: columns firstCol..lastCol, rows firstRow..lastRow
-  const firstCol = floor(content.x / patchSize);
-  const lastCol = min(gw - 1, ceil((content.x + content.width) / patchSize) - 1);
-  const firstRow = floor(content.y / patchSize);
-  const lastRow = min(geometry.grid.h - 1, ceil((content.y + content.height) / patchSize) - 1);
+  const { firstRow, lastRow, firstCol, lastCol } = contentTokens(geometry); // only these are read
   const x0 = new Int32Array(W);
   const x1 = new Int32Array(W);
   const wx = new Float32Array(W);

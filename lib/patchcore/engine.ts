@@ -1,5 +1,6 @@
 import { embedImages } from "../features/embed";
-import type { FeatureExtractor } from "../features/extractor";
+import type { FeatureExtractor, PatchGrid } from "../features/extractor";
+import { contentTokens, type LetterboxGeometry } from "../image/letterbox";
 import { BadRequestError } from "../http/errors";
 import type { RgbImage } from "../image/decode";
 import { encodeGreyPng } from "../image/heatmapPng";
@@ -66,6 +67,28 @@ export interface InferResult {
   readonly anomalyMap?: Float32Array;
 }
 
+/**
+ * Nearest-neighbour distance of each token, Float32Array [h*w]. Only the tokens overlapping the
+ * ROI are scored (the anomaly map never reads the others; they stay 0): a letterboxed non-square
+ * ROI costs proportionally less kNN. The scorer L2-normalises the embeddings.
+ */
+export async function scoreContentTokens(scorer: NearestNeighbourScorer, grid: PatchGrid, geometry: LetterboxGeometry): Promise<Float32Array> {
+  const { firstRow, lastRow, firstCol, lastCol } = contentTokens(geometry);
+  const rows = lastRow - firstRow + 1;
+  const cols = lastCol - firstCol + 1;
+  if (rows === grid.h && cols === grid.w) return scorer.distances(grid.embeddings);
+  const { dim } = grid;
+  const queries = new Float32Array(rows * cols * dim); // [rows * cols, dim]
+  for (let r = 0; r < rows; r++) {
+    const from = ((firstRow + r) * grid.w + firstCol) * dim;
+    queries.set(grid.embeddings.subarray(from, from + cols * dim), r * cols * dim);
+  }
+  const distances = await scorer.distances(queries);
+  const out = new Float32Array(grid.h * grid.w);
+  for (let r = 0; r < rows; r++) out.set(distances.subarray(r * cols, (r + 1) * cols), (firstRow + r) * grid.w + firstCol);
+  return out;
+}
+
 export function checkMemoryMatches(bank: MemoryBank, grid: { h: number; w: number; dim: number }, modelId: string): void {
   if (bank.dim !== grid.dim) {
     throw new BadRequestError(
@@ -91,8 +114,7 @@ export async function inferImage(
   const [embedded] = await embedImages(extractor, [image], { timings });
   const { grid, geometry } = embedded!;
   checkMemoryMatches(bank, grid, extractor.card.id);
-  // the scorer L2-normalises the patch embeddings (in the ONNX graph for the exact one)
-  const patchScores = await timings.time("knn", () => scorer.distances(grid.embeddings));
+  const patchScores = await timings.time("knn", () => scoreContentTokens(scorer, grid, geometry));
   const map = await timings.time("anomaly_map", () => gaussianBlurFast(gridToRoi(patchScores, geometry), W, H, options.blurSigma, options.threads ?? 0));
   const { score, heatmap } = await timings.time("score", () => scoreAndHeatmap(map, mask, options.scorePercentile));
   // sharp encodes on libuv's thread pool: let it run while this thread finds the regions

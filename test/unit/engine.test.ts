@@ -1,7 +1,11 @@
 import path from "node:path";
 import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
 import { calibrate } from "../../lib/patchcore/calibration";
-import { fitFromImages, inferImage, type InferOptions } from "../../lib/patchcore/engine";
+import { fitFromImages, inferImage, scoreContentTokens, type InferOptions } from "../../lib/patchcore/engine";
+import { embedImages } from "../../lib/features/embed";
+import { contentTokens } from "../../lib/image/letterbox";
+import { gridToRoi } from "../../lib/patchcore/anomalyMap";
+import { maxAbsDiff } from "../helpers/arrays";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";
 import { Timings } from "../../lib/util/timings";
 import { brushedMetal, paintSpot } from "../../scripts/synthetic/images";
@@ -68,6 +72,25 @@ describe("PatchCore engine end to end (texture model, generated 320x200 ROIs wit
       expect([png.width, png.height, png.channels, png.format]).toEqual([W, H, 1, "png"]);
     }
   }, 60_000);
+
+  it.each([
+    [320, 200],
+    [100, 400],
+    [517, 389],
+    [300, 300],
+  ])("scores only the tokens a %ix%i ROI covers, with the same anomaly map as scoring them all", async (w, h) => {
+    const { bank } = await fitFromImages(extractor, [brushedMetal(w, h, 1)], { coresetRate: 0.2, keepAll: false, seed: 0, threads: 2, batchSize: 1 });
+    const scorer = new ExactScorer(bank, 2);
+    const [embedded] = await embedImages(extractor, [paintSpot(brushedMetal(w, h, 2), w / 2, h / 2, 6)]);
+    const { grid, geometry } = embedded!;
+    const partial = await scoreContentTokens(scorer, grid, geometry);
+    const all = await scorer.distances(grid.embeddings);
+    const tokens = contentTokens(geometry);
+    const scored = (tokens.lastRow - tokens.firstRow + 1) * (tokens.lastCol - tokens.firstCol + 1);
+    expect(scored).toBeLessThanOrEqual(32 * 32);
+    if (w !== h) expect(scored).toBeLessThan(32 * 32);
+    expect(maxAbsDiff(gridToRoi(partial, geometry), gridToRoi(all, geometry))).toBeLessThan(1e-5);
+  });
 
   it("masks: a circle away from the spot hides it; one around it keeps it", async () => {
     const { bank } = await fitFromImages(extractor, [1, 2, 3].map((s) => brushedMetal(W, H, s)), { coresetRate: 0.25, keepAll: false, seed: 0, threads: 2, batchSize: 1 });
