@@ -1,4 +1,4 @@
-import { percentilesInPlace } from "./percentile";
+import { percentilesFloat32 } from "./percentile";
 
 const { round } = Math;
 
@@ -22,8 +22,7 @@ export interface ScoreAndHeatmap {
 
 /** The old backend's image score and grey heatmap from an anomaly map and its ROI mask. */
 export function scoreAndHeatmap(map: Float32Array, mask: Uint8Array, scorePercentile: number): ScoreAndHeatmap {
-  // maskedValues is a fresh copy: the selection may reorder it
-  const [score, p1, p99] = percentilesInPlace(maskedValues(map, mask), [scorePercentile, 1, 99]) as [number, number, number];
+  const [score, p1, p99] = percentilesFloat32(maskedValues(map, mask), [scorePercentile, 1, 99]) as [number, number, number];
   const heatmap = new Uint8Array(map.length);
   const span = p99 - p1;
   if (span > 0) {

@@ -68,6 +68,7 @@ async function infer(runs: number): Promise<unknown> {
     const event = await eventFor(bank.key);
     await invoke(handler, event); // loads this bank into the cache
     const totals: number[] = [];
+    const ratios: number[] = [];
     const stages = new Map<string, number[]>();
     for (let i = 0; i < Math.max(3, runs) + 2; i++) {
       const started = performance.now();
@@ -75,6 +76,7 @@ async function infer(runs: number): Promise<unknown> {
       const total = performance.now() - started;
       if (i < 2) continue; // warm-up
       totals.push(total);
+      ratios.push(total / (body.timings_ms.forward as number));
       let accounted = 0;
       for (const [stage, ms] of Object.entries(body.timings_ms as Record<string, number>)) {
         stages.set(stage, [...(stages.get(stage) ?? []), ms]);
@@ -96,7 +98,15 @@ async function infer(runs: number): Promise<unknown> {
     const stageSummary: Record<string, Summary> = {};
     for (const [stage, values] of stages) stageSummary[stage] = summarise([...values, ...new Array<number>(totals.length - values.length).fill(0)]);
     const forward = stageSummary.forward?.p50 ?? NaN;
-    banks.push({ bank: bank.key, rows: bank.images * 1024, total: summarise(totals), stages: stageSummary, ratioTotalToForward: summarise(totals).p50 / forward, s3GetOnMissMs: summarise(miss) });
+    banks.push({
+      bank: bank.key,
+      rows: bank.images * 1024,
+      total: summarise(totals),
+      stages: stageSummary,
+      ratioTotalToForward: summarise(totals).p50 / forward,
+      perRequestRatio: summarise(ratios),
+      s3GetOnMissMs: summarise(miss),
+    });
   }
   return { cold: { firstInferMs: coldMs, sinceProcessStartMs, modelLoadAndFetch: cold.timings_ms }, banks, peakRssMb: process.resourceUsage().maxRSS / 1024 };
 }

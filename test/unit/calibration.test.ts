@@ -1,6 +1,6 @@
 import golden from "../fixtures/numpy_golden.json";
 import { calibrate } from "../../lib/patchcore/calibration";
-import { percentile, percentiles } from "../../lib/patchcore/percentile";
+import { percentile, percentiles, percentilesFloat32 } from "../../lib/patchcore/percentile";
 
 describe("percentile: numpy's linear interpolation", () => {
   it("matches numpy on 1001 normal values at edge and interior percentiles", () => {
@@ -13,6 +13,24 @@ describe("percentile: numpy's linear interpolation", () => {
     const qs = [99, 1, 99, 50, 0, 100];
     const expected = qs.map((q) => golden.percentile.expected[golden.percentile.q.indexOf(q)]!);
     percentiles(values, qs).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 12));
+  });
+
+  it("float32 radix version: the same values as the selection one, exactly", () => {
+    const cases = [
+      Float32Array.from(golden.percentile.values),
+      Float32Array.from({ length: 200_000 }, (_, i) => Math.sin(i * 0.37) * 3 + (i % 97 === 0 ? 40 : 0)),
+      Float32Array.from({ length: 1000 }, (_, i) => (i % 3) - 1), // ties and -0/+0 territory
+      Float32Array.of(5),
+      Float32Array.from({ length: 5000 }, (_, i) => 1e-3 * (i % 17) + 0.25), // values packed into few top-16-bit bins
+    ];
+    const qs = [0, 1, 5, 33.3, 50, 95, 99, 99.9, 100];
+    for (const values of cases) {
+      const expected = percentiles(Float64Array.from(values), qs);
+      expect(percentilesFloat32(values, qs)).toEqual(expected);
+    }
+    expect(percentilesFloat32(Float32Array.from(golden.percentile.values), golden.percentile.q)).toEqual(
+      percentiles(Float64Array.from(Float32Array.from(golden.percentile.values)), golden.percentile.q),
+    );
   });
 
   it("leaves its input untouched", () => {
