@@ -1,17 +1,12 @@
 import * as ort from "onnxruntime-node";
 import { getConfig } from "../lib/config";
-import { getExtractor } from "../lib/features/runtime";
+import { getExtractorOr503 } from "../lib/features/runtime";
 import { endpoint } from "../lib/http/endpoint";
-import { ServiceUnavailableError } from "../lib/http/errors";
 
 /** GET /health: the model actually loaded, the package version, the runtime. */
 export const handler = endpoint("health", async (_event, ctx) => {
   const config = getConfig();
-  const extractor = await ctx.timings.time("model_load", () =>
-    getExtractor(config).catch((cause: unknown) => {
-      throw new ServiceUnavailableError(`Model ${config.model.name} could not be loaded; see the service logs`, { cause });
-    }),
-  );
+  const extractor = await ctx.timings.time("model_load", () => getExtractorOr503(config));
   return {
     status: "ok",
     device: "cpu",

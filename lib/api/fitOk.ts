@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { getExtractor } from "../features/runtime";
+import { getExtractorOr503 } from "../features/runtime";
 import type { JsonBody, RequestContext } from "../http/endpoint";
-import { BadRequestError, ServiceUnavailableError } from "../http/errors";
+import { BadRequestError } from "../http/errors";
 import { parseBoolText, parseMmPerPx } from "../http/fields";
 import type { MultipartForm } from "../http/multipart";
 import { decodeImage, type RgbImage } from "../image/decode";
@@ -33,9 +33,7 @@ export async function fitOk(event: APIGatewayProxyEvent, form: MultipartForm, ct
   for (const [i, file] of files.entries()) {
     images.push(await ctx.timings.time("decode", () => decodeImage(file.data, config.limits.maxImagePixels, `images[${i}] (${file.filename || "unnamed"})`)));
   }
-  const extractor = await getExtractor(config).catch((cause: unknown) => {
-    throw new ServiceUnavailableError("The feature extractor could not be loaded; see the service logs", { cause });
-  });
+  const extractor = await getExtractorOr503(config);
   const fitId = randomUUID();
   const { bank, stats } = await fitFromImages(
     extractor,

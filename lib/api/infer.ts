@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { getExtractor } from "../features/runtime";
+import { getExtractorOr503 } from "../features/runtime";
 import type { JsonBody, RequestContext } from "../http/endpoint";
-import { BadRequestError, ServiceUnavailableError } from "../http/errors";
+import { BadRequestError } from "../http/errors";
 import { parseBoolText, parseJsonText, parseMmPerPx } from "../http/fields";
 import type { MultipartForm } from "../http/multipart";
 import { decodeImage } from "../image/decode";
@@ -33,9 +33,7 @@ export async function infer(event: APIGatewayProxyEvent, form: MultipartForm, ct
   const [model, calibration, extractor] = await Promise.all([
     loadModel(keys, ctx.timings, ctx.log),
     loadCalibration(keys, ctx.timings),
-    getExtractor(config).catch((cause: unknown) => {
-      throw new ServiceUnavailableError("The feature extractor could not be loaded; see the service logs", { cause });
-    }),
+    getExtractorOr503(config),
   ]);
   if (!model) throw memoryNotFound(identity);
   const scorePercentile = calibration?.score_percentile ?? config.patchcore.scorePercentile;

@@ -16,7 +16,7 @@ import { getRuntime, type LoadedModel } from "./runtime";
  */
 async function scorerFor(bank: MemoryBank, keys: ModelKeys, timings: Timings, log: Logger): Promise<NearestNeighbourScorer> {
   const { config, store } = getRuntime();
-  if (chooseBackend(config.knn.backend, true) === "hnsw") {
+  if (chooseBackend(config.knn.backend) === "hnsw") {
     const index = await store.get(keys.index, timings);
     const fitId = String(bank.metadata.fit_id ?? "");
     if (index && fitId !== "" && index.metadata["fit-id"] === fitId) {

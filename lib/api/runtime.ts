@@ -18,7 +18,7 @@ interface Runtime {
   readonly store: S3ModelStore;
   /** Memory banks (+ scorers) by memory key. */
   readonly models: RevalidatingCache<LoadedModel>;
-  /** Calibrations by calibration key (absence cached too). */
+  /** Calibrations by calibration key (absence is not cached: a first calibration is seen at once). */
   readonly calibrations: RevalidatingCache<Calibration>;
 }
 

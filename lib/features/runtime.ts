@@ -1,4 +1,5 @@
 import { getConfig, type Config } from "../config";
+import { ServiceUnavailableError } from "../http/errors";
 import { getLogger } from "../log";
 import { OnnxFeatureExtractor } from "./onnxExtractor";
 
@@ -28,4 +29,11 @@ export function getExtractor(config: Config = getConfig()): Promise<OnnxFeatureE
     );
   }
   return extractor;
+}
+
+/** getExtractor() for a request: a model that cannot be loaded is a 503 whose details stay in the logs. */
+export function getExtractorOr503(config: Config = getConfig()): Promise<OnnxFeatureExtractor> {
+  return getExtractor(config).catch((cause: unknown) => {
+    throw new ServiceUnavailableError(`Model ${config.model.name} could not be loaded; see the service logs`, { cause });
+  });
 }

@@ -1,5 +1,6 @@
 import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "./graphBuilder";
+import { NO_SPINNING } from "./sessionOptions";
 
 /**
  * Small numeric kernels as ONNX graphs, run by onnxruntime: its blocked, multi-threaded GEMM is
@@ -85,7 +86,7 @@ function session(name: string, build: () => Uint8Array, threads: number): Promis
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
-      extra: { session: { intra_op: { allow_spinning: "0" } } }, // see NO_SPINNING in lib/features/onnxExtractor.ts
+      extra: NO_SPINNING,
     });
     created.catch(() => sessions.delete(key));
     sessions.set(key, created);

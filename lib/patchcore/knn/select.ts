@@ -14,11 +14,12 @@ import type { KnnBackendSetting } from "../../config";
  *   D=1152, 50k rows: exact 300 ms;  HNSW ef16 288 ms (97.7 %),       ef64 627 ms (100 %)
  * HNSW is faster only at ef 16 on 50k rows, where its recall@1 (97.7-98.0 %) misses the 0.99
  * bar; wherever it meets the bar, exact (onnxruntime GEMM + ReduceMin) is 2-18x faster, and the
- * index costs 10 s (10k x 1152) to 94 s (50k x 1152) to build. So "auto" is exact. "hnsw" can be forced (KNN_BACKEND=hnsw); it then
- * needs the index stored with the memory and falls back to exact without one.
+ * index costs 10 s (10k x 1152) to 94 s (50k x 1152) to build. So "auto" is exact. "hnsw" can be
+ * forced (KNN_BACKEND=hnsw); the memory is then scored exactly when no index of its own fit is
+ * stored (lib/api/loadModel.ts).
  */
-export function chooseBackend(setting: KnnBackendSetting, indexAvailable: boolean): "exact" | "hnsw" {
-  return setting === "hnsw" && indexAvailable ? "hnsw" : "exact";
+export function chooseBackend(setting: KnnBackendSetting): "exact" | "hnsw" {
+  return setting === "hnsw" ? "hnsw" : "exact";
 }
 
 /** Whether a fit builds and stores the HNSW index for a bank of `rows` rows. */
