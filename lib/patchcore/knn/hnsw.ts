@@ -78,8 +78,21 @@ export class HnswScorer implements NearestNeighbourScorer {
   }
 
   async distances(queries: Float32Array): Promise<Float32Array> {
+    const out = new Float32Array(queries.length / this.dim);
+    this.searchEach(queries, (i, squared) => (out[i] = squared > 0 ? sqrt(squared) : 0));
+    return out;
+  }
+
+  /** Indices of the nearest memory rows (for recall measurements). */
+  nearestIndices(queries: Float32Array): Int32Array {
+    const out = new Int32Array(queries.length / this.dim);
+    this.searchEach(queries, (i, _squared, neighbour) => (out[i] = neighbour));
+    return out;
+  }
+
+  /** Searches each query row, L2-normalised, and hands its nearest row's squared distance and index to `visit`. */
+  private searchEach(queries: Float32Array, visit: (i: number, squared: number, neighbour: number) => void): void {
     const n = queries.length / this.dim;
-    const out = new Float32Array(n);
     const point = new Array<number>(this.dim);
     for (let i = 0; i < n; i++) {
       const base = i * this.dim;
@@ -87,21 +100,8 @@ export class HnswScorer implements NearestNeighbourScorer {
       for (let d = 0; d < this.dim; d++) norm += queries[base + d]! * queries[base + d]!;
       const inv = norm > 0 ? 1 / sqrt(norm) : 0;
       for (let d = 0; d < this.dim; d++) point[d] = queries[base + d]! * inv;
-      const squared = this.index.searchKnn(point, 1).distances[0]!;
-      out[i] = squared > 0 ? sqrt(squared) : 0;
+      const found = this.index.searchKnn(point, 1);
+      visit(i, found.distances[0]!, found.neighbors[0]!);
     }
-    return out;
-  }
-
-  /** Indices of the nearest memory rows (for recall measurements). */
-  nearestIndices(queries: Float32Array): Int32Array {
-    const n = queries.length / this.dim;
-    const out = new Int32Array(n);
-    const point = new Array<number>(this.dim);
-    for (let i = 0; i < n; i++) {
-      for (let d = 0; d < this.dim; d++) point[d] = queries[i * this.dim + d]!;
-      out[i] = this.index.searchKnn(point, 1).neighbors[0]!;
-    }
-    return out;
   }
 }
