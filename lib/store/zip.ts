@@ -73,8 +73,19 @@ export function writeZip(entries: readonly ZipEntry[]): Buffer {
   return Buffer.concat([...parts, ...central, end]);
 }
 
-/** Entries of a ZIP (stored or deflated, ZIP64 or not), CRC-checked. */
-export function readZip(bytes: Uint8Array): ZipEntry[] {
+/** One entry of a ZIP's central directory, with where its data starts. */
+export interface ZipDirectoryEntry {
+  readonly name: string;
+  /** 0 stored, 8 deflate. */
+  readonly method: number;
+  readonly crc: number;
+  readonly compressedSize: number;
+  readonly size: number;
+  readonly dataOffset: number;
+}
+
+/** The central directory of a ZIP (ZIP64 or not): names, sizes and data offsets, nothing decompressed. */
+export function zipDirectory(bytes: Uint8Array): ZipDirectoryEntry[] {
   const zip = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let end = -1;
   for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {
@@ -94,13 +105,13 @@ export function readZip(bytes: Uint8Array): ZipEntry[] {
     count = Number(zip.readBigUInt64LE(end64 + 32));
     directory = Number(zip.readBigUInt64LE(end64 + 48));
   }
-  const entries: ZipEntry[] = [];
+  const entries: ZipDirectoryEntry[] = [];
   let p = directory;
   for (let n = 0; n < count; n++) {
     if (p + 46 > zip.length || zip.readUInt32LE(p) !== CENTRAL) throw new ZipFormatError(`central directory entry ${n} is corrupt`);
     const method = zip.readUInt16LE(p + 10);
     const crc = zip.readUInt32LE(p + 16);
-    let compressed = zip.readUInt32LE(p + 20);
+    let compressedSize = zip.readUInt32LE(p + 20);
     let size = zip.readUInt32LE(p + 24);
     const nameLength = zip.readUInt16LE(p + 28);
     const extraLength = zip.readUInt16LE(p + 30);
@@ -114,23 +125,31 @@ export function readZip(bytes: Uint8Array): ZipEntry[] {
       if (id === 0x0001) {
         let q = e + 4;
         if (size === 0xffffffff) (size = Number(zip.readBigUInt64LE(q))), (q += 8);
-        if (compressed === 0xffffffff) (compressed = Number(zip.readBigUInt64LE(q))), (q += 8);
+        if (compressedSize === 0xffffffff) (compressedSize = Number(zip.readBigUInt64LE(q))), (q += 8);
         if (localOffset === 0xffffffff) localOffset = Number(zip.readBigUInt64LE(q));
       }
       e += 4 + length;
     }
     if (localOffset + 30 > zip.length || zip.readUInt32LE(localOffset) !== LOCAL) throw new ZipFormatError(`local header of ${name} is corrupt`);
-    const start = localOffset + 30 + zip.readUInt16LE(localOffset + 26) + zip.readUInt16LE(localOffset + 28);
-    if (start + compressed > zip.length) throw new ZipFormatError(`${name} is truncated`);
-    const raw = zip.subarray(start, start + compressed);
+    const dataOffset = localOffset + 30 + zip.readUInt16LE(localOffset + 26) + zip.readUInt16LE(localOffset + 28);
+    entries.push({ name, method, crc, compressedSize, size, dataOffset });
+    p += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+/** Entries of a ZIP (stored or deflated, ZIP64 or not), CRC-checked. */
+export function readZip(bytes: Uint8Array): ZipEntry[] {
+  const zip = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return zipDirectory(bytes).map(({ name, method, crc, compressedSize, size, dataOffset }) => {
+    if (dataOffset + compressedSize > zip.length) throw new ZipFormatError(`${name} is truncated`);
+    const raw = zip.subarray(dataOffset, dataOffset + compressedSize);
     let data: Buffer;
     if (method === 0) data = raw;
     else if (method === 8) data = zlib.inflateRawSync(raw);
     else throw new ZipFormatError(`${name} uses compression method ${method} (only stored and deflate are read)`);
     if (data.length !== size) throw new ZipFormatError(`${name} is ${data.length} bytes, its header says ${size}`);
     if (zlib.crc32(data) !== crc) throw new ZipFormatError(`${name} fails its CRC check`);
-    entries.push({ name, data });
-    p += 46 + nameLength + extraLength + commentLength;
-  }
-  return entries;
+    return { name, data };
+  });
 }
