@@ -1,12 +1,4 @@
-/** Percentile with numpy's default linear interpolation, on a copy (input untouched). */
-export function percentileOf(values: readonly number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (q / 100) * (sorted.length - 1);
-  const lo = Math.floor(rank);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (rank - lo);
-}
+import { percentiles } from "../../lib/patchcore/percentile";
 
 export interface Summary {
   readonly n: number;
@@ -16,7 +8,9 @@ export interface Summary {
 }
 
 export function summarise(samples: readonly number[]): Summary {
-  return { n: samples.length, p50: percentileOf(samples, 50), p95: percentileOf(samples, 95), min: Math.min(...samples) };
+  if (samples.length === 0) return { n: 0, p50: NaN, p95: NaN, min: NaN };
+  const [p50, p95] = percentiles(samples, [50, 95]) as [number, number];
+  return { n: samples.length, p50, p95, min: Math.min(...samples) };
 }
 
 /** Runs `work` `warmup` times unmeasured, then `runs` times, returning wall times in ms. */
