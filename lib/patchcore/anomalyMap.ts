@@ -1,4 +1,4 @@
-import { contentTokens, type LetterboxGeometry } from "../image/letterbox";
+import { contentTokens, roiToInput, type LetterboxGeometry } from "../image/letterbox";
 import { separableBlur } from "../onnx/kernels";
 
 const { exp, floor, max, min, round } = Math;
@@ -14,14 +14,14 @@ const { exp, floor, max, min, round } = Math;
  * @returns Float32Array [roiHeight, roiWidth]
  */
 export function gridToRoi(grid: Float32Array, geometry: LetterboxGeometry): Float32Array {
-  const { roiWidth: W, roiHeight: H, patchSize, content, scaleX, scaleY } = geometry;
+  const { roiWidth: W, roiHeight: H, patchSize } = geometry;
   const { w: gw } = geometry.grid;
   const { firstRow, lastRow, firstCol, lastCol } = contentTokens(geometry); // only these are read
   const x0 = new Int32Array(W);
   const x1 = new Int32Array(W);
   const wx = new Float32Array(W);
   for (let x = 0; x < W; x++) {
-    const t = (content.x + (x + 0.5) * scaleX) / patchSize - 0.5;
+    const t = roiToInput(geometry, x + 0.5, 0).x / patchSize - 0.5;
     const c = min(max(t, firstCol), lastCol);
     x0[x] = floor(c);
     x1[x] = min(x0[x]! + 1, lastCol);
@@ -29,7 +29,7 @@ export function gridToRoi(grid: Float32Array, geometry: LetterboxGeometry): Floa
   }
   const out = new Float32Array(W * H);
   for (let y = 0; y < H; y++) {
-    const t = (content.y + (y + 0.5) * scaleY) / patchSize - 0.5;
+    const t = roiToInput(geometry, 0, y + 0.5).y / patchSize - 0.5;
     const c = min(max(t, firstRow), lastRow);
     const r0 = floor(c);
     const r1 = min(r0 + 1, lastRow);
