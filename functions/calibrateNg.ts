@@ -1,7 +1,10 @@
-import { calibrateNg } from "../lib/api/calibrateNg";
-import { getConfig } from "../lib/config";
-import { endpoint } from "../lib/http/endpoint";
-import { jsonBody, jsonOf } from "../lib/http/jsonBody";
+import { calibrateFromScores } from "../lib/app/calibrate";
+import { createServices } from "../lib/app/services";
+import { routes } from "../lib/contract/routes";
+import { httpRoute } from "../lib/http/route";
+
+// Composition root, run during Lambda INIT: config parsed (no ONNX model needed here).
+const services = createServices();
 
 /** POST /calibrate_ng (application/json): threshold from OK/NG scores. */
-export const handler = endpoint("calibrate_ng", (event, ctx) => calibrateNg(event, jsonOf(event), ctx), [jsonBody(() => getConfig().limits.maxRequestBytes)]);
+export const handler = httpRoute(routes.calibrateNg, { log: services.log, limits: services.config.limits }, (input, ctx) => calibrateFromScores(services, input, ctx));

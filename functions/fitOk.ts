@@ -1,7 +1,10 @@
-import { fitOk } from "../lib/api/fitOk";
-import { getConfig } from "../lib/config";
-import { endpoint } from "../lib/http/endpoint";
-import { formOf, multipartBody } from "../lib/http/multipart";
+import { fitMemory } from "../lib/app/fit";
+import { createServices } from "../lib/app/services";
+import { routes } from "../lib/contract/routes";
+import { httpRoute } from "../lib/http/route";
+
+// Composition root, run during Lambda INIT: config parsed, ONNX session load started.
+const services = createServices(undefined, { loadModelNow: true });
 
 /** POST /fit_ok (multipart/form-data): fit the PatchCore memory of a ROI on good images. */
-export const handler = endpoint("fit_ok", (event, ctx) => fitOk(event, formOf(event), ctx), [multipartBody(() => getConfig().limits)]);
+export const handler = httpRoute(routes.fitOk, { log: services.log, limits: services.config.limits }, (input, ctx) => fitMemory(services, input, ctx));

@@ -1,7 +1,10 @@
-import { infer } from "../lib/api/infer";
-import { getConfig } from "../lib/config";
-import { endpoint } from "../lib/http/endpoint";
-import { formOf, multipartBody } from "../lib/http/multipart";
+import { inspectImage } from "../lib/app/inspect";
+import { createServices } from "../lib/app/services";
+import { routes } from "../lib/contract/routes";
+import { httpRoute } from "../lib/http/route";
+
+// Composition root, run during Lambda INIT: config parsed, ONNX session load started.
+const services = createServices(undefined, { loadModelNow: true });
 
 /** POST /infer (multipart/form-data): score one ROI image, heatmap and defect regions. */
-export const handler = endpoint("infer", (event, ctx) => infer(event, formOf(event), ctx), [multipartBody(() => getConfig().limits)]);
+export const handler = httpRoute(routes.infer, { log: services.log, limits: services.config.limits }, (input, ctx) => inspectImage(services, input, ctx));

@@ -199,11 +199,3 @@ function deepFreeze<T extends object>(value: T): T {
   }
   return Object.freeze(value);
 }
-
-let cached: Config | undefined;
-
-/** The process's Config, read on first call and reused. */
-export function getConfig(): Config {
-  cached ??= loadConfig(process.env);
-  return cached;
-}

@@ -1,4 +1,4 @@
-import { getConfig, LOG_LEVELS, type LogLevel } from "./config";
+import { LOG_LEVELS, type LogLevel } from "./config";
 
 /** Structured JSON logs, one object per line on stdout (CloudWatch reads them as is). */
 export interface Logger {
@@ -31,12 +31,4 @@ export function createLogger(
 function errorReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
   return value;
-}
-
-let root: Logger | undefined;
-
-/** The process's logger at the configured level. */
-export function getLogger(): Logger {
-  root ??= createLogger(getConfig().logLevel, { service: "patchcore-inspection-api" });
-  return root;
 }

@@ -1,12 +1,12 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { PayloadTooLargeError } from "./errors";
+import { TooLargeError } from "../errors";
 
 /** The raw request body (API Gateway sends binary media types base64-encoded), checked against maxBytes. */
 export function bodyBytes(event: APIGatewayProxyEvent, maxBytes: number): Buffer {
   const raw = event.body ?? "";
   const body = event.isBase64Encoded ? Buffer.from(raw, "base64") : Buffer.from(raw, "utf8");
   if (body.length > maxBytes) {
-    throw new PayloadTooLargeError(`Request body is ${body.length} bytes, over the limit of ${maxBytes} bytes (${formatMb(maxBytes)})`);
+    throw new TooLargeError(`Request body is ${body.length} bytes, over the limit of ${maxBytes} bytes (${formatMb(maxBytes)})`);
   }
   return body;
 }

@@ -1,15 +1,9 @@
 import busboy from "busboy";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { bodyBytes, formatMb } from "./body";
-import { header, type EndpointMiddleware } from "./endpoint";
-import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from "./errors";
-
-export interface UploadedFile {
-  readonly field: string;
-  readonly filename: string;
-  readonly mimeType: string;
-  readonly data: Buffer;
-}
+import type { UploadedFile } from "../contract/files";
+import { header } from "./headers";
+import { InvalidInputError, TooLargeError, UnsupportedMediaTypeError } from "../errors";
 
 /** A parsed multipart/form-data body: text fields and files by field name, in arrival order. */
 export class MultipartForm {
@@ -21,19 +15,19 @@ export class MultipartForm {
   /** A field sent at most once, or undefined. A duplicate is a 400 (which of two values would be meant?). */
   text(name: string): string | undefined {
     const values = this.fields.get(name);
-    if (values && values.length > 1) throw new BadRequestError(`Field ${name} is sent ${values.length} times; send it once`);
-    if (this.files.has(name)) throw new BadRequestError(`Field ${name} must be a text part, not a file`);
+    if (values && values.length > 1) throw new InvalidInputError(`Field ${name} is sent ${values.length} times; send it once`);
+    if (this.files.has(name)) throw new InvalidInputError(`Field ${name} must be a text part, not a file`);
     return values?.[0];
   }
 
   requiredText(name: string): string {
     const value = this.text(name);
-    if (value === undefined) throw new BadRequestError(`Missing field ${name}`);
+    if (value === undefined) throw new InvalidInputError(`Missing field ${name}`);
     return value;
   }
 
   fileList(name: string): readonly UploadedFile[] {
-    if (this.fields.has(name)) throw new BadRequestError(`Field ${name} must be a file part (with a filename), not text`);
+    if (this.fields.has(name)) throw new InvalidInputError(`Field ${name} must be a file part (with a filename), not text`);
     return this.files.get(name) ?? [];
   }
 }
@@ -77,7 +71,7 @@ export function parseMultipart(event: APIGatewayProxyEvent, limits: MultipartLim
       return;
     }
     parser.on("field", (name, value, info) => {
-      if (info.valueTruncated) fail(new PayloadTooLargeError(`Field ${name} is over the limit of ${maxFieldBytes} bytes`));
+      if (info.valueTruncated) fail(new TooLargeError(`Field ${name} is over the limit of ${maxFieldBytes} bytes`));
       const list = fields.get(name) ?? [];
       list.push(value);
       fields.set(name, list);
@@ -85,35 +79,18 @@ export function parseMultipart(event: APIGatewayProxyEvent, limits: MultipartLim
     parser.on("file", (name, stream, info) => {
       const chunks: Buffer[] = [];
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on("limit", () => fail(new PayloadTooLargeError(`File ${info.filename ?? name} is over the limit of ${limits.maxFileBytes} bytes per file (${formatMb(limits.maxFileBytes)})`)));
+      stream.on("limit", () => fail(new TooLargeError(`File ${info.filename ?? name} is over the limit of ${limits.maxFileBytes} bytes per file (${formatMb(limits.maxFileBytes)})`)));
       stream.on("end", () => {
         const list = files.get(name) ?? [];
         list.push({ field: name, filename: info.filename ?? "", mimeType: info.mimeType, data: Buffer.concat(chunks) });
         files.set(name, list);
       });
     });
-    parser.on("filesLimit", () => fail(new PayloadTooLargeError(`Too many files: at most ${limits.maxFiles} per request`)));
-    parser.on("fieldsLimit", () => fail(new PayloadTooLargeError("Too many fields: at most 200 per request")));
-    parser.on("partsLimit", () => fail(new PayloadTooLargeError("Too many parts in the request")));
-    parser.on("error", (cause: Error) => reject(new BadRequestError(`Malformed multipart body: ${cause.message}`, { cause })));
+    parser.on("filesLimit", () => fail(new TooLargeError(`Too many files: at most ${limits.maxFiles} per request`)));
+    parser.on("fieldsLimit", () => fail(new TooLargeError("Too many fields: at most 200 per request")));
+    parser.on("partsLimit", () => fail(new TooLargeError("Too many parts in the request")));
+    parser.on("error", (cause: Error) => reject(new InvalidInputError(`Malformed multipart body: ${cause.message}`, { cause })));
     parser.on("close", () => (failure ? reject(failure) : resolve(new MultipartForm(fields, files))));
     parser.end(body);
   });
-}
-
-const forms = new WeakMap<APIGatewayProxyEvent, MultipartForm>();
-
-/** Middy middleware: parses the body before the handler; the handler reads it with formOf(event). */
-export function multipartBody(limits: () => MultipartLimits): EndpointMiddleware {
-  return {
-    before: async (request) => {
-      forms.set(request.event, await parseMultipart(request.event, limits()));
-    },
-  };
-}
-
-export function formOf(event: APIGatewayProxyEvent): MultipartForm {
-  const form = forms.get(event);
-  if (!form) throw new Error("multipart body missing: the handler was not wrapped with multipartBody()");
-  return form;
 }

@@ -1,5 +1,5 @@
 import sharp from "sharp";
-import { BadRequestError, PayloadTooLargeError } from "../http/errors";
+import { InvalidInputError, TooLargeError } from "../errors";
 
 /** A decoded image: 8-bit RGB, interleaved, Uint8Array [height, width, 3]. */
 export interface RgbImage {
@@ -16,7 +16,7 @@ const ACCEPTED_FORMATS = new Set(["png", "jpeg"]);
  * and with 413 images over `maxPixels` (checked from the header, before pixels are decoded).
  */
 export async function decodeImage(bytes: Uint8Array, maxPixels: number, name = "image"): Promise<RgbImage> {
-  if (bytes.length === 0) throw new BadRequestError(`${name}: the file is empty`);
+  if (bytes.length === 0) throw new InvalidInputError(`${name}: the file is empty`);
   let format: string | undefined;
   let width = 0;
   let height = 0;
@@ -26,14 +26,14 @@ export async function decodeImage(bytes: Uint8Array, maxPixels: number, name = "
     width = meta.width ?? 0;
     height = meta.height ?? 0;
   } catch (cause) {
-    throw new BadRequestError(`${name}: not a decodable image (send PNG or JPEG)`, { cause });
+    throw new InvalidInputError(`${name}: not a decodable image (send PNG or JPEG)`, { cause });
   }
   if (format === undefined || !ACCEPTED_FORMATS.has(format)) {
-    throw new BadRequestError(`${name}: unsupported image format ${format ?? "unknown"} (send PNG or JPEG)`);
+    throw new InvalidInputError(`${name}: unsupported image format ${format ?? "unknown"} (send PNG or JPEG)`);
   }
-  if (width <= 0 || height <= 0) throw new BadRequestError(`${name}: the image has no pixels`);
+  if (width <= 0 || height <= 0) throw new InvalidInputError(`${name}: the image has no pixels`);
   if (width * height > maxPixels) {
-    throw new PayloadTooLargeError(`${name}: ${width}x${height} = ${width * height} pixels is over the limit of ${maxPixels} pixels`);
+    throw new TooLargeError(`${name}: ${width}x${height} = ${width * height} pixels is over the limit of ${maxPixels} pixels`);
   }
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: "error", autoOrient: false })
@@ -44,6 +44,6 @@ export async function decodeImage(bytes: Uint8Array, maxPixels: number, name = "
     if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   } catch (cause) {
-    throw new BadRequestError(`${name}: the image data is corrupt or truncated (${(cause as Error).message})`, { cause });
+    throw new InvalidInputError(`${name}: the image data is corrupt or truncated (${(cause as Error).message})`, { cause });
   }
 }

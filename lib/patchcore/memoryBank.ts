@@ -1,5 +1,5 @@
 import type { PatchGrid } from "../features/extractor";
-import { BadRequestError } from "../http/errors";
+import { InvalidInputError } from "../errors";
 import { kCenterGreedy } from "./coreset";
 import { concatRows, gatherRows, l2NormalizeRows } from "./vectors";
 
@@ -53,10 +53,10 @@ export interface FitStats {
 /** 400 when the images of one fit do not give the same token grid. */
 export function checkSameGrid(grids: readonly PatchGrid[]): void {
   const first = grids[0];
-  if (!first) throw new BadRequestError("No images to fit");
+  if (!first) throw new InvalidInputError("No images to fit");
   grids.forEach((g, i) => {
     if (g.h !== first.h || g.w !== first.w || g.dim !== first.dim) {
-      throw new BadRequestError(`Token grid mismatch: image 0 gives ${first.h}x${first.w}x${first.dim}, image ${i} gives ${g.h}x${g.w}x${g.dim}`);
+      throw new InvalidInputError(`Token grid mismatch: image 0 gives ${first.h}x${first.w}x${first.dim}, image ${i} gives ${g.h}x${g.w}x${g.dim}`);
     }
   });
 }

@@ -1,4 +1,4 @@
-import { BadRequestError } from "../http/errors";
+import { InvalidInputError } from "../errors";
 
 const { max, min, round } = Math;
 
@@ -18,7 +18,7 @@ function numberField(shape: Fields, key: string, fallback: number): number {
   const value = shape[key];
   if (value === undefined || value === null) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new BadRequestError(`shape.${key} must be a finite number, got ${JSON.stringify(value)}`);
+    throw new InvalidInputError(`shape.${key} must be a finite number, got ${JSON.stringify(value)}`);
   }
   return value;
 }
@@ -28,25 +28,25 @@ function numberField(shape: Fields, key: string, fallback: number): number {
  * which silently used the whole ROI for an unknown kind, an unknown or missing kind is a 400.
  */
 export function parseShape(raw: unknown, width: number, height: number): RoiShape {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new BadRequestError("shape must be a JSON object");
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new InvalidInputError("shape must be a JSON object");
   const shape = raw as Fields;
   const kind = shape.kind;
   if (kind === "rect") {
     const rect = { kind, x: numberField(shape, "x", 0), y: numberField(shape, "y", 0), w: numberField(shape, "w", width), h: numberField(shape, "h", height) } as const;
-    if (rect.w <= 0 || rect.h <= 0) throw new BadRequestError(`shape rect needs w > 0 and h > 0, got w=${rect.w} h=${rect.h}`);
+    if (rect.w <= 0 || rect.h <= 0) throw new InvalidInputError(`shape rect needs w > 0 and h > 0, got w=${rect.w} h=${rect.h}`);
     return rect;
   }
   if (kind === "circle" || kind === "annulus") {
     const cx = numberField(shape, "cx", width / 2);
     const cy = numberField(shape, "cy", height / 2);
     const r = numberField(shape, "r", min(width, height) / 2);
-    if (r <= 0) throw new BadRequestError(`shape ${kind} needs r > 0, got r=${r}`);
+    if (r <= 0) throw new InvalidInputError(`shape ${kind} needs r > 0, got r=${r}`);
     if (kind === "circle") return { kind, cx, cy, r };
     const rInner = numberField(shape, "r_inner", 0);
-    if (rInner < 0 || rInner >= r) throw new BadRequestError(`shape annulus needs 0 <= r_inner < r, got r_inner=${rInner} r=${r}`);
+    if (rInner < 0 || rInner >= r) throw new InvalidInputError(`shape annulus needs 0 <= r_inner < r, got r_inner=${rInner} r=${r}`);
     return { kind, cx, cy, r, r_inner: rInner };
   }
-  throw new BadRequestError(`shape.kind must be "rect", "circle" or "annulus", got ${JSON.stringify(kind)}`);
+  throw new InvalidInputError(`shape.kind must be "rect", "circle" or "annulus", got ${JSON.stringify(kind)}`);
 }
 
 /**
@@ -75,6 +75,6 @@ export function roiMask(shape: RoiShape | undefined, width: number, height: numb
       }
     }
   }
-  if (mask.indexOf(1) < 0) throw new BadRequestError(`The shape covers no pixel of the ${width}x${height} ROI`);
+  if (mask.indexOf(1) < 0) throw new InvalidInputError(`The shape covers no pixel of the ${width}x${height} ROI`);
   return mask;
 }

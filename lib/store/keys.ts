@@ -1,4 +1,4 @@
-import { BadRequestError } from "../http/errors";
+import { InvalidInputError } from "../errors";
 
 /** URL-safe base64 of the UTF-8 id, no padding: any id maps to [A-Za-z0-9_-]+, so no id can reach another key. */
 export function encodeId(id: string): string {
@@ -22,10 +22,17 @@ export interface ModelIdentity {
 export const DEFAULT_RECIPE = "default";
 const MAX_ID_BYTES = 256;
 
+/** What is wrong with an id, or undefined: non-empty, at most 256 UTF-8 bytes, no NUL. */
+export function idProblem(name: string, value: string): string | undefined {
+  if (value.length === 0) return `${name} must not be empty`;
+  if (Buffer.byteLength(value, "utf8") > MAX_ID_BYTES) return `${name} is longer than ${MAX_ID_BYTES} bytes`;
+  if (value.includes("\u0000")) return `${name} must not contain NUL characters`;
+  return undefined;
+}
+
 function checkId(name: string, value: string): void {
-  if (value.length === 0) throw new BadRequestError(`${name} must not be empty`);
-  if (Buffer.byteLength(value, "utf8") > MAX_ID_BYTES) throw new BadRequestError(`${name} is longer than ${MAX_ID_BYTES} bytes`);
-  if (value.includes("\u0000")) throw new BadRequestError(`${name} must not contain NUL characters`);
+  const problem = idProblem(name, value);
+  if (problem) throw new InvalidInputError(problem);
 }
 
 /** Validates ids (non-empty, at most 256 UTF-8 bytes) and applies the defaults. */
@@ -36,7 +43,7 @@ export function modelIdentity(roleId: string, roiId: string, modelKey?: string, 
   checkId("model_key", key);
   const recipe = recipeId === undefined || recipeId === "" ? DEFAULT_RECIPE : recipeId;
   checkId("recipe_id", recipe);
-  if (recipe === "last") throw new BadRequestError('recipe_id "last" is reserved');
+  if (recipe === "last") throw new InvalidInputError('recipe_id "last" is reserved');
   return { roleId, roiId, modelKey: key, recipeId: recipe };
 }
 

@@ -1,13 +1,19 @@
 /**
  * One bench process for one model (env: MODEL_NAME, S3_ENDPOINT, MODELS_BUCKET...), run by
- * scripts/bench/run.ts: fits the benchmark memories through the real fit handler, then in a
- * fresh process measures the cold first /infer and warm ones through the real infer handler,
- * stage by stage. Prints one JSON line.
+ * scripts/bench/run.ts: fits the benchmark memories through the real fit use case, then in a
+ * fresh process measures the cold first inference and warm ones through the real inspect use
+ * case (the code behind POST /infer, without the HTTP edge), stage by stage. Prints one JSON line.
  * Usage: tsx scripts/bench/inferWorker.ts fit|infer RUNS
  */
-import { imageForm } from "../util/cli";
+import { standaloneContext } from "../../lib/app/context";
+import { calibrateFromScores } from "../../lib/app/calibrate";
+import { fitMemory } from "../../lib/app/fit";
+import { inspectImage } from "../../lib/app/inspect";
+import { createServices } from "../../lib/app/services";
+import type { UploadedFile } from "../../lib/contract/files";
+import { modelIdentity, modelKeys } from "../../lib/store/keys";
+import { Timings } from "../../lib/util/timings";
 import { benchDefect, benchImages } from "./benchImages";
-import { invoke, multipartEvent } from "./lambdaEvent";
 import { summarise, type Summary } from "./stats";
 
 const processStart = performance.timeOrigin;
@@ -17,81 +23,67 @@ const BANKS = [
 ];
 const FIT_SIZES = [1, 5, 20, 50];
 
+const services = createServices();
+const jpegs = (images: readonly Buffer[], field: string): UploadedFile[] => images.map((data, i) => ({ field, filename: `${i}.jpg`, mimeType: "image/jpeg", data }));
+const ids = (roi: string) => ({ role_id: "bench", roi_id: roi });
+const inferInput = (roi: string, image: Buffer) => ({ ...ids(roi), mm_per_px: 0.1, include_anomaly_map: false, image: jpegs([image], "image") });
+
 async function fit(): Promise<unknown> {
-  const { handler } = await import("../../functions/fitOk");
   const all = await benchImages(50, 100);
   const fits: Record<string, unknown>[] = [];
   for (const n of FIT_SIZES) {
-    const form = imageForm({ role_id: "bench", roi_id: `fit-${n}`, mm_per_px: "0.1" }, all.slice(0, n).map((data, i) => ({ field: "images", data, name: `${i}.jpg` })));
     const started = performance.now();
-    const body = await invoke(handler, await multipartEvent("/fit_ok", form));
-    fits.push({ images: n, total_ms: performance.now() - started, n_embeddings: body.n_embeddings, coreset_size: body.coreset_size, stages_ms: body.timings_ms });
+    const result = await fitMemory(services, { ...ids(`fit-${n}`), mm_per_px: 0.1, memory_fit: false, use_dataset: false, images: jpegs(all.slice(0, n), "images") }, standaloneContext(services.log));
+    fits.push({ images: n, total_ms: performance.now() - started, n_embeddings: result.n_embeddings, coreset_size: result.coreset_size, stages_ms: result.timings_ms });
   }
-  const calibrate = (await import("../../functions/calibrateNg")).handler;
-  const inferHandler = (await import("../../functions/infer")).handler;
   const heldOut = await benchImages(3, 500);
   for (const bank of BANKS) {
-    const form = imageForm(
-      { role_id: "bench", roi_id: bank.key, mm_per_px: "0.1", memory_fit: "true" },
-      all.slice(0, bank.images).map((data, i) => ({ field: "images", data, name: `${i}.jpg` })),
-    );
-    await invoke(handler, await multipartEvent("/fit_ok", form));
-    // calibrated on good images' scores, as production memories are: /infer then finds the
+    await fitMemory(services, { ...ids(bank.key), mm_per_px: 0.1, memory_fit: true, use_dataset: false, images: jpegs(all.slice(0, bank.images), "images") }, standaloneContext(services.log));
+    // calibrated on good images' scores, as production memories are: inference then finds the
     // regions of the defect image the bench sends, and only those
     const okScores: number[] = [];
-    for (const image of heldOut) {
-      const scored = await invoke(inferHandler, await multipartEvent("/infer", imageForm({ role_id: "bench", roi_id: bank.key, mm_per_px: "0.1" }, [{ field: "image", data: image, name: "ok.jpg" }])));
-      okScores.push(scored.score);
-    }
-    const body = JSON.stringify({ role_id: "bench", roi_id: bank.key, ok_scores: okScores, area_mm2_thr: 0.5 });
-    await invoke(calibrate, { ...(await multipartEvent("/calibrate_ng", new FormData())), headers: { "Content-Type": "application/json" }, body, isBase64Encoded: false });
+    for (const image of heldOut) okScores.push((await inspectImage(services, inferInput(bank.key, image), standaloneContext(services.log))).score);
+    await calibrateFromScores(services, { ...ids(bank.key), ok_scores: okScores, ng_scores: null, area_mm2_thr: 0.5 }, standaloneContext(services.log));
   }
   return { fits };
 }
 
 async function infer(runs: number): Promise<unknown> {
-  const { handler } = await import("../../functions/infer");
-  const { getRuntime } = await import("../../lib/api/runtime");
-  const { modelKeys, modelIdentity } = await import("../../lib/store/keys");
-  const { Timings } = await import("../../lib/util/timings");
   const image = await benchDefect(7);
-  const eventFor = (roi: string) => multipartEvent("/infer", imageForm({ role_id: "bench", roi_id: roi, mm_per_px: "0.1" }, [{ field: "image", data: image, name: "x.jpg" }]));
+  const inspect = async (roi: string) => {
+    const started = performance.now();
+    const result = await inspectImage(services, inferInput(roi, image), standaloneContext(services.log));
+    return { result, ms: performance.now() - started };
+  };
 
-  // cold: this process's first request loads the ONNX model and fetches the memory from S3
-  const coldStart = performance.now();
-  const cold = await invoke(handler, await eventFor(BANKS[0]!.key));
-  const coldMs = performance.now() - coldStart;
+  // cold: this process's first inference loads the ONNX model and fetches the memory from S3
+  const cold = await inspect(BANKS[0]!.key);
   const sinceProcessStartMs = Date.now() - processStart;
 
   const banks: Record<string, unknown>[] = [];
   for (const bank of BANKS) {
-    const event = await eventFor(bank.key);
-    await invoke(handler, event); // loads this bank into the cache
+    await inspect(bank.key); // loads this bank into the cache
     const totals: number[] = [];
     const ratios: number[] = [];
     const stages = new Map<string, number[]>();
     for (let i = 0; i < Math.max(3, runs) + 2; i++) {
-      const started = performance.now();
-      const body = await invoke(handler, event);
-      const total = performance.now() - started;
+      const { result, ms: total } = await inspect(bank.key);
       if (i < 2) continue; // warm-up
       totals.push(total);
-      ratios.push(total / (body.timings_ms.forward as number));
+      ratios.push(total / (result.timings_ms.forward as number));
       let accounted = 0;
-      for (const [stage, ms] of Object.entries(body.timings_ms as Record<string, number>)) {
+      for (const [stage, ms] of Object.entries(result.timings_ms)) {
         stages.set(stage, [...(stages.get(stage) ?? []), ms]);
         if (stage !== "png_encode_wall") accounted += ms; // overlaps "regions": not added twice
       }
-      stages.set("other (multipart, S3 HEAD, JSON)", [...(stages.get("other (multipart, S3 HEAD, JSON)") ?? []), total - accounted]);
+      stages.set("other (S3 HEAD, response)", [...(stages.get("other (S3 HEAD, response)") ?? []), total - accounted]);
     }
     // an S3 GET + decode of this memory, as on a cache miss
-    const runtime = getRuntime();
-    const keys = modelKeys(runtime.config.s3.prefix, modelIdentity("bench", bank.key));
+    const keys = modelKeys(services.config.s3.prefix, modelIdentity("bench", bank.key));
     const miss: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const timings = new Timings();
       const started = performance.now();
-      await runtime.store.loadMemory(keys, timings);
+      await services.memories.load(keys, new Timings());
       miss.push(performance.now() - started);
     }
     // a stage that happened in some runs only (an S3 HEAD once per CACHE_TTL_MS) costs 0 in the others
@@ -108,7 +100,7 @@ async function infer(runs: number): Promise<unknown> {
       s3GetOnMissMs: summarise(miss),
     });
   }
-  return { cold: { firstInferMs: coldMs, sinceProcessStartMs, modelLoadAndFetch: cold.timings_ms }, banks, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+  return { cold: { firstInferMs: cold.ms, sinceProcessStartMs, modelLoadAndFetch: cold.result.timings_ms }, banks, peakRssMb: process.resourceUsage().maxRSS / 1024 };
 }
 
 const [mode, runs] = process.argv.slice(2);

@@ -2,11 +2,15 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { InspectionClient, type ImageFile } from "../../lib/contract/client";
+import { HTTP_STATUS } from "../../lib/http/errorResponse";
+import type { ErrorCode } from "../../lib/errors";
 import { percentile } from "../../lib/patchcore/percentile";
 import { encodeId } from "../../lib/store/keys";
 import { bucketSnapshot, postForm, postJson, postRaw, putObject, s3Of, type FormValue } from "../helpers/api";
 import { dotnetMultipart } from "../helpers/dotnetMultipart";
 import { brushedMetal, encodeJpeg, encodePng, paintSpot } from "../../scripts/synthetic/images";
+import { scoreInProcess } from "../helpers/inProcess";
 import { startTestStack, type TestStack } from "../helpers/testStack";
 
 const W = 320;
@@ -18,10 +22,13 @@ const SPOTS = [
   { seed: 43, cx: 45, cy: 165, r: 9 },
 ];
 const png = (data: Uint8Array, filename = "roi.png"): FormValue => ({ filename, data });
+const file = (data: Uint8Array, filename = "roi.png"): ImageFile => ({ filename, data });
+const IDS = { role_id: "Master1", roi_id: "Pattern", mm_per_px: 0.1 };
 
 describe("the API over HTTP (serverless-offline + S3 server)", () => {
   let stack: TestStack;
   let s3: S3Client;
+  let api: InspectionClient;
   let url: (path: string) => string;
   const images: { train: Buffer[]; heldOut: Buffer[]; defects: Buffer[] } = { train: [], heldOut: [], defects: [] };
   const base: [string, FormValue][] = [
@@ -29,88 +36,104 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
     ["roi_id", "Pattern"],
     ["mm_per_px", "0.1"],
   ];
+  /** Master1/Pattern is fitted on images.train and calibrated on two held-out and two defect scores. */
   let threshold = 0;
+  let calibrationScores: { ok: number[]; ng: number[] };
 
+  const infer = (image: Buffer, fields: Partial<typeof IDS> & Record<string, string | number | boolean> = {}) => api.infer({ ...IDS, ...fields }, file(image));
+  const score = async (image: Buffer, fields: Partial<typeof IDS> & Record<string, string | number | boolean> = {}) => (await infer(image, fields)).ok().score;
+  const fit = (ids: Partial<typeof IDS> & Record<string, string | number | boolean>, training: readonly Buffer[]) =>
+    api.fitOk({ ...IDS, ...ids }, training.map((b, i) => file(b, `ok_${i}.png`)));
+
+  // Every case below reads what this sets up, and writes only under its own ids: each runs alone (-t) or in any order.
   beforeAll(async () => {
     stack = await startTestStack({ CACHE_TTL_MS: "0", MAX_FILES: "8", MAX_FILE_BYTES: "1500000", MAX_REQUEST_BYTES: "2500000" });
     s3 = s3Of(stack.s3Endpoint);
+    api = new InspectionClient(stack.url, { validate: true });
     url = (p) => `${stack.url}${p}`;
     images.train = await Promise.all([1, 2, 3, 4, 5, 6].map((s) => encodePng(brushedMetal(W, H, s))));
     images.heldOut = await Promise.all([20, 21, 22, 23].map((s) => encodePng(brushedMetal(W, H, s))));
     images.defects = await Promise.all(SPOTS.map((s) => encodePng(paintSpot(brushedMetal(W, H, s.seed), s.cx, s.cy, s.r))));
+    (await fit({}, images.train)).ok();
+    calibrationScores = {
+      ok: await Promise.all(images.heldOut.slice(0, 2).map((b) => score(b))),
+      ng: await Promise.all(images.defects.slice(0, 2).map((b) => score(b))),
+    };
+    threshold = (await api.calibrateNg({ role_id: "Master1", roi_id: "Pattern", ok_scores: calibrationScores.ok, ng_scores: calibrationScores.ng, area_mm2_thr: 0.5 })).ok().threshold;
   }, 180_000);
 
   afterAll(async () => {
     await stack?.stop();
   });
 
-  const infer = (image: Buffer, extra: [string, FormValue][] = [], ids = base) => postForm(url("/infer"), [...ids, ...extra, ["image", png(image)]]);
-
-  it("fits a memory and answers with the old backend's fields", async () => {
-    const res = await postForm(url("/fit_ok"), [...base, ...images.train.map((b, i): [string, FormValue] => ["images", png(b, `ok_${i}.png`)])]);
+  it("fits a memory and answers with the old backend's fields; no index is stored when the kNN policy will not read it", async () => {
+    const res = await fit({ role_id: "Fields" }, images.train);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({
+    expect(res.ok()).toMatchObject({
       n_embeddings: 6 * 1024,
       coreset_size: Math.ceil(0.02 * 6 * 1024),
       token_shape: [32, 32],
       coreset_rate_requested: 0.02,
       coreset_rate_applied: Math.ceil(0.02 * 6 * 1024) / (6 * 1024),
       model: "texture-s14-v1",
-      index: "hnsw",
+      index: "none",
     });
     const stored = Object.keys(await bucketSnapshot(s3, stack.bucket));
-    const base64 = `models/${encodeId("Master1")}__${encodeId("Pattern")}`;
-    expect(stored).toEqual(expect.arrayContaining([`${base64}.npz`, `${base64}_index.hnsw`]));
+    const key = `models/${encodeId("Fields")}__${encodeId("Pattern")}`;
+    expect(stored).toContain(`${key}.npz`);
+    expect(stored).not.toContain(`${key}_index.hnsw`);
+    const inferred = (await infer(images.heldOut[0]!, { role_id: "Fields" })).ok();
+    expect(inferred.knn).toBe("exact");
   });
 
   it("infers before calibration: a score and heatmap, threshold null, no regions", async () => {
-    const res = await infer(images.defects[0]!);
-    expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ role_id: "Master1", roi_id: "Pattern", threshold: null, regions: [], token_shape: [32, 32] });
-    expect(res.body.params).toEqual({ extractor: "texture-s14-v1", input_size: 448, coreset_rate: 0.02, score_percentile: 99 });
-    const heatmap = await sharp(Buffer.from(res.body.heatmap_png_base64, "base64")).metadata();
+    (await fit({ role_id: "Uncalibrated" }, images.train.slice(0, 2))).ok();
+    const res = (await infer(images.defects[0]!, { role_id: "Uncalibrated" })).ok();
+    expect(res).toMatchObject({ role_id: "Uncalibrated", roi_id: "Pattern", threshold: null, regions: [], token_shape: [32, 32] });
+    expect(res.params).toEqual({ extractor: "texture-s14-v1", input_size: 448, coreset_rate: 0.02, score_percentile: 99 });
+    const heatmap = await sharp(Buffer.from(res.heatmap_png_base64, "base64")).metadata();
     expect([heatmap.format, heatmap.width, heatmap.height, heatmap.channels]).toEqual(["png", W, H, 1]);
-    expect(res.body).not.toHaveProperty("anomaly_map");
+    expect(res).not.toHaveProperty("anomaly_map");
   });
 
   it("calibrates from OK and NG scores with the old backend's rule", async () => {
-    const ok = await Promise.all(images.heldOut.slice(0, 2).map(async (b) => (await infer(b)).body.score as number));
-    const ng = await Promise.all(images.defects.slice(0, 2).map(async (b) => (await infer(b)).body.score as number));
-    const res = await postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: ok, ng_scores: ng, area_mm2_thr: 0.5 });
-    expect(res.status).toBe(200);
+    const { ok, ng } = calibrationScores;
     expect(Math.min(...ng)).toBeGreaterThan(Math.max(...ok));
+    const res = (await api.calibrateNg({ role_id: "Master1", roi_id: "Pattern", model_key: "rule-check", ok_scores: ok, ng_scores: ng, area_mm2_thr: 0.5, mm_per_px: 0.1 })).error();
+    expect(res.code).toBe("not_fitted"); // another model_key: nothing is fitted there
+    const again = (await api.calibrateNg({ role_id: "Master1", roi_id: "Pattern", ok_scores: ok, ng_scores: ng, area_mm2_thr: 0.5 })).ok();
     // numpy linear percentile of two values; p5_ng > p_ok here, so the midpoint
     const pOk = Math.min(...ok) + 0.99 * Math.abs(ok[1]! - ok[0]!);
     const p5 = Math.min(...ng) + 0.05 * Math.abs(ng[1]! - ng[0]!);
-    expect(res.body.threshold).toBeCloseTo((pOk + p5) / 2, 10);
-    expect(res.body).toMatchObject({ p99_ok: expect.closeTo(pOk, 10), p5_ng: expect.closeTo(p5, 10), mm_per_px: 0.1, area_mm2_thr: 0.5, score_percentile: 99 });
-    threshold = res.body.threshold;
+    expect(again.threshold).toBeCloseTo((pOk + p5) / 2, 10);
+    expect(again.threshold).toBe(threshold);
+    expect(again).toMatchObject({ p99_ok: expect.closeTo(pOk, 10), p5_ng: expect.closeTo(p5, 10), mm_per_px: 0.1, area_mm2_thr: 0.5, score_percentile: 99 });
   });
 
   it("flags the painted defects with a region over the paint and passes good parts", async () => {
     for (const image of images.heldOut.slice(2)) {
-      const res = await infer(image);
-      expect(res.body.threshold).toBe(threshold);
-      expect(res.body.score).toBeLessThan(threshold);
-      expect(res.body.regions).toEqual([]);
+      const res = (await infer(image)).ok();
+      expect(res.threshold).toBe(threshold);
+      expect(res.score).toBeLessThan(threshold);
+      expect(res.regions).toEqual([]);
     }
     for (const [i, spot] of SPOTS.entries()) {
-      const res = await infer(images.defects[i]!);
-      expect(res.body.score).toBeGreaterThan(threshold);
-      const [x, y, w, h] = res.body.regions[0].bbox as number[];
-      expect(spot.cx >= x! && spot.cx < x! + w! && spot.cy >= y! && spot.cy < y! + h!).toBe(true);
-      expect(res.body.regions[0].area_mm2).toBeCloseTo(res.body.regions[0].area_px * 0.01, 8);
-      expect(res.body.regions[0].contour.length).toBeGreaterThanOrEqual(4);
+      const res = (await infer(images.defects[i]!)).ok();
+      expect(res.score).toBeGreaterThan(threshold);
+      const [x, y, w, h] = res.regions[0]!.bbox;
+      expect(spot.cx >= x && spot.cx < x + w && spot.cy >= y && spot.cy < y + h).toBe(true);
+      expect(res.regions[0]!.area_mm2).toBeCloseTo(res.regions[0]!.area_px * 0.01, 8);
+      expect(res.regions[0]!.contour.length).toBeGreaterThanOrEqual(4);
     }
   });
 
   it("changes the result with each shape kind as it should", async () => {
     const defect = images.defects[1]!; // spot at (250, 150)
-    const score = async (shape?: object) => (await infer(defect, shape ? [["shape", JSON.stringify(shape)]] : [])).body;
-    const whole = await score();
-    const circle = await score({ kind: "circle", cx: 250, cy: 150, r: 30 });
-    const rectAway = await score({ kind: "rect", x: 0, y: 0, w: 150, h: 200 });
-    const annulusAround = await score({ kind: "annulus", cx: 250, cy: 150, r: 70, r_inner: 45 });
+    const withShape = async (shape?: object) => (await infer(defect, shape ? { shape: JSON.stringify(shape) } : {})).ok();
+    const whole = await withShape();
+    const circle = await withShape({ kind: "circle", cx: 250, cy: 150, r: 30 });
+    const rectAway = await withShape({ kind: "rect", x: 0, y: 0, w: 150, h: 200 });
+    const annulusAround = await withShape({ kind: "annulus", cx: 250, cy: 150, r: 70, r_inner: 45 });
     expect(circle.score).toBeGreaterThan(threshold);
     expect(circle.regions.length).toBeGreaterThan(0);
     expect(rectAway.score).toBeLessThan(threshold);
@@ -125,37 +148,62 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
   });
 
   it("sees a re-fit at once (CACHE_TTL_MS=0), and memory_fit keeps every patch", async () => {
-    const ids: [string, FormValue][] = [["role_id", "Refit"], ["roi_id", "R"], ["mm_per_px", "0.1"]];
+    const ids = { role_id: "Refit", roi_id: "R" };
     const defect = images.defects[2]!;
-    await postForm(url("/fit_ok"), [...ids, ["images", png(images.train[0]!)], ["images", png(images.train[1]!)]]);
-    const before = (await infer(defect, [], ids)).body.score as number;
-    const refit = await postForm(url("/fit_ok"), [...ids, ["memory_fit", "true"], ["images", png(images.train[0]!)], ["images", png(defect)]]);
-    expect(refit.body).toMatchObject({ n_embeddings: 2048, coreset_size: 2048, coreset_rate_applied: 1, memory_fit: true });
-    const after = (await infer(defect, [], ids)).body.score as number;
+    (await fit(ids, images.train.slice(0, 2))).ok();
+    const before = await score(defect, ids);
+    const refit = (await fit({ ...ids, memory_fit: true }, [images.train[0]!, defect])).ok();
+    expect(refit).toMatchObject({ n_embeddings: 2048, coreset_size: 2048, coreset_rate_applied: 1, memory_fit: true });
+    const after = await score(defect, ids);
     expect(before).toBeGreaterThan(0.1);
     expect(after).toBeLessThan(1e-3); // every patch of the image is now in the memory
   });
 
-  it("serves a memory .npz written by the old Python backend, dropped into the bucket", async () => {
+  it("keeps recipes apart: the recipe_id field and the X-Recipe-Id header name the same model", async () => {
+    const ids = { role_id: "Recipes", roi_id: "R" };
+    const defect = images.defects[3]!;
+    (await fit(ids, images.train.slice(0, 3))).ok();
+    (await fit({ ...ids, recipe_id: "line-2", memory_fit: true }, [images.train[0]!, defect])).ok(); // the defect is "good" in line-2
+    const byDefault = await score(defect, ids);
+    const byField = await score(defect, { ...ids, recipe_id: "line-2" });
+    const byHeader = (await api.infer({ ...IDS, ...ids }, file(defect), { "X-Recipe-Id": "line-2" })).ok();
+    expect(byDefault).toBeGreaterThan(0.1);
+    expect(byField).toBeLessThan(1e-3);
+    expect(byHeader.score).toBe(byField);
+    expect(byHeader.recipe_id).toBe("line-2");
+    const elsewhere = (await infer(defect, { ...ids, recipe_id: "line-3" })).error();
+    expect(elsewhere.code).toBe("not_fitted");
+  });
+
+  it("serves a memory .npz written by the old Python backend, dropped into the bucket, with the same score as the file scored in-process", async () => {
     const npz = readFileSync(path.join(__dirname, "../fixtures/old_backend_memory_108d.npz"));
     await putObject(s3, stack.bucket, `models/${encodeId("Legacy")}__${encodeId("Roi ñ")}.npz`, npz);
-    const res = await infer(images.heldOut[0]!, [], [["role_id", "Legacy"], ["roi_id", "Roi ñ"], ["mm_per_px", "0.2"]]);
-    expect(res.status).toBe(200);
-    expect(Number.isFinite(res.body.score)).toBe(true);
-    expect(res.body).toMatchObject({ threshold: null, token_shape: [32, 32], params: { coreset_rate: 0.02 }, knn: "exact" });
+    const res = (await infer(images.heldOut[0]!, { role_id: "Legacy", roi_id: "Roi ñ", mm_per_px: 0.2 })).ok();
+    expect(res).toMatchObject({ threshold: null, token_shape: [32, 32], params: { coreset_rate: 0.02 }, knn: "exact" });
+    const expected = await scoreInProcess(npz, images.heldOut[0]!);
+    expect(Math.abs(res.score - expected) / expected).toBeLessThan(1e-6);
+    // and not the score of another memory
+    expect(Math.abs(res.score - (await score(images.heldOut[0]!)))).toBeGreaterThan(1e-3);
   });
 
   it("returns the raw anomaly map only when asked (include_anomaly_map=true)", async () => {
-    const res = await infer(images.defects[0]!, [["include_anomaly_map", "true"]]);
-    expect(res.body.anomaly_map).toMatchObject({ width: W, height: H, dtype: "float32" });
-    const map = new Float32Array(Buffer.from(res.body.anomaly_map.data_base64, "base64").buffer.slice(0));
+    const res = (await infer(images.defects[0]!, { include_anomaly_map: true })).ok();
+    expect(res.anomaly_map).toMatchObject({ width: W, height: H, dtype: "float32" });
+    const map = new Float32Array(Buffer.from(res.anomaly_map!.data_base64, "base64").buffer.slice(0));
     expect(map.length).toBe(W * H);
     // the score is the map's 99th percentile (the whole ROI: no shape)
-    expect(res.body.score).toBeCloseTo(percentile(map, 99), 6);
+    expect(res.score).toBeCloseTo(percentile(map, 99), 6);
+  });
+
+  it("serves its OpenAPI 3.1 document, with every route of the contract", async () => {
+    const doc = (await api.openapi()).ok() as { openapi: string; paths: Record<string, Record<string, { operationId: string }>> };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths).sort()).toEqual(["/calibrate_ng", "/fit_ok", "/health", "/infer", "/openapi.json"]);
+    expect(doc.paths["/infer"]!.post!.operationId).toBe("infer");
   });
 
   it("replays the GUI's exact .NET requests", async () => {
-    const fit = dotnetMultipart([
+    const fitRequest = dotnetMultipart([
       { kind: "string", name: "role_id", value: "Master1" },
       { kind: "string", name: "roi_id", value: "Gui ROI" },
       { kind: "string", name: "mm_per_px", value: "0.1" },
@@ -163,7 +211,7 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
       { kind: "string", name: "model_key", value: "gui-key" },
       ...images.train.slice(0, 3).map((data, i) => ({ kind: "file" as const, name: "images", filename: `roi ${i} é.png`, data, contentType: "image/png" })),
     ]);
-    const fitted = await postRaw(url("/fit_ok"), fit.contentType, fit.body, { "X-Request-Id": "gui-fit-1" });
+    const fitted = await postRaw(url("/fit_ok"), fitRequest.contentType, fitRequest.body, { "X-Request-Id": "gui-fit-1" });
     expect(fitted.status).toBe(200);
     expect(fitted.body).toMatchObject({ n_embeddings: 3072, model_key: "gui-key", roi_id: "Gui ROI", request_id: "gui-fit-1" });
     expect(fitted.headers.get("x-request-id")).toBe("gui-fit-1");
@@ -216,8 +264,8 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
       ["fit_ok: role_id twice", fitWith(() => [["role_id", "M"], ["role_id", "N"], ["roi_id", "R"], ["mm_per_px", "0.1"], ["images", good()]]), 400, /role_id is sent 2 times/],
       ["fit_ok: mm_per_px not a number", fitWith(() => [...base.slice(0, 2), ["mm_per_px", "abc"], ["images", good()]]), 400, /mm_per_px must be a number/],
       ["fit_ok: mm_per_px with a decimal comma", fitWith(() => [...base.slice(0, 2), ["mm_per_px", "0,2"], ["images", good()]]), 400, /invariant culture/],
-      ["fit_ok: mm_per_px zero", fitWith(() => [...base.slice(0, 2), ["mm_per_px", "0"], ["images", good()]]), 400, /mm_per_px must be > 0/],
-      ["fit_ok: mm_per_px negative", fitWith(() => [...base.slice(0, 2), ["mm_per_px", "-0.1"], ["images", good()]]), 400, /mm_per_px must be > 0/],
+      ["fit_ok: mm_per_px zero", fitWith(() => [...base.slice(0, 2), ["mm_per_px", "0"], ["images", good()]]), 400, /mm_per_px must be a number > 0, got 0/],
+      ["fit_ok: mm_per_px negative", fitWith(() => [...base.slice(0, 2), ["mm_per_px", "-0.1"], ["images", good()]]), 400, /mm_per_px must be a number > 0, got -0.1/],
       ["fit_ok: memory_fit not a bool", fitWith(() => [...base, ["memory_fit", "yes"], ["images", good()]]), 400, /memory_fit must be "true" or "false"/],
       ["fit_ok: no images", fitWith(() => base), 400, /No images/],
       ["fit_ok: images as text", fitWith(() => [...base, ["images", "not a file"]]), 400, /images must be a file part/],
@@ -254,7 +302,8 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
     it.each(cases.map(([name, send, status, message]) => [name, status, message, send] as const))("%s -> %i", async (_name, status, message, send) => {
       const res = await send();
       expect(res.status).toBe(status);
-      expect(Object.keys(res.body).sort()).toEqual(["error", "request_id"]);
+      expect(Object.keys(res.body).sort()).toEqual(["code", "error", "request_id"]);
+      expect(HTTP_STATUS[res.body.code as ErrorCode]).toBe(status);
       expect(res.body.error).toMatch(message);
       expect(res.headers.get("x-request-id")).toBe(res.body.request_id);
       expect(res.headers.get("content-type")).toMatch(/^application\/json/);

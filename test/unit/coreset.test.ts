@@ -2,7 +2,7 @@ import { matmul } from "../../lib/onnx/kernels";
 import { coresetSize, kCenterGreedy, randomProjection } from "../../lib/patchcore/coreset";
 import { fitMemoryBank } from "../../lib/patchcore/memoryBank";
 import { l2NormalizeRows } from "../../lib/patchcore/vectors";
-import { BadRequestError } from "../../lib/http/errors";
+import { InvalidInputError } from "../../lib/errors";
 import { clusteredRows } from "../../scripts/synthetic/clustered";
 
 const squared = (a: Float32Array, i: number, j: number, dim: number) => {
@@ -106,7 +106,7 @@ describe("fitMemoryBank", () => {
 
   it("refuses images whose token grids differ with 400 Token grid mismatch", async () => {
     const error = await fitMemoryBank([grid(4, 4, 8, 1), grid(4, 5, 8, 2)], { coresetRate: 0.5, keepAll: false, seed: 0, threads: 1 }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error).toBeInstanceOf(InvalidInputError);
     expect((error as Error).message).toMatch(/^Token grid mismatch: image 0 gives 4x4x8, image 1 gives 4x5x8/);
   });
 });

@@ -1,7 +1,7 @@
 import zlib from "node:zlib";
 import sharp from "sharp";
 import { decodeImage } from "../../lib/image/decode";
-import { BadRequestError, PayloadTooLargeError } from "../../lib/http/errors";
+import { InvalidInputError, TooLargeError } from "../../lib/errors";
 
 const W = 5;
 const H = 3;
@@ -55,7 +55,7 @@ describe("decodeImage", () => {
     ["a GIF", Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64"), /unsupported image format gif/],
   ])("rejects %s with a 400", async (_name, bytes, message) => {
     const error = await decodeImage(bytes, 1e6, "images[0]").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error).toBeInstanceOf(InvalidInputError);
     expect((error as Error).message).toMatch(/^images\[0\]: /);
     expect((error as Error).message).toMatch(message);
   });
@@ -65,7 +65,7 @@ describe("decodeImage", () => {
       .png()
       .toBuffer();
     const error = await decodeImage(png.subarray(0, png.length >> 1), 1e6).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error).toBeInstanceOf(InvalidInputError);
     expect((error as Error).message).toMatch(/corrupt or truncated/);
   });
 
@@ -77,7 +77,7 @@ describe("decodeImage", () => {
     bomb.writeUInt32BE(20000, ihdr + 12);
     bomb.writeUInt32BE(zlib.crc32(bomb.subarray(ihdr + 4, ihdr + 8 + 13)), ihdr + 8 + 13);
     const error = await decodeImage(bomb, 4096 * 4096).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect(error).toBeInstanceOf(TooLargeError);
     expect((error as Error).message).toContain("20000x20000");
     expect((error as Error).message).toContain("limit of 16777216 pixels");
   });

@@ -1,4 +1,4 @@
-import { BadRequestError } from "../../lib/http/errors";
+import { InvalidInputError } from "../../lib/errors";
 import { decodeId, encodeId, modelIdentity, modelKeys } from "../../lib/store/keys";
 
 describe("model keys", () => {
@@ -44,7 +44,7 @@ describe("model keys", () => {
     [["x".repeat(257), "roi"], /role_id is longer than 256 bytes/],
     [["r", "a\u0000b"], /roi_id must not contain NUL/],
   ] as [Parameters<typeof modelIdentity>, RegExp][])("rejects %j", (args, message) => {
-    expect(() => modelIdentity(...args)).toThrow(BadRequestError);
+    expect(() => modelIdentity(...args)).toThrow(InvalidInputError);
     expect(() => modelIdentity(...args)).toThrow(message);
   });
 });

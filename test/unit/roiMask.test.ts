@@ -1,4 +1,4 @@
-import { BadRequestError } from "../../lib/http/errors";
+import { InvalidInputError } from "../../lib/errors";
 import { parseShape, roiMask } from "../../lib/patchcore/roiMask";
 
 const count = (mask: Uint8Array) => mask.reduce((a, b) => a + b, 0);
@@ -37,7 +37,7 @@ describe("parseShape", () => {
       }
       return undefined;
     })();
-    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error).toBeInstanceOf(InvalidInputError);
     expect((error as Error).message).toMatch(message);
   });
 });
@@ -71,6 +71,6 @@ describe("roiMask", () => {
 
   it("rejects a shape that covers no pixel of the ROI", () => {
     expect(() => roiMask({ kind: "rect", x: 50, y: 0, w: 10, h: 10 }, 40, 30)).toThrow(/covers no pixel of the 40x30 ROI/);
-    expect(() => roiMask({ kind: "circle", cx: -100, cy: -100, r: 5 }, 40, 30)).toThrow(BadRequestError);
+    expect(() => roiMask({ kind: "circle", cx: -100, cy: -100, r: 5 }, 40, 30)).toThrow(InvalidInputError);
   });
 });

@@ -15,14 +15,11 @@ import type { KnnBackendSetting } from "../../config";
  * HNSW is faster only at ef 16 on 50k rows, where its recall@1 (97.7-98.0 %) misses the 0.99
  * bar; wherever it meets the bar, exact (onnxruntime GEMM + ReduceMin) is 2-18x faster, and the
  * index costs 10 s (10k x 1152) to 94 s (50k x 1152) to build. So "auto" is exact. "hnsw" can be
- * forced (KNN_BACKEND=hnsw); the memory is then scored exactly when no index of its own fit is
- * stored (lib/api/loadModel.ts).
+ * forced (KNN_BACKEND=hnsw), and only for banks of at most `hnswMaxRows` rows (its build time
+ * grows to many seconds). This one decision serves both ends: a fit builds and stores the index
+ * exactly when an inference on that bank will read it, and an inference reads it only then (and
+ * only when the index was written by the memory's own fit; otherwise it scores exactly).
  */
-export function chooseBackend(setting: KnnBackendSetting): "exact" | "hnsw" {
-  return setting === "hnsw" ? "hnsw" : "exact";
-}
-
-/** Whether a fit builds and stores the HNSW index for a bank of `rows` rows. */
-export function shouldBuildIndex(rows: number, maxRows: number): boolean {
-  return rows <= maxRows;
+export function knnPlan(setting: KnnBackendSetting, rows: number, hnswMaxRows: number): "exact" | "hnsw" {
+  return setting === "hnsw" && rows <= hnswMaxRows ? "hnsw" : "exact";
 }

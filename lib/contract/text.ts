@@ -1,4 +1,4 @@
-import { BadRequestError } from "./errors";
+import { InvalidInputError } from "../errors";
 
 const INVARIANT_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -10,17 +10,10 @@ export function parseInvariantNumber(name: string, text: string): number {
   const trimmed = text.trim();
   if (!INVARIANT_NUMBER.test(trimmed)) {
     const hint = /^[+-]?\d+,\d+$/.test(trimmed) ? " (use '.' as the decimal point: invariant culture)" : "";
-    throw new BadRequestError(`${name} must be a number, got ${JSON.stringify(text)}${hint}`);
+    throw new InvalidInputError(`${name} must be a number, got ${JSON.stringify(text)}${hint}`);
   }
   const value = Number(trimmed);
-  if (!Number.isFinite(value)) throw new BadRequestError(`${name} must be a finite number, got ${JSON.stringify(text)}`);
-  return value;
-}
-
-/** mm per pixel of the ROI: a positive finite number. */
-export function parseMmPerPx(text: string): number {
-  const value = parseInvariantNumber("mm_per_px", text);
-  if (!(value > 0)) throw new BadRequestError(`mm_per_px must be > 0, got ${text}`);
+  if (!Number.isFinite(value)) throw new InvalidInputError(`${name} must be a finite number, got ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -30,7 +23,7 @@ export function parseBoolText(name: string, text: string | undefined, fallback: 
   const value = text.trim().toLowerCase();
   if (value === "true") return true;
   if (value === "false") return false;
-  throw new BadRequestError(`${name} must be "true" or "false", got ${JSON.stringify(text)}`);
+  throw new InvalidInputError(`${name} must be "true" or "false", got ${JSON.stringify(text)}`);
 }
 
 /** A JSON text field (e.g. shape); invalid JSON is a 400 naming the field. */
@@ -38,6 +31,6 @@ export function parseJsonText(name: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (cause) {
-    throw new BadRequestError(`${name} is not valid JSON: ${(cause as Error).message}`, { cause });
+    throw new InvalidInputError(`${name} is not valid JSON: ${(cause as Error).message}`, { cause });
   }
 }

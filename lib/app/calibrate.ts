@@ -1,0 +1,34 @@
+import type { CalibrateNgRequest } from "../contract/calibrateNg";
+import type { ResultOf, Routes } from "../contract/routes";
+import { InvalidInputError } from "../errors";
+import { calibrate } from "../patchcore/calibration";
+import { modelKeys } from "../store/keys";
+import type { UseCaseContext } from "./context";
+import { identityEcho, identityOf, memoryNotFound } from "./identity";
+import type { Services } from "./services";
+
+export type CalibrateResult = ResultOf<Routes["calibrateNg"]>;
+
+/**
+ * The threshold from OK (and optionally NG) image scores, with the old backend's rule, stored
+ * beside the memory. mm_per_px defaults to the value the fit recorded.
+ */
+export async function calibrateFromScores(services: Services, input: CalibrateNgRequest, ctx: UseCaseContext): Promise<CalibrateResult> {
+  const { config, memories, calibrations } = services;
+  const identity = identityOf(input);
+  const keys = modelKeys(config.s3.prefix, identity);
+  const memory = await memories.head(keys, ctx.timings);
+  if (!memory) throw memoryNotFound(identity);
+  const mmPerPx = input.mm_per_px ?? memory.mmPerPx;
+  if (mmPerPx === undefined) throw new InvalidInputError("mm_per_px is required: the stored memory does not record one");
+  const calibration = calibrate({
+    okScores: input.ok_scores,
+    ngScores: input.ng_scores,
+    scorePercentile: input.score_percentile ?? config.patchcore.scorePercentile,
+    mmPerPx,
+    areaMm2Threshold: input.area_mm2_thr ?? config.patchcore.areaMm2Threshold,
+  });
+  await calibrations.save(keys, calibration, ctx.timings);
+  ctx.log.info("calibrated", { ...identityEcho(identity), threshold: calibration.threshold, n_ok: input.ok_scores.length, n_ng: input.ng_scores?.length ?? 0 });
+  return { ...calibration, ...identityEcho(identity) };
+}

@@ -1,0 +1,84 @@
+import { loadConfig, type Config } from "../config";
+import { UnavailableError } from "../errors";
+import { OnnxFeatureExtractor } from "../features/onnxExtractor";
+import { createLogger, type Logger } from "../log";
+import type { Calibration } from "../patchcore/calibration";
+import type { BlobStore } from "../store/blobStore";
+import { CalibrationRepository } from "../store/calibrationRepository";
+import { MemoryRepository } from "../store/memoryRepository";
+import { RevalidatingCache } from "../store/revalidatingCache";
+import { S3BlobStore } from "../store/s3BlobStore";
+import { createS3Client } from "../store/s3Client";
+import type { LoadedMemory } from "./memoryCache";
+
+/**
+ * Everything a use case depends on, built once per process by a function's composition root
+ * (its module scope, so Lambda's INIT phase pays for it) and passed in explicitly.
+ */
+export interface Services {
+  readonly config: Config;
+  readonly log: Logger;
+  /** The container's ONNX feature extractor (one session); a failed load is an UnavailableError and is retried on the next call. */
+  readonly extractor: () => Promise<OnnxFeatureExtractor>;
+  readonly memories: MemoryRepository;
+  readonly calibrations: CalibrationRepository;
+  /** Memory banks (+ scorers) by memory key, revalidated by ETag. */
+  readonly memoryCache: RevalidatingCache<LoadedMemory>;
+  /** Calibrations by calibration key (absence is not cached: a first calibration is seen at once). */
+  readonly calibrationCache: RevalidatingCache<Calibration>;
+}
+
+export interface ServiceOptions {
+  /** Start loading the ONNX model now (functions that run it), rather than on first use. */
+  readonly loadModelNow?: boolean;
+  /** Another blob store than the configured S3 bucket (unit tests: MemoryBlobStore). */
+  readonly blobStore?: BlobStore;
+  readonly log?: Logger;
+}
+
+function extractorLoader(config: Config, log: Logger): () => Promise<OnnxFeatureExtractor> {
+  let loading: Promise<OnnxFeatureExtractor> | undefined;
+  return () => {
+    if (!loading) {
+      const start = performance.now();
+      loading = OnnxFeatureExtractor.load({
+        onnxPath: config.model.onnxPath,
+        cardPath: config.model.cardPath,
+        inputSize: config.model.inputSize,
+        threads: config.model.ortThreads,
+      }).then(
+        (loaded) => {
+          log.info("model loaded", { model: loaded.card.id, path: config.model.onnxPath, load_ms: Math.round(performance.now() - start) });
+          return loaded;
+        },
+        (cause: unknown) => {
+          loading = undefined;
+          log.error("model load failed", { path: config.model.onnxPath, error: cause });
+          throw new UnavailableError(`Model ${config.model.name} could not be loaded; see the service logs`, { cause });
+        },
+      );
+    }
+    return loading;
+  };
+}
+
+/**
+ * The composition root's work: configuration parsed (a bad value throws ConfigError naming the
+ * variable, so a misconfigured function fails its INIT loudly), logger, store, repositories,
+ * caches, and the ONNX session's load started.
+ */
+export function createServices(config: Config = loadConfig(process.env), options: ServiceOptions = {}): Services {
+  const log = options.log ?? createLogger(config.logLevel, { service: "patchcore-inspection-api" });
+  const store = options.blobStore ?? new S3BlobStore(createS3Client(config.s3), config.s3.bucket);
+  const extractor = extractorLoader(config, log);
+  if (options.loadModelNow) extractor().catch(() => undefined); // logged above; retried by the first request
+  return {
+    config,
+    log,
+    extractor,
+    memories: new MemoryRepository(store),
+    calibrations: new CalibrationRepository(store),
+    memoryCache: new RevalidatingCache<LoadedMemory>(config.cache.maxBytes, config.cache.ttlMs),
+    calibrationCache: new RevalidatingCache<Calibration>(1024 * 1024, config.cache.ttlMs),
+  };
+}

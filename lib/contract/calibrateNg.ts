@@ -1,0 +1,32 @@
+import { z } from "zod";
+import { identityEcho, identityFields } from "./common";
+import { mmPerPxNumber, numberField, optionalScores, requiredScores } from "./fields";
+
+export const calibrateNgRequest = z
+  .object({
+    ...identityFields,
+    ok_scores: requiredScores("ok_scores", "Scores of good parts (/infer's score), at least one."),
+    ng_scores: optionalScores("ng_scores", "Scores of defective parts; absent or null = none."),
+    mm_per_px: mmPerPxNumber.optional().meta({ description: "Defaults to the value the fit recorded." }),
+    score_percentile: numberField("score_percentile", (v) => v >= 0 && v <= 100, "a number in [0, 100]", "Percentile of the OK scores; default SCORE_PERCENTILE (99).").optional(),
+    area_mm2_thr: numberField("area_mm2_thr", (v) => v >= 0, "a number >= 0", "Smallest defect region kept, in mm²; default AREA_MM2_THR (1.0).").optional(),
+  }, { error: () => "The body must be a JSON object" })
+  .meta({ id: "CalibrateNgRequest" });
+export type CalibrateNgRequest = z.output<typeof calibrateNgRequest>;
+
+/** The stored calibration, as the old backend names its fields. */
+export const calibrationFields = {
+  threshold: z.number().meta({ description: "Score at and above which a part is defective." }),
+  ok_mean: z.number(),
+  ng_mean: z.number().meta({ description: "0 when no NG scores were given." }),
+  p99_ok: z.number().meta({ description: "The OK scores' score_percentile percentile (named p99 whatever the percentile, as the old backend)." }),
+  p5_ng: z.number().nullable().meta({ description: "5th percentile of the NG scores; null without NG scores." }),
+  mm_per_px: z.number(),
+  area_mm2_thr: z.number(),
+  score_percentile: z.number(),
+};
+
+export const calibrateNgResponse = z
+  .object({ ...calibrationFields, ...identityEcho, request_id: z.string() })
+  .meta({ id: "CalibrateNgResponse" });
+export type CalibrateNgResponse = z.infer<typeof calibrateNgResponse>;

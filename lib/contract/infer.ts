@@ -1,0 +1,54 @@
+import { z } from "zod";
+import { identityEcho, identityFields, timingsMs } from "./common";
+import { boolText, jsonText, mmPerPxText } from "./fields";
+import { fileParts } from "./files";
+
+export const roiShapeSchema = z
+  .union([
+    z.object({ kind: z.literal("rect"), x: z.number().optional(), y: z.number().optional(), w: z.number().optional(), h: z.number().optional() }),
+    z.object({ kind: z.literal("circle"), cx: z.number().optional(), cy: z.number().optional(), r: z.number().optional() }),
+    z.object({ kind: z.literal("annulus"), cx: z.number().optional(), cy: z.number().optional(), r: z.number().optional(), r_inner: z.number().optional() }),
+  ])
+  .meta({ id: "RoiShape", description: "Canonical ROI pixel coordinates; missing fields default to the whole ROI (centred circle, r = min(w, h)/2)." });
+
+export const inferRequest = z
+  .object({
+    ...identityFields,
+    mm_per_px: mmPerPxText,
+    shape: jsonText("shape", "JSON text of a RoiShape ({\"kind\":\"rect\"|\"circle\"|\"annulus\", ...}); absent = the whole ROI. Checked against the image's size."),
+    include_anomaly_map: boolText("include_anomaly_map", false, "true adds the blurred anomaly map as base64 float32 [height, width] (little-endian)."),
+    image: fileParts({ min: 1, max: 1, missing: "Missing file image", tooMany: (n) => `Send one file in the image field, got ${n}`, description: "One PNG/JPEG ROI image." }),
+  })
+  .meta({ id: "InferRequest" });
+export type InferRequest = z.output<typeof inferRequest>;
+
+export const region = z
+  .object({
+    bbox: z.tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int()]).meta({ description: "[x, y, w, h] in ROI pixels." }),
+    area_px: z.number(),
+    area_mm2: z.number(),
+    contour: z.array(z.tuple([z.number(), z.number()])).meta({ description: "Outer boundary, closed polygon of [x, y] points." }),
+  })
+  .meta({ id: "Region" });
+
+export const inferResponse = z
+  .object({
+    score: z.number(),
+    threshold: z.number().nullable().meta({ description: "null until /calibrate_ng ran (then regions is empty)." }),
+    heatmap_png_base64: z.string().meta({ description: "Grey PNG of the ROI's size, base64." }),
+    regions: z.array(region),
+    token_shape: z.tuple([z.number().int(), z.number().int()]),
+    params: z.object({ extractor: z.string(), input_size: z.number().int(), coreset_rate: z.number(), score_percentile: z.number() }),
+    ...identityEcho,
+    mm_per_px: z.number(),
+    area_mm2_thr: z.number(),
+    knn: z.enum(["exact", "hnsw"]).meta({ description: "Which nearest-neighbour search scored the patches." }),
+    anomaly_map: z
+      .object({ width: z.number().int(), height: z.number().int(), dtype: z.literal("float32"), data_base64: z.string() })
+      .optional()
+      .meta({ description: "Only with include_anomaly_map=true." }),
+    timings_ms: timingsMs,
+    request_id: z.string(),
+  })
+  .meta({ id: "InferResponse" });
+export type InferResponse = z.infer<typeof inferResponse>;

@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { ERROR_CODES } from "../errors";
+import { errorBody } from "./common";
+import { routes, type RouteSpec } from "./routes";
+
+type Json = Record<string, unknown>;
+
+const STATUS_TEXT: Record<number, string> = {
+  400: "A field is missing, malformed or out of range; an image cannot be decoded; no memory is fitted.",
+  404: "The thing named does not exist.",
+  409: "The request conflicts with what is stored.",
+  413: "A body, file, image or result is over a limit; the message states it.",
+  415: "Wrong Content-Type for this route.",
+  500: "Our fault; details only in the logs.",
+  503: "A dependency (S3, the model) is not available, or a stored artefact cannot be read; the message says what to do.",
+};
+
+/**
+ * One schema as JSON Schema 2020-12 (what OpenAPI 3.1 uses), its named parts moved to
+ * `components` and referenced from there. Requests are described as clients send them (io
+ * "input": form fields are text), responses as the service writes them.
+ */
+function schemaOf(schema: z.ZodType, io: "input" | "output", components: Json): Json {
+  const generated = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" }) as Json;
+  const text = JSON.stringify(generated).replaceAll('"#/$defs/', '"#/components/schemas/');
+  const { $defs, $schema: _ignored, ...root } = JSON.parse(text) as Json & { $defs?: Json };
+  Object.assign(components, $defs ?? {});
+  return root;
+}
+
+function requestBodyOf(spec: RouteSpec, components: Json): Json | undefined {
+  if (spec.body === "none") return undefined;
+  const mediaType = spec.body === "multipart" ? "multipart/form-data" : "application/json";
+  return { required: true, content: { [mediaType]: { schema: schemaOf(spec.request, "input", components) } } };
+}
+
+/** The OpenAPI 3.1 document of every route, generated from the contract's schemas. */
+export function openApiDocument(version: string, serverUrl = "/"): Json {
+  const components: Json = {};
+  const paths: Record<string, Json> = {};
+  const errorRef = schemaOf(errorBody, "output", components);
+  for (const spec of Object.values(routes) as RouteSpec[]) {
+    const responses: Json = {
+      200: { description: "OK", content: { "application/json": { schema: schemaOf(spec.response, "output", components) } } },
+    };
+    for (const status of [...spec.errors, 500, 503]) {
+      responses[status] = { description: STATUS_TEXT[status] ?? "Error", content: { "application/json": { schema: errorRef } } };
+    }
+    const operation: Json = {
+      operationId: spec.name,
+      summary: spec.summary,
+      parameters: [
+        { name: "X-Request-Id", in: "header", required: false, schema: { type: "string", pattern: "^[\\w.:@-]{1,128}$" }, description: "Echoed back; generated when absent or malformed." },
+        ...(spec.body === "none" ? [] : [{ name: "X-Recipe-Id", in: "header", required: false, schema: { type: "string" }, description: "recipe_id when the body does not name one (both given must agree)." }]),
+      ],
+      responses,
+    };
+    const body = requestBodyOf(spec, components);
+    if (body) operation.requestBody = body;
+    paths[`/${spec.path}`] = { ...paths[`/${spec.path}`], [spec.method.toLowerCase()]: operation };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "PatchCore inspection API",
+      version,
+      description: `Industrial visual inspection: fit a memory on good images of a ROI, calibrate a threshold, then score images. Error codes: ${ERROR_CODES.join(", ")}.`,
+    },
+    servers: [{ url: serverUrl }],
+    paths,
+    components: { schemas: components },
+  };
+}

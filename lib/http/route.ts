@@ -1,0 +1,91 @@
+import { randomUUID } from "node:crypto";
+import middy, { type MiddlewareObj } from "@middy/core";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import type { UseCaseContext } from "../app/context";
+import type { InputOf, ResultOf, RouteSpec } from "../contract/routes";
+import type { Logger } from "../log";
+import { Timings } from "../util/timings";
+import { errorResponse } from "./errorResponse";
+import { header } from "./headers";
+import type { MultipartLimits } from "./multipart";
+import { requestInput } from "./requestInput";
+
+/** What the HTTP edge needs from a function's composition root. */
+export interface HttpEdge {
+  readonly log: Logger;
+  readonly limits: MultipartLimits;
+}
+
+type HttpContext = Context & { request?: UseCaseContext };
+
+const REQUEST_ID_PATTERN = /^[\w.:@-]{1,128}$/;
+
+function json(statusCode: number, body: object, requestId: string): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { "Content-Type": "application/json", "X-Request-Id": requestId },
+    body: JSON.stringify(body),
+  };
+}
+
+/** An error and its causes, for the logs (message, name, stack of each link). */
+function causeChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
+    chain.push(e instanceof Error ? { name: e.name, message: e.message, stack: e.stack, ...("code" in e ? { code: e.code } : {}) } : e);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return chain;
+}
+
+/**
+ * The HTTP contract around every route: X-Request-Id read (or generated) and echoed as a header
+ * and as `request_id`; errors as `{"error", "code", "request_id"}` with the status of
+ * lib/http/errorResponse.ts; one structured log line per request with its timings, API
+ * Gateway's and Lambda's request ids, and for a 5xx the whole cause chain.
+ */
+function httpContract(spec: RouteSpec, edge: HttpEdge): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, HttpContext> {
+  return {
+    before: (request) => {
+      const given = header(request.event, "x-request-id");
+      const requestId = given !== undefined && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+      const log = edge.log.child({
+        endpoint: spec.name,
+        request_id: requestId,
+        apigw_request_id: request.event.requestContext?.requestId,
+        lambda_request_id: request.context.awsRequestId,
+      });
+      const remaining = typeof request.context.getRemainingTimeInMillis === "function" ? () => request.context.getRemainingTimeInMillis() : () => Number.POSITIVE_INFINITY;
+      request.context.request = { requestId, log, timings: new Timings(), remainingMs: remaining };
+    },
+    after: (request) => {
+      const ctx = request.context.request!;
+      ctx.log.info("request done", { status: request.response?.statusCode, timings_ms: ctx.timings.toJSON() });
+    },
+    onError: (request) => {
+      const ctx = request.context.request;
+      const requestId = ctx?.requestId ?? randomUUID();
+      const log = ctx?.log ?? edge.log.child({ endpoint: spec.name, request_id: requestId });
+      const mapped = errorResponse(request.error, requestId);
+      const fields = { status: mapped.status, code: mapped.body.code, timings_ms: ctx?.timings.toJSON() };
+      if (mapped.clientFault) log.warn("request rejected", { ...fields, error: mapped.body.error });
+      else log.error("request failed", { ...fields, error: mapped.body.error, causes: causeChain(request.error) });
+      request.response = json(mapped.status, mapped.body, requestId);
+    },
+  };
+}
+
+/**
+ * A Lambda handler for one route: the contract, the request read and validated by the route's
+ * schema, then `run` (a transport-free use case) and its result as JSON with the request id.
+ */
+export function httpRoute<R extends RouteSpec>(spec: R, edge: HttpEdge, run: (input: InputOf<R>, ctx: UseCaseContext) => Promise<ResultOf<R>>) {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, HttpContext>()
+    .use(httpContract(spec, edge))
+    .handler(async (event, context) => {
+      const ctx = context.request!;
+      const input = await requestInput(spec, event, edge.limits);
+      const result = await run(input, ctx);
+      return json(200, { ...result, request_id: ctx.requestId }, ctx.requestId);
+    });
+}
