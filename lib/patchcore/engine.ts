@@ -1,7 +1,7 @@
 import { embedImages } from "../features/embed";
 import type { FeatureExtractor, PatchGrid } from "../features/extractor";
 import { contentTokens, type LetterboxGeometry } from "../image/letterbox";
-import { InvalidInputError } from "../errors";
+import { InvalidInputError, NotFittedError } from "../errors";
 import type { RgbImage } from "../image/decode";
 import { encodeGreyPng } from "../image/heatmapPng";
 import { Timings } from "../util/timings";
@@ -91,7 +91,7 @@ export async function scoreContentTokens(scorer: NearestNeighbourScorer, grid: P
 
 export function checkMemoryMatches(bank: MemoryBank, grid: { h: number; w: number; dim: number }, modelId: string): void {
   if (bank.dim !== grid.dim) {
-    throw new InvalidInputError(
+    throw new NotFittedError(
       `Memory does not match the model: it has ${bank.dim}-d embeddings (model ${String(bank.metadata.model_id ?? "unknown")}), ` +
         `the service's model ${modelId} gives ${grid.dim}-d: run /fit_ok again`,
     );

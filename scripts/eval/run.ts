@@ -18,20 +18,14 @@ import { LAMBDA_RAW_BODY_BYTES } from "../../lib/config";
 import { percentile } from "../../lib/patchcore/percentile";
 import { findRegions, type Region } from "../../lib/patchcore/regions";
 import { startThrowawayStack } from "../local/stack";
-import { flag, imageForm as form, positional } from "../util/cli";
+import { InspectionClient } from "../../lib/contract/client";
+import { flag, positional } from "../util/cli";
 import { readMvtec } from "./dataset";
 import { auroc, BinnedAuroc, precisionRecallF1, rocCurve } from "./metrics";
 import { overlayPng, rocPng } from "./visuals";
 
 const root = path.resolve(__dirname, "../..");
-const MM_PER_PX = "0.1"; // MVTec-style sets carry no scale; regions are reported in pixels x 0.01 mm2
-
-async function post(url: string, form: FormData): Promise<Record<string, any>> {
-  const response = await fetch(url, { method: "POST", body: form });
-  const body = (await response.json()) as Record<string, any>;
-  if (response.status !== 200) throw new Error(`${url} answered ${response.status}: ${body.error}`);
-  return body;
-}
+const MM_PER_PX = 0.1; // MVTec-style sets carry no scale; regions are reported in pixels x 0.01 mm2
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -60,19 +54,20 @@ async function main(): Promise<void> {
     stop = () => stack.stop();
   }
   try {
-    const health = (await (await fetch(`${url}/health`)).json()) as Record<string, any>;
+    const api = new InspectionClient(url);
+    const health = (await api.health()).ok();
     const ids = { role_id: "eval", roi_id: name, mm_per_px: MM_PER_PX };
 
     // 1. fit on as many training images as one request carries
-    const train: { name: string; data: Buffer }[] = [];
+    const train: { filename: string; data: Buffer }[] = [];
     let bytes = 2048; // the text fields and part headers
     for (const file of dataset.train) {
       const data = await readFile(file);
       if (bytes + data.length + 300 > maxRequest) break;
       bytes += data.length + 300;
-      train.push({ name: path.basename(file), data });
+      train.push({ filename: path.basename(file), data });
     }
-    const fit = await post(`${url}/fit_ok`, form(ids, train.map((t) => ({ field: "images", ...t }))));
+    const fit = (await api.fitOk(ids, train)).ok();
     console.log(`fit: ${train.length} of ${dataset.train.length} training images (one request of at most ${maxRequest} bytes), ${fit.n_embeddings} patches -> ${fit.coreset_size} in memory, ${fit.timings_ms.forward?.toFixed?.(0)} ms forward`);
 
     // 2. score every test image
@@ -84,9 +79,9 @@ async function main(): Promise<void> {
     for (const item of dataset.test) {
       const data = await readFile(item.file);
       const t0 = performance.now();
-      const res = await post(`${url}/infer`, form({ ...ids, include_anomaly_map: "true" }, [{ field: "image", name: path.basename(item.file), data }]));
+      const res = (await api.infer({ ...ids, include_anomaly_map: true }, { filename: path.basename(item.file), data })).ok();
       inferMs.push(performance.now() - t0);
-      const map = new Float32Array(Buffer.from(res.anomaly_map.data_base64, "base64").buffer.slice(0));
+      const map = new Float32Array(Buffer.from(res.anomaly_map!.data_base64, "base64").buffer.slice(0));
       for (let i = 0; i < map.length; i++) {
         if (map[i]! < low) low = map[i]!;
         if (map[i]! > high) high = map[i]!;
@@ -122,18 +117,13 @@ async function main(): Promise<void> {
     const bad = items.filter((i) => i.defective);
     const calibrationSet = [...good.filter((_, i) => i % 2 === 0), ...bad.filter((_, i) => i % 2 === 0)];
     const heldOut = [...good.filter((_, i) => i % 2 === 1), ...bad.filter((_, i) => i % 2 === 1)];
-    const calibrationResponse = await fetch(`${url}/calibrate_ng`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({
+    const calibration = (
+      await api.calibrateNg({
         ...ids,
-        mm_per_px: Number(MM_PER_PX),
         ok_scores: calibrationSet.filter((i) => !i.defective).map((i) => i.score),
         ng_scores: calibrationSet.filter((i) => i.defective).map((i) => i.score),
-      }),
-    });
-    const calibration = (await calibrationResponse.json()) as Record<string, any>;
-    if (calibrationResponse.status !== 200) throw new Error(`calibrate_ng answered ${calibrationResponse.status}: ${calibration.error}`);
+      })
+    ).ok();
     const prf = precisionRecallF1(heldOut.map((i) => i.score >= calibration.threshold), heldOut.map((i) => i.defective));
 
     // 5. pictures: ROC curves and a few overlays (after calibration, so regions are drawn)
@@ -148,15 +138,16 @@ async function main(): Promise<void> {
     const chosen = [...heldOut.filter((i) => i.defective).slice(0, overlayCount - 1), ...heldOut.filter((i) => !i.defective).slice(0, 1)];
     for (const item of chosen) {
       const data = await readFile(item.file);
-      const res = await post(`${url}/infer`, form(ids, [{ field: "image", name: path.basename(item.file), data }]));
+      const res = (await api.infer(ids, { filename: path.basename(item.file), data })).ok();
+      const threshold = res.threshold ?? Number.NaN;
       let truthContours: [number, number][][] = [];
       if (item.mask) {
         const { data: m, info } = await sharp(item.mask).toColourspace("b-w").raw().toBuffer({ resolveWithObject: true });
         const map = Float32Array.from(m, (v) => (v > 127 ? 1 : 0));
         truthContours = findRegions(map, new Uint8Array(map.length).fill(1), info.width, info.height, 0.5, 1, 0).map((r: Region) => r.contour);
       }
-      const verdict = res.score >= res.threshold ? "DEFECT" : "ok";
-      const caption = `${item.type}/${path.basename(item.file)}  score ${res.score.toFixed(4)}  threshold ${res.threshold.toFixed(4)}  -> ${verdict}, ${res.regions.length} region(s)`;
+      const verdict = res.score >= threshold ? "DEFECT" : "ok";
+      const caption = `${item.type}/${path.basename(item.file)}  score ${res.score.toFixed(4)}  threshold ${threshold.toFixed(4)}  -> ${verdict}, ${res.regions.length} region(s)`;
       await overlayPng(data, res.heatmap_png_base64, res.regions, truthContours, caption, path.join(out, "overlays", `${item.type}_${path.basename(item.file).replace(/\.\w+$/, "")}.png`));
     }
 

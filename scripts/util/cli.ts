@@ -9,10 +9,3 @@ export function positional(args: readonly string[], valueFlags: readonly string[
   return args.find((a, i) => !a.startsWith("--") && !valueFlags.includes(args[i - 1] ?? ""));
 }
 
-/** multipart/form-data of text fields and image files, as fetch sends it. */
-export function imageForm(fields: Record<string, string>, files: readonly { field: string; name: string; data: Buffer }[]): FormData {
-  const form = new FormData();
-  for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  for (const f of files) form.append(f.field, new Blob([f.data], { type: /\.png$/i.test(f.name) ? "image/png" : "image/jpeg" }), f.name);
-  return form;
-}

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { packageService, type PackageReport } from "../../scripts/deploy/package";
@@ -15,8 +16,12 @@ describe("serverless package (no AWS credentials, no network)", () => {
     report = await packageService(PROJECT_ROOT, []);
   }, 300_000);
 
-  it("produces one zip per function and the runtime layer", () => {
-    expect(report.artefacts.map((a) => a.name).sort()).toEqual(expect.arrayContaining(["health", "runtime"]));
+  it("produces one zip per function of serverless.yml and the runtime layer, each a real file", () => {
+    const yml = readFileSync(path.join(PROJECT_ROOT, "serverless.yml"), "utf8");
+    const functions = [...yml.matchAll(/^  (\w+):\n    handler: /gm)].map((m) => m[1]!);
+    expect(functions).toEqual(expect.arrayContaining(["health", "fitOk", "infer", "calibrateNg", "openapi"]));
+    expect(report.artefacts.map((a) => a.name).sort()).toEqual([...functions, "runtime"].sort());
+    for (const name of [...functions, "runtime"]) expect(zipListing(path.join(PROJECT_ROOT, `.serverless/${name}.zip`)).length).toBeGreaterThan(0);
   });
 
   it("puts the model and the linux-x64 native addons in the layer, and nothing else of ORT's platforms", () => {

@@ -1,0 +1,98 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { calibrateFromScores } from "../../lib/app/calibrate";
+import { standaloneContext } from "../../lib/app/context";
+import { fitMemory } from "../../lib/app/fit";
+import { inspectImage } from "../../lib/app/inspect";
+import { createServices, type Services } from "../../lib/app/services";
+import { loadConfig } from "../../lib/config";
+import { parseWith } from "../../lib/contract/parse";
+import { routes } from "../../lib/contract/routes";
+import type { UploadedFile } from "../../lib/contract/files";
+import { CorruptArtefactError, DomainError, NotFittedError } from "../../lib/errors";
+import { createLogger } from "../../lib/log";
+import { encodeId } from "../../lib/store/keys";
+import { MemoryBlobStore } from "../../lib/store/memoryBlobStore";
+import { brushedMetal, encodePng, paintSpot } from "../../scripts/synthetic/images";
+import { PROJECT_ROOT } from "../helpers/testStack";
+
+const W = 160;
+const H = 120;
+const png = (data: Buffer, field = "images", filename = "a.png"): UploadedFile => ({ field, filename, mimeType: "image/png", data });
+
+/**
+ * The use cases without any transport: typed commands in (parsed by the contract, as a batch
+ * worker would build them), typed results out, the real ONNX session, an in-memory blob store.
+ */
+describe("use cases, transport-free (texture model, in-memory store)", () => {
+  let store: MemoryBlobStore;
+  let services: Services;
+  const ctx = () => standaloneContext(createLogger("silent"));
+  const good: Buffer[] = [];
+  let defect: Buffer;
+
+  beforeAll(async () => {
+    for (const seed of [1, 2, 3, 4]) good.push(await encodePng(brushedMetal(W, H, seed)));
+    defect = await encodePng(paintSpot(brushedMetal(W, H, 9), 80, 60, 8));
+  });
+
+  beforeEach(() => {
+    store = new MemoryBlobStore();
+    const config = loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), MODEL_NAME: "texture-s14", ORT_THREADS: "1", CACHE_TTL_MS: "0", LOG_LEVEL: "silent" });
+    services = createServices(config, { blobStore: store });
+  });
+
+  const fit = (fields: Record<string, string>, images = good.slice(0, 2)) =>
+    fitMemory(services, parseWith(routes.fitOk.request, { role_id: "R", roi_id: "Roi", mm_per_px: "0.1", ...fields, images: images.map((b) => png(b)) }), ctx());
+  const inspect = (image: Buffer, fields: Record<string, string> = {}) =>
+    inspectImage(services, parseWith(routes.infer.request, { role_id: "R", roi_id: "Roi", mm_per_px: "0.1", ...fields, image: [png(image, "image")] }), ctx());
+
+  it("fits, calibrates and inspects; writes only the memory and the calibration", async () => {
+    const fitted = await fit({});
+    expect(fitted).toMatchObject({ n_images: 2, index: "none", role_id: "R", roi_id: "Roi", model_key: "Roi", recipe_id: "default" });
+    const ok = (await inspect(good[2]!)).score;
+    const ng = (await inspect(defect)).score;
+    expect(ng).toBeGreaterThan(ok);
+    const calibration = await calibrateFromScores(services, parseWith(routes.calibrateNg.request, { role_id: "R", roi_id: "Roi", ok_scores: [ok], ng_scores: [ng] }), ctx());
+    expect(calibration.mm_per_px).toBe(0.1); // from the fit
+    const flagged = await inspect(defect);
+    expect(flagged.threshold).toBe(calibration.threshold);
+    expect(flagged.regions.length).toBeGreaterThan(0);
+    const base = `models/${encodeId("R")}__${encodeId("Roi")}`;
+    expect(store.keys()).toEqual([`${base}.npz`, `${base}_calib.json`]);
+  });
+
+  it("builds and uses the HNSW index when the one kNN policy says so (KNN_BACKEND=hnsw, small bank)", async () => {
+    const config = loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", KNN_BACKEND: "hnsw", LOG_LEVEL: "silent" });
+    services = createServices(config, { blobStore: store });
+    expect((await fit({})).index).toBe("hnsw");
+    expect((await inspect(defect)).knn).toBe("hnsw");
+    const tooBig = createServices(loadConfig({ MODEL_DIR: config.model.dir, ORT_THREADS: "1", KNN_BACKEND: "hnsw", HNSW_MAX_ROWS: "10", LOG_LEVEL: "silent" }), { blobStore: store });
+    services = tooBig;
+    expect((await fit({ role_id: "Big" })).index).toBe("none");
+    expect((await inspect(defect, { role_id: "Big" })).knn).toBe("exact");
+  });
+
+  it("says not_fitted for an unknown memory and for a memory of another model's dimension", async () => {
+    await expect(inspect(defect)).rejects.toThrow(NotFittedError);
+    // 384-d embeddings, 2x2 tokens: written by the old backend for another model
+    await store.put(`models/${encodeId("R")}__${encodeId("Roi")}.npz`, readFileSync(path.join(PROJECT_ROOT, "test/fixtures/old_backend_memory.npz")), { contentType: "application/octet-stream" });
+    const error = await inspect(defect).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotFittedError);
+    expect((error as Error).message).toMatch(/Memory does not match the model: it has 4-d embeddings .* gives 108-d: run \/fit_ok again/);
+  });
+
+  it("refuses a corrupt stored memory or calibration with corrupt_artefact, naming the key", async () => {
+    await fit({});
+    const base = `models/${encodeId("R")}__${encodeId("Roi")}`;
+    await store.put(`${base}_calib.json`, Buffer.from('{"threshold": "high"}'), { contentType: "application/json" });
+    const calib = await inspect(defect).catch((e: unknown) => e);
+    expect(calib).toBeInstanceOf(CorruptArtefactError);
+    expect((calib as DomainError).message).toMatch(/_calib\.json cannot be read \(threshold: /);
+    const npz = (await store.get(`${base}.npz`))!.body;
+    await store.put(`${base}.npz`, npz.subarray(0, npz.length - 100), { contentType: "application/octet-stream" });
+    await store.delete(`${base}_calib.json`);
+    const memory = await inspect(defect).catch((e: unknown) => e);
+    expect((memory as DomainError).code).toBe("corrupt_artefact");
+  });
+});
