@@ -9,7 +9,7 @@ export function decodeId(encoded: string): string {
   return Buffer.from(encoded, "base64url").toString("utf8");
 }
 
-/** Who a model belongs to, as every request names it. */
+/** Whose memory (and calibration) a request names: the wire ids with their defaults. */
 export interface ModelIdentity {
   readonly roleId: string;
   readonly roiId: string;
