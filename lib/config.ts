@@ -52,11 +52,17 @@ export interface Config {
     readonly maxFileBytes: number;
     /** Bytes of one whole request body. */
     readonly maxRequestBytes: number;
+    /** Decoded pixels (width x height, summed over its images) one request may bring: bounds a fit's memory. */
+    readonly maxRequestPixels: number;
+    /** Largest JSON response: Lambda answers a bare 502 above 6 MB (6291456 bytes). */
+    readonly maxResponseBytes: number;
   };
   readonly cache: {
     readonly maxBytes: number;
-    /** How long a cached model is trusted before its ETag is checked again, in ms. */
+    /** How long a cached memory is trusted before its ETag is checked again, in ms. */
     readonly ttlMs: number;
+    /** While S3 is unreachable, a cached memory confirmed less than this long ago is still served (flagged stale), in ms. */
+    readonly staleIfErrorMs: number;
   };
   readonly logLevel: LogLevel;
   readonly version: string;
@@ -69,6 +75,9 @@ export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
  * JSON, so about 4.5 MB of raw body, less headroom for the event's other fields.
  */
 export const LAMBDA_RAW_BODY_BYTES = 4_400_000;
+
+/** Largest response body Lambda returns through API Gateway (6 MB payload), less room for the headers and the JSON envelope. */
+export const LAMBDA_RESPONSE_BYTES = 6_000_000;
 
 export const KNN_BACKEND_SETTINGS = ["auto", "exact", "hnsw"] as const;
 export type KnnBackendSetting = (typeof KNN_BACKEND_SETTINGS)[number];
@@ -182,10 +191,13 @@ export function loadConfig(env: Env = process.env): Config {
       maxFiles: number(env, "MAX_FILES", 64, { min: 1, integer: true }),
       maxFileBytes: number(env, "MAX_FILE_BYTES", LAMBDA_RAW_BODY_BYTES, { min: 1, integer: true }),
       maxRequestBytes: number(env, "MAX_REQUEST_BYTES", LAMBDA_RAW_BODY_BYTES, { min: 1, integer: true }),
+      maxRequestPixels: number(env, "MAX_REQUEST_PIXELS", 64 * 1024 * 1024, { min: 1, integer: true }),
+      maxResponseBytes: number(env, "MAX_RESPONSE_BYTES", LAMBDA_RESPONSE_BYTES, { min: 1024, integer: true }),
     },
     cache: {
       maxBytes: number(env, "CACHE_MAX_BYTES", 512 * 1024 * 1024, { min: 0, integer: true }),
       ttlMs: number(env, "CACHE_TTL_MS", 5000, { min: 0, integer: true }),
+      staleIfErrorMs: number(env, "STALE_IF_ERROR_MS", 10 * 60 * 1000, { min: 0, integer: true }),
     },
     logLevel: logLevel as LogLevel,
     version: PACKAGE_VERSION,

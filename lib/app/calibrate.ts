@@ -28,7 +28,10 @@ export async function calibrateFromScores(services: Services, input: CalibrateNg
     mmPerPx,
     areaMm2Threshold: input.area_mm2_thr ?? config.patchcore.areaMm2Threshold,
   });
-  await calibrations.save(keys, calibration, ctx.timings);
+  const stored = { ...calibration, fit_id: memory.fitId ?? null };
+  // Two calibrations of one key at once: the last write wins (S3 PUTs are atomic); each records
+  // the fit it was made for, so /infer flags one made for a memory that has since been replaced.
+  await calibrations.save(keys, stored, ctx.timings);
   ctx.log.info("calibrated", { ...identityEcho(identity), threshold: calibration.threshold, n_ok: input.ok_scores.length, n_ng: input.ng_scores?.length ?? 0 });
-  return { ...calibration, ...identityEcho(identity) };
+  return { ...stored, ...identityEcho(identity) };
 }

@@ -1,46 +1,80 @@
 import { randomUUID } from "node:crypto";
+import type { UploadedFile } from "../contract/files";
 import type { FitOkRequest } from "../contract/fitOk";
 import type { ResultOf, Routes } from "../contract/routes";
-import { InvalidInputError } from "../errors";
-import { decodeImage, type RgbImage } from "../image/decode";
-import { fitFromImages } from "../patchcore/engine";
+import { InvalidInputError, TooLargeError } from "../errors";
+import { embedImages } from "../features/embed";
+import type { PatchGrid } from "../features/extractor";
+import { decodeImage, readImageHeader } from "../image/decode";
 import { HnswScorer } from "../patchcore/knn/hnsw";
 import { knnPlan } from "../patchcore/knn/select";
+import { checkSameGrid, fitMemoryBank } from "../patchcore/memoryBank";
 import { modelKeys } from "../store/keys";
 import type { UseCaseContext } from "./context";
 import { identityEcho, identityOf } from "./identity";
 import type { Services } from "./services";
+import { checkTimeBudget, coresetEstimateMs } from "./timeBudget";
 
 export type FitResult = ResultOf<Routes["fitOk"]>;
 
+const TOO_SLOW_ADVICE = "send fewer images per request, or upload them to the dataset and fit from it (use_dataset=true)";
+
+/** Every image's header, before any pixel is decoded: 400/413 per image, then 413 for the request's total pixels. */
+async function checkImages(files: readonly UploadedFile[], maxImagePixels: number, maxRequestPixels: number): Promise<void> {
+  let total = 0;
+  for (const [i, file] of files.entries()) {
+    const header = await readImageHeader(file.data, maxImagePixels, `images[${i}] (${file.filename || "unnamed"})`);
+    total += header.width * header.height;
+  }
+  if (total > maxRequestPixels) {
+    throw new TooLargeError(`The ${files.length} images hold ${total} pixels in all, over the limit of ${maxRequestPixels} pixels per request (MAX_REQUEST_PIXELS): send fewer or smaller images per request`);
+  }
+}
+
 /**
  * Fit: good images of one ROI -> PatchCore memory (coreset unless memory_fit), plus the HNSW
- * index when the kNN policy will read it -> store. Everything is validated and computed before
- * anything is written, so a rejected or failed fit leaves the previous memory as it was.
+ * index when the kNN policy will read it -> store. Images are decoded and embedded one batch at
+ * a time (FIT_BATCH_SIZE), so a fit's peak memory is its patch embeddings, not its decoded
+ * pixels. Everything is validated and computed before anything is written, and a fit that
+ * cannot finish in the function's remaining time stops before writing: a rejected or failed fit
+ * leaves the previous memory as it was.
  */
 export async function fitMemory(services: Services, input: FitOkRequest, ctx: UseCaseContext): Promise<FitResult> {
   const { config, memories } = services;
   const identity = identityOf(input);
+  const keys = modelKeys(config.s3.prefix, identity); // ids too long to store: refused before any work
   if (input.use_dataset) {
     throw new InvalidInputError("use_dataset=true needs the stored OK dataset, which this version does not have yet: upload the images in the images field");
   }
-  const images: RgbImage[] = [];
-  for (const [i, file] of input.images.entries()) {
-    images.push(await ctx.timings.time("decode", () => decodeImage(file.data, config.limits.maxImagePixels, `images[${i}] (${file.filename || "unnamed"})`)));
-  }
+  const files = input.images;
+  await ctx.timings.time("decode", () => checkImages(files, config.limits.maxImagePixels, config.limits.maxRequestPixels));
   const extractor = await services.extractor();
+  const batchSize = config.patchcore.fitBatchSize;
+  const grids: PatchGrid[] = [];
+  const started = performance.now();
+  for (let start = 0; start < files.length; start += batchSize) {
+    const batch = files.slice(start, start + batchSize);
+    const images = [];
+    for (const [j, file] of batch.entries()) {
+      images.push(await ctx.timings.time("decode", () => decodeImage(file.data, config.limits.maxImagePixels, `images[${start + j}] (${file.filename || "unnamed"})`)));
+    }
+    for (const embedded of await embedImages(extractor, images, { batchSize, timings: ctx.timings })) grids.push(embedded.grid);
+    checkSameGrid(grids);
+    const done = grids.length;
+    const perImageMs = (performance.now() - started) / done;
+    const { h, w, dim } = grids[0]!;
+    const coresetMs = input.memory_fit ? 0 : coresetEstimateMs(files.length * h * w, dim);
+    checkTimeBudget(`This fit of ${files.length} images`, perImageMs * (files.length - done) + coresetMs, ctx.remainingMs(), TOO_SLOW_ADVICE);
+  }
   const fitId = randomUUID();
   const keepAll = input.memory_fit;
-  const { bank, stats } = await fitFromImages(
-    extractor,
-    images,
-    {
-      coresetRate: config.patchcore.coresetRate,
-      keepAll,
-      seed: config.patchcore.seed,
-      threads: config.model.ortThreads,
-      batchSize: config.patchcore.fitBatchSize,
-      metadata: {
+  const { bank, stats } = await ctx.timings.time("coreset", () =>
+    fitMemoryBank(
+      grids,
+      { coresetRate: config.patchcore.coresetRate, keepAll, seed: config.patchcore.seed, threads: config.model.ortThreads },
+      {
+        model_id: extractor.card.id,
+        input_size: extractor.inputSize,
         fit_id: fitId,
         mm_per_px: input.mm_per_px,
         created_at: new Date().toISOString(),
@@ -50,12 +84,12 @@ export async function fitMemory(services: Services, input: FitOkRequest, ctx: Us
         model_key: identity.modelKey,
         recipe_id: identity.recipeId,
       },
-    },
-    ctx.timings,
+    ),
   );
   const index = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows) === "hnsw" ? await ctx.timings.time("index_build", () => HnswScorer.build(bank).serialise()) : null;
-  await memories.saveFit(modelKeys(config.s3.prefix, identity), bank, index, ctx.timings);
-  ctx.log.info("fitted", { ...identityEcho(identity), fit_id: fitId, n_images: images.length, coreset_size: stats.coresetSize, index: index ? "hnsw" : "none" });
+  checkTimeBudget(`This fit of ${files.length} images`, 0, ctx.remainingMs(), TOO_SLOW_ADVICE);
+  await memories.saveFit(keys, bank, index, ctx.timings, ctx.log);
+  ctx.log.info("fitted", { ...identityEcho(identity), fit_id: fitId, n_images: files.length, coreset_size: stats.coresetSize, index: index ? "hnsw" : "none" });
   return {
     n_embeddings: stats.nEmbeddings,
     coreset_size: stats.coresetSize,
@@ -63,7 +97,7 @@ export async function fitMemory(services: Services, input: FitOkRequest, ctx: Us
     coreset_rate_requested: stats.rateRequested,
     coreset_rate_applied: stats.rateApplied,
     covering_radius: stats.coveringRadius,
-    n_images: images.length,
+    n_images: files.length,
     memory_fit: keepAll,
     model: extractor.card.id,
     fit_id: fitId,

@@ -1,5 +1,6 @@
 import type { InferRequest } from "../contract/infer";
 import type { ResultOf, Routes } from "../contract/routes";
+import { TooLargeError } from "../errors";
 import { decodeImage } from "../image/decode";
 import { inferImage } from "../patchcore/engine";
 import { parseShape } from "../patchcore/roiMask";
@@ -12,6 +13,22 @@ import type { Services } from "./services";
 export type InspectResult = ResultOf<Routes["infer"]>;
 
 /**
+ * The raw anomaly map travels as base64 float32 (4 bytes a pixel, 4/3 in base64) next to a PNG
+ * of the same size: refuse, before any work, a ROI whose answer would pass Lambda's payload limit.
+ */
+function checkMapFits(width: number, height: number, maxResponseBytes: number): void {
+  const pixels = width * height;
+  const estimate = Math.ceil((pixels * 4) / 3) * 4 + pixels; // map + worst-case grey PNG
+  if (estimate > maxResponseBytes) {
+    const side = Math.floor(Math.sqrt(maxResponseBytes / (16 / 3 + 1)));
+    throw new TooLargeError(
+      `include_anomaly_map=true on a ${width}x${height} ROI would make a response of about ${(estimate / 1e6).toFixed(1)} MB, over the limit of ${(maxResponseBytes / 1e6).toFixed(1)} MB ` +
+        `(Lambda answers at most 6 MB): send a smaller ROI (at most about ${side}x${side} px) or leave include_anomaly_map off`,
+    );
+  }
+}
+
+/**
  * Inspect one ROI image: score, threshold, heatmap PNG (base64), regions. With
  * include_anomaly_map the blurred anomaly map comes back as base64 float32 [height, width]
  * (little-endian), for pixel-level evaluation.
@@ -19,12 +36,16 @@ export type InspectResult = ResultOf<Routes["infer"]>;
 export async function inspectImage(services: Services, input: InferRequest, ctx: UseCaseContext): Promise<InspectResult> {
   const { config } = services;
   const identity = identityOf(input);
+  const keys = modelKeys(config.s3.prefix, identity);
   const file = input.image[0]!;
   const image = await ctx.timings.time("decode", () => decodeImage(file.data, config.limits.maxImagePixels, "image"));
   const shape = input.shape === undefined ? undefined : parseShape(input.shape, image.width, image.height);
-  const keys = modelKeys(config.s3.prefix, identity);
-  const [memory, calibration, extractor] = await Promise.all([loadMemory(services, keys, ctx), loadCalibration(services, keys, ctx), services.extractor()]);
+  if (input.include_anomaly_map) checkMapFits(image.width, image.height, config.limits.maxResponseBytes);
+  const [{ memory, stale }, calibration, extractor] = await Promise.all([loadMemory(services, keys, ctx), loadCalibration(services, keys, ctx), services.extractor()]);
   if (!memory) throw memoryNotFound(identity);
+  const fitId = typeof memory.bank.metadata.fit_id === "string" ? memory.bank.metadata.fit_id : null;
+  // a calibration computed against another fit's scores (it records the fit it was made for)
+  const calibrationStale = calibration !== null && typeof calibration.fit_id === "string" && calibration.fit_id !== fitId;
   const scorePercentile = calibration?.score_percentile ?? config.patchcore.scorePercentile;
   const areaMm2Threshold = calibration?.area_mm2_thr ?? config.patchcore.areaMm2Threshold;
   const result = await inferImage(
@@ -61,6 +82,9 @@ export async function inspectImage(services: Services, input: InferRequest, ctx:
     mm_per_px: input.mm_per_px,
     area_mm2_thr: areaMm2Threshold,
     knn: memory.scorer.kind,
+    fit_id: fitId,
+    memory_stale: stale,
+    calibration_stale: calibrationStale,
     ...(map ? { anomaly_map: { width: image.width, height: image.height, dtype: "float32" as const, data_base64: Buffer.from(map.buffer, map.byteOffset, map.byteLength).toString("base64") } } : {}),
     timings_ms: ctx.timings.toJSON(),
   };

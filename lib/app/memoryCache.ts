@@ -1,9 +1,9 @@
-import type { Calibration } from "../patchcore/calibration";
 import { ExactScorer } from "../patchcore/knn/exact";
 import { HnswScorer } from "../patchcore/knn/hnsw";
 import type { NearestNeighbourScorer } from "../patchcore/knn/scorer";
 import { knnPlan } from "../patchcore/knn/select";
 import type { MemoryBank } from "../patchcore/memoryBank";
+import type { StoredCalibration } from "../store/calibrationRepository";
 import type { ModelKeys } from "../store/keys";
 import type { UseCaseContext } from "./context";
 import type { Services } from "./services";
@@ -20,15 +20,23 @@ async function scorerFor(services: Services, bank: MemoryBank, keys: ModelKeys, 
   const { config, memories } = services;
   if (knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows) === "hnsw") {
     const fitId = String(bank.metadata.fit_id ?? "");
-    const index = await memories.loadIndex(keys, fitId, ctx.timings);
-    if (index.bytes) return ctx.timings.time("index_load", () => HnswScorer.load(index.bytes!, bank.dim, config.knn.hnswEfSearch));
-    ctx.log.warn("HNSW index missing or from another fit: scoring exactly", { key: keys.index, memory_fit_id: fitId, index_fit_id: index.foundFitId });
+    try {
+      const index = await memories.loadIndex(keys, fitId, ctx.timings);
+      if (index) return await ctx.timings.time("index_load", () => HnswScorer.load(index, bank.dim, config.knn.hnswEfSearch));
+      ctx.log.warn("no HNSW index of this memory's fit: scoring exactly", { key: keys.memory, fit_id: fitId });
+    } catch (error) {
+      // a corrupt or unreadable index costs speed, never answers: the memory alone is exact
+      ctx.log.warn("HNSW index unusable: scoring exactly", { key: fitId ? keys.indexFor(fitId) : keys.memory, error });
+    }
   }
   return new ExactScorer(bank, config.model.ortThreads);
 }
 
-/** The memory of `keys` through the container cache, or null if none is stored. */
-export async function loadMemory(services: Services, keys: ModelKeys, ctx: UseCaseContext): Promise<LoadedMemory | null> {
+/**
+ * The memory of `keys` through the container cache, or null if none is stored. `stale` is true
+ * when S3 could not be reached and the cached copy (confirmed within STALE_IF_ERROR_MS) is served.
+ */
+export async function loadMemory(services: Services, keys: ModelKeys, ctx: UseCaseContext): Promise<{ memory: LoadedMemory | null; stale: boolean }> {
   const { memories, memoryCache } = services;
   const { value, outcome } = await memoryCache.get(keys.memory, {
     etag: async () => (await memories.head(keys, ctx.timings))?.etag ?? null,
@@ -39,12 +47,13 @@ export async function loadMemory(services: Services, keys: ModelKeys, ctx: UseCa
       return { value: { bank: stored.bank, scorer, etag: stored.etag }, etag: stored.etag, bytes: stored.bank.embeddings.byteLength };
     },
   });
-  ctx.log.debug("memory", { key: keys.memory, cache: outcome });
-  return value;
+  if (outcome === "stale") ctx.log.warn("S3 unreachable: serving the cached memory, which may be stale", { key: keys.memory, etag: value?.etag });
+  else ctx.log.debug("memory", { key: keys.memory, cache: outcome });
+  return { memory: value, stale: outcome === "stale" };
 }
 
 /** The calibration of `keys` through the container cache, or null before /calibrate_ng. */
-export async function loadCalibration(services: Services, keys: ModelKeys, ctx: UseCaseContext): Promise<Calibration | null> {
+export async function loadCalibration(services: Services, keys: ModelKeys, ctx: UseCaseContext): Promise<StoredCalibration | null> {
   const { calibrations, calibrationCache } = services;
   const { value } = await calibrationCache.get(keys.calibration, {
     etag: () => calibrations.etag(keys, ctx.timings),

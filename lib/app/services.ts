@@ -1,10 +1,9 @@
 import { loadConfig, type Config } from "../config";
-import { UnavailableError } from "../errors";
+import { DomainError, UnavailableError } from "../errors";
 import { OnnxFeatureExtractor } from "../features/onnxExtractor";
 import { createLogger, type Logger } from "../log";
-import type { Calibration } from "../patchcore/calibration";
 import type { BlobStore } from "../store/blobStore";
-import { CalibrationRepository } from "../store/calibrationRepository";
+import { CalibrationRepository, type StoredCalibration } from "../store/calibrationRepository";
 import { MemoryRepository } from "../store/memoryRepository";
 import { RevalidatingCache } from "../store/revalidatingCache";
 import { S3BlobStore } from "../store/s3BlobStore";
@@ -25,7 +24,7 @@ export interface Services {
   /** Memory banks (+ scorers) by memory key, revalidated by ETag. */
   readonly memoryCache: RevalidatingCache<LoadedMemory>;
   /** Calibrations by calibration key (absence is not cached: a first calibration is seen at once). */
-  readonly calibrationCache: RevalidatingCache<Calibration>;
+  readonly calibrationCache: RevalidatingCache<StoredCalibration>;
 }
 
 export interface ServiceOptions {
@@ -72,13 +71,14 @@ export function createServices(config: Config = loadConfig(process.env), options
   const store = options.blobStore ?? new S3BlobStore(createS3Client(config.s3), config.s3.bucket);
   const extractor = extractorLoader(config, log);
   if (options.loadModelNow) extractor().catch(() => undefined); // logged above; retried by the first request
+  const staleIfError = { maxMs: config.cache.staleIfErrorMs, when: (error: unknown) => error instanceof DomainError && error.code === "unavailable" };
   return {
     config,
     log,
     extractor,
     memories: new MemoryRepository(store),
     calibrations: new CalibrationRepository(store),
-    memoryCache: new RevalidatingCache<LoadedMemory>(config.cache.maxBytes, config.cache.ttlMs),
-    calibrationCache: new RevalidatingCache<Calibration>(1024 * 1024, config.cache.ttlMs),
+    memoryCache: new RevalidatingCache<LoadedMemory>(config.cache.maxBytes, config.cache.ttlMs, Date.now, staleIfError),
+    calibrationCache: new RevalidatingCache<StoredCalibration>(1024 * 1024, config.cache.ttlMs, Date.now, staleIfError),
   };
 }

@@ -26,7 +26,12 @@ export const calibrationFields = {
   score_percentile: z.number(),
 };
 
+/** Additive fields of the stored calibration. */
+export const calibrationProvenance = {
+  fit_id: z.string().nullable().optional().meta({ description: "The fit whose memory was in place when calibrating (null: none); /infer flags calibration_stale when it differs." }),
+};
+
 export const calibrateNgResponse = z
-  .object({ ...calibrationFields, ...identityEcho, request_id: z.string() })
+  .object({ ...calibrationFields, ...calibrationProvenance, ...identityEcho, request_id: z.string() })
   .meta({ id: "CalibrateNgResponse" });
 export type CalibrateNgResponse = z.infer<typeof calibrateNgResponse>;

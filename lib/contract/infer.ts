@@ -43,6 +43,9 @@ export const inferResponse = z
     mm_per_px: z.number(),
     area_mm2_thr: z.number(),
     knn: z.enum(["exact", "hnsw"]).meta({ description: "Which nearest-neighbour search scored the patches." }),
+    fit_id: z.string().nullable().meta({ description: "The fit that wrote the memory used (null for memories written by the old backend)." }),
+    memory_stale: z.boolean().meta({ description: "true when S3 could not be reached and a cached memory (confirmed within STALE_IF_ERROR_MS) was used: a re-fit made meanwhile is not seen." }),
+    calibration_stale: z.boolean().meta({ description: "true when the calibration was computed for another fit than the memory in place: re-calibrate." }),
     anomaly_map: z
       .object({ width: z.number().int(), height: z.number().int(), dtype: z.literal("float32"), data_base64: z.string() })
       .optional()

@@ -10,12 +10,17 @@ export interface RgbImage {
 
 const ACCEPTED_FORMATS = new Set(["png", "jpeg"]);
 
+export interface ImageHeader {
+  readonly width: number;
+  readonly height: number;
+  readonly format: string;
+}
+
 /**
- * Decodes PNG or JPEG bytes (8/16-bit, grey, RGB, RGBA) to 8-bit RGB. Alpha is dropped; EXIF
- * orientation is ignored because ROIs arrive canonical. Rejects with 400 what cannot be decoded
- * and with 413 images over `maxPixels` (checked from the header, before pixels are decoded).
+ * Format and size from the header alone (no pixel decoded): 400 for what is not a PNG/JPEG,
+ * 413 for an image over `maxPixels`.
  */
-export async function decodeImage(bytes: Uint8Array, maxPixels: number, name = "image"): Promise<RgbImage> {
+export async function readImageHeader(bytes: Uint8Array, maxPixels: number, name = "image"): Promise<ImageHeader> {
   if (bytes.length === 0) throw new InvalidInputError(`${name}: the file is empty`);
   let format: string | undefined;
   let width = 0;
@@ -35,6 +40,16 @@ export async function decodeImage(bytes: Uint8Array, maxPixels: number, name = "
   if (width * height > maxPixels) {
     throw new TooLargeError(`${name}: ${width}x${height} = ${width * height} pixels is over the limit of ${maxPixels} pixels`);
   }
+  return { width, height, format };
+}
+
+/**
+ * Decodes PNG or JPEG bytes (8/16-bit, grey, RGB, RGBA) to 8-bit RGB. Alpha is dropped; EXIF
+ * orientation is ignored because ROIs arrive canonical. Rejects with 400 what cannot be decoded
+ * and with 413 images over `maxPixels` (checked from the header, before pixels are decoded).
+ */
+export async function decodeImage(bytes: Uint8Array, maxPixels: number, name = "image"): Promise<RgbImage> {
+  await readImageHeader(bytes, maxPixels, name);
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: "error", autoOrient: false })
       .removeAlpha()

@@ -48,18 +48,41 @@ export function modelIdentity(roleId: string, roiId: string, modelKey?: string, 
 }
 
 export interface ModelKeys {
+  /** The memory .npz: the commit point of a fit. */
   readonly memory: string;
-  readonly index: string;
   readonly calibration: string;
+  /** The HNSW index written by fit `fitId`: unique per fit, so a failed fit never touches the index of the memory in place. */
+  indexFor(fitId: string): string;
+  /** Where an index was stored before indexes were named by their fit (still removed after a re-fit). */
+  readonly legacyIndex: string;
 }
 
+/** S3's limit for a whole key, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1024;
+/** Longest file name (a key's last segment) the old backend's disk store and s3rver's can hold. */
+export const MAX_KEY_SEGMENT_BYTES = 255;
+/** A fit id (a UUID) as it appears in index keys: the longest key of a model is its index. */
+const FIT_ID_SAMPLE = "00000000-0000-0000-0000-000000000000";
+
 /**
- * S3 keys of a model: `<prefix><enc(role)>__<enc(model_key)>{.npz,_index.hnsw,_calib.json}`, the
- * old backend's names (model_key = roi_id by default), so its memories dropped in the bucket are
- * served. A recipe other than "default" lives under `<prefix>recipes/<enc(recipe)>/`.
+ * S3 keys of a model: `<prefix><enc(role)>__<enc(model_key)>{.npz,_index.<fit id>.hnsw,_calib.json}`,
+ * the old backend's names (model_key = roi_id by default), so its memories dropped in the bucket
+ * are served. A recipe other than "default" lives under `<prefix>recipes/<enc(recipe)>/`.
+ * Ids whose keys would not fit S3 (1024 bytes) or a file name (255 bytes) are a 400 naming both
+ * limits, before anything is computed or stored.
  */
 export function modelKeys(prefix: string, identity: ModelIdentity): ModelKeys {
   const folder = identity.recipeId === DEFAULT_RECIPE ? prefix : `${prefix}recipes/${encodeId(identity.recipeId)}/`;
   const base = `${folder}${encodeId(identity.roleId)}__${encodeId(identity.modelKey)}`;
-  return { memory: `${base}.npz`, index: `${base}_index.hnsw`, calibration: `${base}_calib.json` };
+  const indexFor = (fitId: string) => `${base}_index.${fitId}.hnsw`;
+  const longest = indexFor(FIT_ID_SAMPLE);
+  const segment = Math.max(...longest.split("/").map((part) => Buffer.byteLength(part, "utf8")));
+  const total = Buffer.byteLength(longest, "utf8");
+  if (segment > MAX_KEY_SEGMENT_BYTES || total > MAX_KEY_BYTES) {
+    throw new InvalidInputError(
+      `role_id, model_key (roi_id by default) and recipe_id are too long to be stored together: their stored names would be ${segment} bytes per name and ${total} bytes in all, ` +
+        `over the limits of ${MAX_KEY_SEGMENT_BYTES} bytes per name and ${MAX_KEY_BYTES} bytes in all (ids are base64url-encoded: 4 characters per 3 bytes); use shorter ids`,
+    );
+  }
+  return { memory: `${base}.npz`, calibration: `${base}_calib.json`, indexFor, legacyIndex: `${base}_index.hnsw` };
 }

@@ -1,8 +1,10 @@
 import { CorruptArtefactError } from "../errors";
 import type { MemoryBank } from "../patchcore/memoryBank";
+import type { Logger } from "../log";
 import type { Timings } from "../util/timings";
 import type { BlobStore } from "./blobStore";
 import type { ModelKeys } from "./keys";
+import { DIGEST_METADATA, sha256Hex, verifyDigest } from "./integrity";
 import { decodeMemoryNpz, encodeMemoryNpz } from "./npz";
 
 /** What a memory's object metadata says without reading it (S3 user metadata; the .npz holds the same). */
@@ -41,38 +43,67 @@ export class MemoryRepository {
     return head ? headOf(head.etag, head.metadata) : null;
   }
 
-  /** The memory, or null if none is stored; CorruptArtefactError if it cannot be decoded. */
+  /** The memory, or null if none is stored; CorruptArtefactError if it fails its digest or cannot be decoded. */
   async load(keys: ModelKeys, timings: Timings): Promise<StoredMemory | null> {
     const object = await timings.time("s3_get", () => this.store.get(keys.memory));
     if (!object) return null;
     try {
+      verifyDigest(keys.memory, object, "stored memory");
       return { bank: await timings.time("npz_decode", () => decodeMemoryNpz(object.body)), etag: object.etag };
     } catch (cause) {
-      throw new CorruptArtefactError(keys.memory, cause);
+      throw cause instanceof CorruptArtefactError ? cause : new CorruptArtefactError(keys.memory, cause);
     }
   }
 
-  /** The serialised HNSW index written by fit `fitId`, or null (absent, or from another fit). */
-  async loadIndex(keys: ModelKeys, fitId: string, timings: Timings): Promise<{ bytes: Uint8Array | null; foundFitId?: string }> {
-    const index = await timings.time("s3_get", () => this.store.get(keys.index));
-    if (!index) return { bytes: null };
-    const foundFitId = index.metadata[META.fitId];
-    return fitId !== "" && foundFitId === fitId ? { bytes: index.body, foundFitId } : { bytes: null, ...(foundFitId ? { foundFitId } : {}) };
+  /**
+   * The serialised HNSW index written by fit `fitId`, or null when there is none. An index that
+   * fails its digest is a CorruptArtefactError (the caller scores exactly instead).
+   */
+  async loadIndex(keys: ModelKeys, fitId: string, timings: Timings): Promise<Uint8Array | null> {
+    if (fitId === "") return null;
+    const key = keys.indexFor(fitId);
+    const index = await timings.time("s3_get", () => this.store.get(key));
+    if (!index) return null;
+    verifyDigest(key, index, "stored HNSW index");
+    // the key names the fit; the object says which fit wrote it: both must agree (an index copied or renamed by hand is not used)
+    if (index.metadata[META.fitId] !== fitId) return null;
+    return index.body;
   }
 
   /**
-   * Stores one fit: the index first (tagged with the fit's id), the memory last. S3 replaces each
-   * object atomically, so readers see the old memory or the new one, never a part; the memory is
-   * the commit point. A fit without an index removes the previous fit's index once the memory is
-   * in place.
+   * Stores one fit so that a failure at any step changes nothing readers see:
+   * 1. the index under a key of its own fit (`_index.<fit id>.hnsw`): no existing object changes;
+   * 2. the memory, whose PUT is the commit point (S3 replaces an object atomically; the memory
+   *    names its fit, which names its index). If it fails, the new index is removed (best effort)
+   *    and the previous memory and its index are untouched;
+   * 3. after the commit, the previous fit's index (and an index of the older key layout) is
+   *    removed, best effort: a leftover is never read, since no memory names it.
+   * Every object carries the SHA-256 of its bytes, checked when read back.
    */
-  async saveFit(keys: ModelKeys, bank: MemoryBank, index: Uint8Array | null, timings: Timings): Promise<string> {
+  async saveFit(keys: ModelKeys, bank: MemoryBank, index: Uint8Array | null, timings: Timings, log?: Logger): Promise<string> {
     const fitId = String(bank.metadata.fit_id ?? "");
-    if (index) await timings.time("s3_put", () => this.store.put(keys.index, index, { contentType: "application/octet-stream", metadata: { [META.fitId]: fitId, [META.dim]: String(bank.dim) } }));
-    const metadata: Record<string, string> = { [META.fitId]: fitId };
+    if (fitId === "") throw new Error("saveFit: the memory has no fit_id");
+    const previous = await this.head(keys, timings);
+    const indexKey = keys.indexFor(fitId);
+    if (index) {
+      await timings.time("s3_put", () =>
+        this.store.put(indexKey, index, { contentType: "application/octet-stream", metadata: { [META.fitId]: fitId, [META.dim]: String(bank.dim), [DIGEST_METADATA]: sha256Hex(index) } }),
+      );
+    }
+    const npz = encodeMemoryNpz(bank);
+    const metadata: Record<string, string> = { [META.fitId]: fitId, [DIGEST_METADATA]: sha256Hex(npz) };
     if (bank.metadata.mm_per_px !== undefined) metadata[META.mmPerPx] = String(bank.metadata.mm_per_px);
-    const etag = await timings.time("s3_put", () => this.store.put(keys.memory, encodeMemoryNpz(bank), { contentType: "application/octet-stream", metadata }));
-    if (!index) await timings.time("s3_put", () => this.store.delete(keys.index));
+    let etag: string;
+    try {
+      etag = await timings.time("s3_put", () => this.store.put(keys.memory, npz, { contentType: "application/octet-stream", metadata }));
+    } catch (error) {
+      if (index) await this.store.delete(indexKey).catch((cause: unknown) => log?.warn("could not remove the index of a failed fit", { key: indexKey, error: cause }));
+      throw error;
+    }
+    const stale = [keys.legacyIndex, ...(previous?.fitId && previous.fitId !== fitId ? [keys.indexFor(previous.fitId)] : [])];
+    for (const key of stale) {
+      await timings.time("s3_put", () => this.store.delete(key)).catch((cause: unknown) => log?.warn("could not remove a previous fit's index (never read again)", { key, error: cause }));
+    }
     return etag;
   }
 }

@@ -23,10 +23,20 @@ interface Entry<T> {
   value: T;
   etag: string;
   bytes: number;
+  /** Last time the store was asked about it (successfully or not): the TTL runs from here. */
   checkedAt: number;
+  /** Last time the store confirmed it: stale-if-error runs from here. */
+  confirmedAt: number;
 }
 
-export type CacheOutcome = "hit" | "revalidated" | "loaded" | "reloaded";
+export type CacheOutcome = "hit" | "revalidated" | "loaded" | "reloaded" | "stale";
+
+export interface StaleIfError {
+  /** How long after its last successful check an entry may still be served while the store fails. */
+  readonly maxMs: number;
+  /** Which failures allow it (the store unreachable), as opposed to answers (not found, corrupt). */
+  readonly when: (error: unknown) => boolean;
+}
 
 export class RevalidatingCache<T> {
   private readonly entries = new Map<string, Entry<T>>(); // insertion order = least recently used first
@@ -37,6 +47,7 @@ export class RevalidatingCache<T> {
     private readonly maxBytes: number,
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
+    private readonly staleIfError: StaleIfError = { maxMs: 0, when: () => false },
   ) {}
 
   get size(): number {
@@ -69,11 +80,30 @@ export class RevalidatingCache<T> {
     }
   }
 
+  /**
+   * Revalidates or loads. While the store fails in a way `staleIfError.when` accepts, an entry
+   * confirmed less than `staleIfError.maxMs` ago is served as "stale" (and not asked about
+   * again for ttlMs, so a hung store costs one request per TTL its timeout, not every request).
+   */
   private async refresh(key: string, entry: Entry<T> | undefined, source: CacheSource<T>): Promise<{ value: T | null; outcome: CacheOutcome }> {
+    try {
+      return await this.refreshFromStore(key, entry, source);
+    } catch (error) {
+      const now = this.now();
+      if (entry && this.entries.get(key) === entry && now - entry.confirmedAt <= this.staleIfError.maxMs && this.staleIfError.when(error)) {
+        entry.checkedAt = now;
+        this.touch(key, entry);
+        return { value: entry.value, outcome: "stale" };
+      }
+      throw error;
+    }
+  }
+
+  private async refreshFromStore(key: string, entry: Entry<T> | undefined, source: CacheSource<T>): Promise<{ value: T | null; outcome: CacheOutcome }> {
     if (entry) {
       const etag = await source.etag();
       if (etag === entry.etag) {
-        entry.checkedAt = this.now();
+        entry.checkedAt = entry.confirmedAt = this.now();
         this.touch(key, entry);
         return { value: entry.value, outcome: "revalidated" };
       }
@@ -81,7 +111,8 @@ export class RevalidatingCache<T> {
     const loaded = await source.load();
     this.invalidate(key);
     if (!loaded) return { value: null, outcome: entry ? "reloaded" : "loaded" };
-    const fresh: Entry<T> = { value: loaded.value, etag: loaded.etag, bytes: loaded.bytes, checkedAt: this.now() };
+    const now = this.now();
+    const fresh: Entry<T> = { value: loaded.value, etag: loaded.etag, bytes: loaded.bytes, checkedAt: now, confirmedAt: now };
     if (fresh.bytes <= this.maxBytes) {
       this.entries.set(key, fresh);
       this.totalBytes += fresh.bytes;

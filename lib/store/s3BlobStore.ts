@@ -1,10 +1,17 @@
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
-import { UnavailableError } from "../errors";
+import { DomainError, UnavailableError } from "../errors";
 import type { BlobHead, BlobStore, PutOptions, StoredBlob } from "./blobStore";
 
 function isNotFound(error: unknown): boolean {
   if (!(error instanceof S3ServiceException)) return false;
   return error.name === "NoSuchKey" || error.name === "NotFound" || error.$metadata.httpStatusCode === 404;
+}
+
+/** S3 refused the request itself (bad key, access denied, ...): retrying the same request cannot help. */
+function isRejection(error: unknown): boolean {
+  if (!(error instanceof S3ServiceException)) return false;
+  const status = error.$metadata.httpStatusCode ?? 0;
+  return status >= 400 && status < 500 && status !== 408 && status !== 429 && error.name !== "SlowDown" && error.name !== "RequestTimeout";
 }
 
 /** The blob store on S3 (AWS, LocalStack or s3rver alike). */
@@ -14,12 +21,17 @@ export class S3BlobStore implements BlobStore {
     private readonly bucket: string,
   ) {}
 
-  /** Runs one S3 call; absence is null, any other failure an UnavailableError naming the call. */
+  /**
+   * Runs one S3 call. Absence is null; S3 refusing the request (4xx: a key it will not take,
+   * access denied) is an internal error, never "try again"; anything else (network, timeout,
+   * 5xx, throttling) is an UnavailableError naming the call: retrying later may work.
+   */
   private async call<T>(what: string, key: string, work: () => Promise<T>): Promise<T | null> {
     try {
       return await work();
     } catch (error) {
       if (isNotFound(error)) return null;
+      if (isRejection(error)) throw new DomainError("internal", `S3 refused ${what} ${key}: ${(error as Error).name}`, { cause: error });
       throw new UnavailableError(`The model store is not available (${what} ${key} failed); try again`, { cause: error });
     }
   }

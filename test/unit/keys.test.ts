@@ -10,12 +10,24 @@ describe("model keys", () => {
     expect(decodeId(encodeId("ñ漢😀 / ../x"))).toBe("ñ漢😀 / ../x");
   });
 
-  it("names the three artefacts of a model under the prefix", () => {
-    expect(modelKeys("models/", modelIdentity("Master1", "Pattern"))).toEqual({
+  it("names the artefacts of a model under the prefix, the index by the fit that wrote it", () => {
+    const keys = modelKeys("models/", modelIdentity("Master1", "Pattern"));
+    expect(keys).toMatchObject({
       memory: "models/TWFzdGVyMQ__UGF0dGVybg.npz",
-      index: "models/TWFzdGVyMQ__UGF0dGVybg_index.hnsw",
       calibration: "models/TWFzdGVyMQ__UGF0dGVybg_calib.json",
+      legacyIndex: "models/TWFzdGVyMQ__UGF0dGVybg_index.hnsw",
     });
+    expect(keys.indexFor("f1")).toBe("models/TWFzdGVyMQ__UGF0dGVybg_index.f1.hnsw");
+  });
+
+  it("refuses ids whose stored names would be over a file name's 255 bytes or S3's 1024, up front, with both limits", () => {
+    // 256-byte ids are valid one by one, but two of them make a 734-byte file name
+    const long = "é".repeat(128);
+    expect(() => modelKeys("models/", modelIdentity(long, long))).toThrow(/would be 734 bytes per name .* over the limits of 255 bytes per name and 1024 bytes in all/);
+    expect(() => modelKeys("models/", modelIdentity("r", "roi", undefined, long))).toThrow(/too long to be stored together/);
+    // the longest that fit: 75 + 75 bytes -> 100 + 100 characters + "__" + "_index.<uuid>.hnsw"
+    expect(modelKeys("models/", modelIdentity("a".repeat(75), "b".repeat(75))).memory.length).toBe(7 + 100 + 2 + 100 + 4);
+    expect(() => modelKeys("models/", modelIdentity("a".repeat(78), "b".repeat(78)))).toThrow(InvalidInputError);
   });
 
   it("keeps every id inside the prefix and apart from the others, whatever it contains", () => {

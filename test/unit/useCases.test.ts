@@ -9,7 +9,7 @@ import { loadConfig } from "../../lib/config";
 import { parseWith } from "../../lib/contract/parse";
 import { routes } from "../../lib/contract/routes";
 import type { UploadedFile } from "../../lib/contract/files";
-import { CorruptArtefactError, DomainError, NotFittedError } from "../../lib/errors";
+import { CorruptArtefactError, DomainError, NotFittedError, TimeBudgetError, TooLargeError, UnavailableError } from "../../lib/errors";
 import { createLogger } from "../../lib/log";
 import { encodeId } from "../../lib/store/keys";
 import { MemoryBlobStore } from "../../lib/store/memoryBlobStore";
@@ -94,5 +94,60 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
     await store.delete(`${base}_calib.json`);
     const memory = await inspect(defect).catch((e: unknown) => e);
     expect((memory as DomainError).code).toBe("corrupt_artefact");
+  });
+
+  it("stops a fit that cannot finish in the remaining time before writing anything, saying what to do", async () => {
+    services = createServices(loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", FIT_BATCH_SIZE: "1", LOG_LEVEL: "silent" }), { blobStore: store });
+    const short = { ...ctx(), remainingMs: () => 3050 }; // 3 s are kept for the writes: the 3 images after the first do not fit
+    const error = await fitMemory(services, parseWith(routes.fitOk.request, { role_id: "R", roi_id: "Roi", mm_per_px: "0.1", images: good.map((b) => png(b)) }), short).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeBudgetError);
+    expect((error as Error).message).toMatch(/This fit of 4 images needs about 0\.\d s more, and this function has 3\.0 s left .*use_dataset=true.*Nothing was stored/);
+    expect(store.keys()).toEqual([]);
+  });
+
+  it("bounds the decoded pixels of one request (MAX_REQUEST_PIXELS) from the headers, before decoding", async () => {
+    services = createServices(loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", MAX_REQUEST_PIXELS: String(3 * W * H), LOG_LEVEL: "silent" }), { blobStore: store });
+    await expect(fit({}, good)).rejects.toThrow(TooLargeError);
+    await expect(fit({}, good)).rejects.toThrow(`The 4 images hold ${4 * W * H} pixels in all, over the limit of ${3 * W * H} pixels per request`);
+    await expect(fit({}, good.slice(0, 3))).resolves.toMatchObject({ n_images: 3 });
+  });
+
+  it("serves the cached memory, flagged stale, while S3 is unreachable; then 503 once it is older than STALE_IF_ERROR_MS", async () => {
+    let down = false;
+    const flaky = Object.assign(Object.create(store) as MemoryBlobStore, {
+      head: (key: string) => (down ? Promise.reject(new UnavailableError("The model store is not available (HEAD)")) : store.head(key)),
+      get: (key: string) => (down ? Promise.reject(new UnavailableError("The model store is not available (GET)")) : store.get(key)),
+    });
+    const config = loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", CACHE_TTL_MS: "0", STALE_IF_ERROR_MS: "400", LOG_LEVEL: "silent" });
+    services = createServices(config, { blobStore: flaky });
+    await fit({});
+    await calibrateFromScores(services, parseWith(routes.calibrateNg.request, { role_id: "R", roi_id: "Roi", ok_scores: [0.1] }), ctx());
+    const fresh = await inspect(defect);
+    expect([fresh.memory_stale, fresh.calibration_stale]).toEqual([false, false]);
+    down = true;
+    const stale = await inspect(defect);
+    expect(stale.memory_stale).toBe(true);
+    expect(stale.score).toBe(fresh.score);
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    await expect(inspect(defect)).rejects.toThrow(UnavailableError);
+  });
+
+  it("records in the calibration the fit it was made for, and flags it stale after a re-fit", async () => {
+    const first = await fit({});
+    const calibration = await calibrateFromScores(services, parseWith(routes.calibrateNg.request, { role_id: "R", roi_id: "Roi", ok_scores: [0.1] }), ctx());
+    expect(calibration.fit_id).toBe(first.fit_id);
+    expect((await inspect(defect)).calibration_stale).toBe(false);
+    const second = await fit({}, good.slice(1, 3));
+    const after = await inspect(defect);
+    expect(after.fit_id).toBe(second.fit_id);
+    expect(after.calibration_stale).toBe(true);
+    expect(after.threshold).toBe(calibration.threshold); // still applied, as the old backend did, but flagged
+  });
+
+  it("refuses include_anomaly_map on a ROI whose answer would pass Lambda's 6 MB, before any work", async () => {
+    await fit({});
+    services = createServices(loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", MAX_RESPONSE_BYTES: "100000", LOG_LEVEL: "silent" }), { blobStore: store });
+    await expect(inspect(defect, { include_anomaly_map: "true" })).rejects.toThrow(/include_anomaly_map=true on a 160x120 ROI would make a response of about 0\.1 MB, over the limit of 0\.1 MB .*smaller ROI \(at most about 125x125 px\)/);
+    expect((await inspect(defect)).score).toBeGreaterThan(0);
   });
 });
