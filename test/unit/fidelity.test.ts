@@ -3,6 +3,7 @@ import path from "node:path";
 import { letterboxGeometry, letterboxInto } from "../../lib/image/letterbox";
 import { resizeBicubicPil } from "../../lib/image/resize";
 import { gaussianBlur, gaussianBlurFast, gaussianKernel, gaussianKernelSize } from "../../lib/patchcore/anomalyMap";
+import { findRegions } from "../../lib/patchcore/regions";
 import { maxAbsDiff } from "../helpers/arrays";
 import { fixtureArray, loadNpz } from "../helpers/npzFixture";
 
@@ -79,5 +80,22 @@ describe("resize: Pillow's Image.resize(size, BICUBIC), bit for bit", () => {
       for (let x = 0; x < S; x++)
         for (let ch = 0; ch < 3; ch++) if (Math.round(pixels[ch * S * S + y * S + x]! * 255) !== canvas[(y * S + x) * 3 + ch]) differing++;
     expect(differing).toBe(0);
+  });
+});
+
+describe("region area: the old backend's cv2.contourArea of cv2.findContours(RETR_EXTERNAL) outer contours", () => {
+  it.each(fixture.contours.map((c) => [c.name, c]))("%s: same regions, bboxes and areas as OpenCV under areaRule \"contour\"", (_name, c) => {
+    const H = c.rows.length;
+    const W = c.rows[0]!.length;
+    const map = new Float32Array(W * H);
+    c.rows.forEach((row, y) => [...row].forEach((ch, x) => (map[y * W + x] = ch === "#" ? 1 : 0)));
+    const mask = new Uint8Array(W * H).fill(1);
+    const byPosition = (a: { bbox: number[] }, b: { bbox: number[] }) => a.bbox[1]! - b.bbox[1]! || a.bbox[0]! - b.bbox[0]!;
+    const found = findRegions(map, mask, W, H, 0.5, 1, 0, { areaRule: "contour" }).sort(byPosition);
+    expect(found.map((r) => ({ bbox: r.bbox, area: r.area_px }))).toEqual(c.regions.map((r) => ({ bbox: r.bbox, area: r.contour_area })));
+    // the default rule counts pixels, and (unlike RETR_EXTERNAL) also reports islands inside holes
+    const pixels = findRegions(map, mask, W, H, 0.5, 1, 0);
+    expect(pixels).toHaveLength(c.components_8);
+    expect(pixels.reduce((n, r) => n + r.area_px, 0)).toBe(c.rows.join("").split("#").length - 1);
   });
 });
