@@ -1,12 +1,18 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import sharp from "sharp";
+import { embedImages } from "../../lib/features/embed";
+import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
 import { letterboxGeometry } from "../../lib/image/letterbox";
 import { gaussianBlurFast, gridToRoi } from "../../lib/patchcore/anomalyMap";
-import { scoreContentTokens } from "../../lib/patchcore/engine";
+import { inferImage, scoreContentTokens, type InferOptions } from "../../lib/patchcore/engine";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";
+import type { MemoryBank } from "../../lib/patchcore/memoryBank";
 import { findRegions, type AreaRule, type Region } from "../../lib/patchcore/regions";
 import { scoreAndHeatmap } from "../../lib/patchcore/score";
 import { fixtureArray, loadNpz } from "../helpers/npzFixture";
+import { PROJECT_ROOT } from "../helpers/testStack";
 
 /**
  * Parity with the old backend after the forward pass: the same memory and patch embeddings
@@ -128,4 +134,69 @@ describe("parity with the old backend's post-processing (make_parity.py: numpy +
       expect(theirs[3]).toBeLessThan(ours[3]); // ... and squeezed to about half the height
     },
   );
+});
+
+/**
+ * The whole /infer pipeline, letterbox resize included, on square ROIs that need it (900 and 517
+ * px shrink, 300 px grows), with the project's deterministic texture model standing in for
+ * DINOv2 on both sides: test/fixtures/parity/make_parity_e2e.py ran the old backend's Pillow
+ * letterbox + onnxruntime forward + post-processing.
+ */
+interface E2eCase {
+  name: string;
+  width: number;
+  height: number;
+  token_grid: [number, number];
+  stride: number;
+  threshold: number;
+  area_mm2_thr: number;
+  score: number;
+  regions: Record<AreaRule, ParityRegion[]>;
+}
+const e2e = JSON.parse(readFileSync(path.join(dir, "e2e.json"), "utf8")) as { model_id: string; model_sha256: string; mm_per_px: number; cases: E2eCase[] };
+const modelDir = path.join(PROJECT_ROOT, "layers/runtime/models");
+
+describe("end-to-end parity with the old backend on resized square ROIs (texture model, make_parity_e2e.py)", () => {
+  let extractor: OnnxFeatureExtractor;
+  let bank: MemoryBank;
+
+  beforeAll(async () => {
+    const onnxPath = path.join(modelDir, "texture-s14.onnx");
+    const sha = createHash("sha256").update(readFileSync(onnxPath)).digest("hex");
+    if (sha !== e2e.model_sha256) {
+      throw new Error(`${onnxPath} is not the model the fixtures were made with (${e2e.model_id}, sha256 ${e2e.model_sha256}): rerun test/fixtures/parity/make_parity_e2e.py`);
+    }
+    extractor = await OnnxFeatureExtractor.load({ onnxPath, cardPath: path.join(modelDir, "texture-s14.card.json"), inputSize: 448, threads: 1 });
+    const memory = fixtureArray<Float32Array>(loadNpz(path.join(dir, "e2e_memory.npz")), "memory");
+    const [count, dim] = memory.shape as [number, number];
+    bank = { embeddings: memory.data, count, dim, tokenH: 32, tokenW: 32, metadata: {} };
+  });
+  afterAll(() => extractor?.release());
+
+  it.each(e2e.cases.map((c) => [c.name, c]))("%s: tokens, map, score, heatmap and regions", async (_name, c) => {
+    const arrays = loadNpz(path.join(dir, `${c.name}.npz`));
+    const image = { width: c.width, height: c.height, data: fixtureArray<Uint8Array>(arrays, "image").data };
+    const scorer = new ExactScorer(bank, 1);
+    const [embedded] = await embedImages(extractor, [image]);
+    const distances = await scoreContentTokens(scorer, embedded!.grid, embedded!.geometry);
+    expect(maxAbs(distances, fixtureArray<Float32Array>(arrays, "distances").data)).toBeLessThan(1e-5);
+    const options: InferOptions = {
+      threshold: c.threshold,
+      mmPerPx: e2e.mm_per_px,
+      areaMm2Threshold: c.area_mm2_thr,
+      scorePercentile: 99,
+      blurSigma: 1,
+      keepMap: true,
+      threads: 1,
+    };
+    const byContour = await inferImage(extractor, scorer, bank, image, { ...options, areaRule: "contour" });
+    expect(Math.abs(byContour.score - c.score) / c.score).toBeLessThan(1e-5);
+    expect(maxAbs(sample(byContour.anomalyMap!, c.width, c.height, c.stride), fixtureArray<Float32Array>(arrays, "map_sample").data)).toBeLessThan(1e-4);
+    const { data: png, info } = await sharp(byContour.heatmapPng).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height, info.channels]).toEqual([c.width, c.height, 1]);
+    expect(maxAbs(sample(new Uint8Array(png), c.width, c.height, c.stride), fixtureArray<Uint8Array>(arrays, "heat_sample").data)).toBeLessThanOrEqual(1);
+    expect(comparable(byContour.regions)).toEqual(comparable(c.regions.contour));
+    const byPixels = await inferImage(extractor, scorer, bank, image, options);
+    expect(comparable(byPixels.regions)).toEqual(comparable(c.regions.pixels));
+  });
 });
