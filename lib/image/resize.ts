@@ -20,7 +20,7 @@
  * up to 177 grey levels when upsampling). This file matches Pillow exactly on those fixtures.
  */
 
-const { ceil, floor, max, trunc } = Math;
+const { ceil, floor, imul, max, trunc } = Math;
 
 const PRECISION_BITS = 32 - 8 - 2;
 const ONE = 1 << PRECISION_BITS;
@@ -119,15 +119,19 @@ export function resizeBicubicPil(data: Uint8Array, width: number, height: number
           let s2 = HALF;
           let wi = xx * taps;
           const end = wi + count[xx]!;
+          // int32 arithmetic (imul) is exact here, see the vertical pass
           for (let p = inRow + first[xx]! * 3; wi < end; wi++, p += 3) {
             const w = weights[wi]!;
-            s0 += data[p]! * w;
-            s1 += data[p + 1]! * w;
-            s2 += data[p + 2]! * w;
+            s0 = (s0 + imul(data[p]!, w)) | 0;
+            s1 = (s1 + imul(data[p + 1]!, w)) | 0;
+            s2 = (s2 + imul(data[p + 2]!, w)) | 0;
           }
-          rows[o++] = clip8(s0);
-          rows[o++] = clip8(s1);
-          rows[o++] = clip8(s2);
+          const v0 = s0 >> PRECISION_BITS;
+          const v1 = s1 >> PRECISION_BITS;
+          const v2 = s2 >> PRECISION_BITS;
+          rows[o++] = v0 < 0 ? 0 : v0 > 255 ? 255 : v0;
+          rows[o++] = v1 < 0 ? 0 : v1 > 255 ? 255 : v1;
+          rows[o++] = v2 < 0 ? 0 : v2 > 255 ? 255 : v2;
         }
       }
     } else {
@@ -177,14 +181,14 @@ export function resizeBicubicPil(data: Uint8Array, width: number, height: number
       const rd = rc + rowLength;
       const re = ycount === 5 ? rd + rowLength : rd; // weight 0 when only 4 taps
       for (let i = 0; i < rowLength; i++) {
-        const sum = (HALF + rows[ra + i]! * wa + rows[rb + i]! * wb + rows[rc + i]! * wc + rows[rd + i]! * wd + rows[re + i]! * we) >> PRECISION_BITS;
+        const sum = (HALF + imul(rows[ra + i]!, wa) + imul(rows[rb + i]!, wb) + imul(rows[rc + i]!, wc) + imul(rows[rd + i]!, wd) + imul(rows[re + i]!, we)) >> PRECISION_BITS;
         out[o + i] = sum < 0 ? 0 : sum > 255 ? 255 : sum;
       }
     } else {
       sums.fill(HALF);
       for (let y = 0, row = base; y < ycount; y++, row += rowLength) {
         const w = weights[w0 + y]!;
-        for (let i = 0; i < rowLength; i++) sums[i]! += rows[row + i]! * w;
+        for (let i = 0; i < rowLength; i++) sums[i] = sums[i]! + imul(rows[row + i]!, w);
       }
       for (let i = 0; i < rowLength; i++) {
         const v = sums[i]! >> PRECISION_BITS;
