@@ -1,5 +1,6 @@
-import sharp from "sharp";
+import { roundHalfEven } from "../util/pythonRound";
 import type { RgbImage } from "./decode";
+import { resizeBicubicPil } from "./resize";
 
 /**
  * Where the ROI sits inside the square model input, so token-grid values can be mapped back to
@@ -22,13 +23,16 @@ export interface LetterboxGeometry {
 }
 
 /**
- * Letterbox geometry as the old backend: keep aspect ratio, longer side = inputSize, black
- * padding to a square with the content centred (extra pixel of odd padding right/bottom).
+ * Letterbox geometry as the old backend (DinoV2Features._preprocess): keep aspect ratio,
+ * scale = min(S / w, S / h), content size round(w * scale) x round(h * scale) with Python's
+ * round (ties to even: a 112 x 37 ROI into 56 gives 56 x 18, where Math.round would give 19),
+ * black padding to a square with the content at ((S - w) // 2, (S - h) // 2) (the extra pixel of
+ * odd padding right/bottom). Unlike the old backend, a side that would round to 0 is kept at 1.
  */
 export function letterboxGeometry(roiWidth: number, roiHeight: number, inputSize: number, patchSize: number): LetterboxGeometry {
-  const scale = inputSize / Math.max(roiWidth, roiHeight);
-  const width = Math.max(1, Math.min(inputSize, Math.round(roiWidth * scale)));
-  const height = Math.max(1, Math.min(inputSize, Math.round(roiHeight * scale)));
+  const scale = inputSize / Math.max(roiWidth, roiHeight); // = min(S / w, S / h), the same double
+  const width = Math.max(1, Math.min(inputSize, roundHalfEven(roiWidth * scale)));
+  const height = Math.max(1, Math.min(inputSize, roundHalfEven(roiHeight * scale)));
   const grid = Math.floor(inputSize / patchSize);
   return {
     roiWidth,
@@ -43,8 +47,10 @@ export function letterboxGeometry(roiWidth: number, roiHeight: number, inputSize
 }
 
 /**
- * Resizes the ROI (bicubic; sharp's "cubic" kernel, Catmull-Rom, antialiased when shrinking)
- * into the letterbox and writes it normalised as planar CHW float32:
+ * Resizes the ROI into the letterbox exactly as the old backend did (Pillow's
+ * Image.resize(size, BICUBIC): Catmull-Rom, antialiased when shrinking, horizontal pass first,
+ * 8-bit rounding between the passes; see resize.ts for why not sharp) and writes it normalised
+ * as planar CHW float32:
  * out[offset + c*S*S + y*S + x] = (pixel/255 - mean[c]) / std[c]; padding is black before normalising.
  */
 export async function letterboxInto(
@@ -59,10 +65,7 @@ export async function letterboxInto(
   const resized =
     content.width === image.width && content.height === image.height
       ? image.data
-      : await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-          .resize(content.width, content.height, { kernel: "cubic", fit: "fill" })
-          .raw()
-          .toBuffer();
+      : resizeBicubicPil(image.data, image.width, image.height, 3, content.width, content.height);
   const plane = S * S;
   for (let c = 0; c < 3; c++) {
     const scale = 1 / (255 * std[c]!);

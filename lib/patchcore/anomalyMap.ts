@@ -1,7 +1,8 @@
 import { contentTokens, roiToInput, type LetterboxGeometry } from "../image/letterbox";
 import { separableBlur } from "../onnx/kernels";
+import { roundHalfEven } from "../util/pythonRound";
 
-const { exp, floor, max, min, round } = Math;
+const { exp, floor, max, min } = Math;
 
 /**
  * Token-grid values -> one value per ROI pixel, bilinear, through the letterbox geometry: ROI
@@ -46,9 +47,23 @@ export function gridToRoi(grid: Float32Array, geometry: LetterboxGeometry): Floa
   return out;
 }
 
-/** OpenCV's Gaussian kernel for float images: size round(8 sigma + 1) made odd, normalised to sum 1. */
-export function gaussianKernel(sigma: number): Float32Array {
-  const size = round(sigma * 8 + 1) | 1;
+/**
+ * Taps of the blur kernel, as the old backend chose them: it called
+ * cv2.GaussianBlur(map, (k, k), sigma) with k = max(3, 2 * round(3 sigma) + 1) (Python's round,
+ * ties to even: sigma 0.5 -> 3 sigma = 1.5 -> 2 -> 5 taps; sigma 2.5/3 -> 2.5 -> 2 -> 5 taps),
+ * i.e. 7 taps at sigma 1, 13 at sigma 2. (cv2.GaussianBlur with ksize (0, 0) would derive
+ * round(8 sigma + 1) | 1 = 9 taps at sigma 1 instead: the old backend did not use that.)
+ */
+export function gaussianKernelSize(sigma: number): number {
+  return max(3, 2 * roundHalfEven(sigma * 3) + 1);
+}
+
+/**
+ * cv2.getGaussianKernel(size, sigma) for float images: exp(-(i - (size-1)/2)^2 / (2 sigma^2)),
+ * normalised to sum 1; size defaults to the old backend's gaussianKernelSize(sigma).
+ */
+export function gaussianKernel(sigma: number, size: number = gaussianKernelSize(sigma)): Float32Array {
+  if (!(size >= 1) || size % 2 !== 1) throw new RangeError(`Gaussian kernel size must be odd and >= 1, got ${size}`);
   const radius = (size - 1) / 2;
   const kernel = new Float32Array(size);
   let sum = 0;
@@ -68,8 +83,8 @@ export function reflect101(i: number, n: number): number {
 }
 
 /**
- * Separable Gaussian blur as cv2.GaussianBlur(map, (0, 0), sigma) on float32: kernel of
- * gaussianKernel(sigma), border reflect-101. sigma <= 0 returns a copy.
+ * Separable Gaussian blur as the old backend's cv2.GaussianBlur(map, (k, k), sigma) on float32,
+ * k = gaussianKernelSize(sigma) (7 taps at sigma 1), border reflect-101. sigma <= 0 returns a copy.
  * Hot path (every /infer, every ROI pixel): interior pixels skip the border index tables.
  * @param map Float32Array [height, width]
  */
@@ -117,9 +132,9 @@ function borderIndex(n: number, radius: number): Int32Array {
 }
 
 /**
- * gaussianBlur() on onnxruntime (Pad reflect + two Convs): the same result, ~10x faster than the
- * scalar loop on a 448 x 448 map. Maps too small for a reflect pad of the kernel's radius use the
- * JavaScript version.
+ * gaussianBlur() on onnxruntime (Pad reflect + two Convs, kernel of gaussianKernel(sigma)): the
+ * same result, ~10x faster than the scalar loop on a 448 x 448 map. Maps too small for a reflect
+ * pad of the kernel's radius (3 at sigma 1) use the JavaScript version.
  */
 export async function gaussianBlurFast(map: Float32Array, width: number, height: number, sigma: number, threads: number): Promise<Float32Array> {
   if (!(sigma > 0)) return Float32Array.from(map);

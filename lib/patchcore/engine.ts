@@ -8,7 +8,7 @@ import { Timings } from "../util/timings";
 import { gaussianBlurFast, gridToRoi } from "./anomalyMap";
 import type { NearestNeighbourScorer } from "./knn/scorer";
 import { fitMemoryBank, type FitStats, type MemoryBank, type MemoryMetadata } from "./memoryBank";
-import { findRegions, type Region } from "./regions";
+import { DEFAULT_AREA_RULE, findRegions, type AreaRule, type Region } from "./regions";
 import { roiMask, type RoiShape } from "./roiMask";
 import { scoreAndHeatmap } from "./score";
 
@@ -50,6 +50,8 @@ export interface InferOptions {
   readonly threshold: number | null;
   readonly mmPerPx: number;
   readonly areaMm2Threshold: number;
+  /** How region areas are measured (area_px, area_mm2, small-island filter); default "pixels". */
+  readonly areaRule?: AreaRule;
   readonly scorePercentile: number;
   readonly blurSigma: number;
   /** Also return the blurred anomaly map (for evaluation; off in normal responses). */
@@ -62,6 +64,8 @@ export interface InferResult {
   readonly score: number;
   readonly heatmapPng: Buffer;
   readonly regions: Region[];
+  /** The area rule the regions were measured with (for the response to report). */
+  readonly areaRule: AreaRule;
   readonly tokenShape: [number, number];
   /** Float32Array [roiHeight, roiWidth] when keepMap. */
   readonly anomalyMap?: Float32Array;
@@ -120,13 +124,14 @@ export async function inferImage(
   // sharp encodes on libuv's thread pool: let it run while this thread finds the regions
   const pngStart = performance.now();
   const encoding = encodeGreyPng(heatmap, W, H);
+  const areaRule = options.areaRule ?? DEFAULT_AREA_RULE;
   const regions =
     options.threshold === null
       ? []
-      : await timings.time("regions", () => findRegions(map, mask, W, H, options.threshold!, options.mmPerPx, options.areaMm2Threshold));
+      : await timings.time("regions", () => findRegions(map, mask, W, H, options.threshold!, options.mmPerPx, options.areaMm2Threshold, { areaRule }));
   const regionsEnd = performance.now();
   const heatmapPng = await encoding;
   timings.add("png (after regions)", performance.now() - regionsEnd);
   timings.add("png_encode_wall", performance.now() - pngStart);
-  return { score, heatmapPng, regions, tokenShape: [grid.h, grid.w], ...(options.keepMap ? { anomalyMap: map } : {}) };
+  return { score, heatmapPng, regions, areaRule, tokenShape: [grid.h, grid.w], ...(options.keepMap ? { anomalyMap: map } : {}) };
 }

@@ -1,5 +1,5 @@
 import { letterboxGeometry } from "../../lib/image/letterbox";
-import { gaussianBlur, gaussianBlurFast, gaussianKernel, gridToRoi, reflect101 } from "../../lib/patchcore/anomalyMap";
+import { gaussianBlur, gaussianBlurFast, gaussianKernel, gaussianKernelSize, gridToRoi, reflect101 } from "../../lib/patchcore/anomalyMap";
 import { SeededRandom } from "../../lib/random";
 import { argmax, maxAbsDiff, maxOf, minOf } from "../helpers/arrays";
 
@@ -68,11 +68,22 @@ describe("gridToRoi", () => {
   });
 });
 
-describe("gaussianBlur (cv2.GaussianBlur(ksize=(0,0), sigma), reflect-101)", () => {
-  it("uses OpenCV's kernel size: 9 taps for sigma 1, 17 for sigma 2", () => {
-    expect(gaussianKernel(1).length).toBe(9);
-    expect(gaussianKernel(2).length).toBe(17);
+describe("gaussianBlur (the old backend's cv2.GaussianBlur(ksize=(k,k), sigma), reflect-101)", () => {
+  it("uses the old backend's kernel size max(3, 2 round(3 sigma) + 1): 7 taps for sigma 1, 13 for sigma 2 (not OpenCV's default 9 and 17)", () => {
+    expect(gaussianKernelSize(1)).toBe(7);
+    expect(gaussianKernel(1).length).toBe(7);
+    expect(gaussianKernel(2).length).toBe(13);
+    expect(gaussianKernelSize(0.1)).toBe(3); // round(0.3) = 0 -> 1, raised to 3
     expect(gaussianKernel(1).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    expect(gaussianKernel(1, 9).length).toBe(9); // an explicit size is still possible
+    expect(() => gaussianKernel(1, 8)).toThrow(RangeError);
+  });
+
+  it("rounds 3 sigma as Python does, ties to even (Math.round would send 2.5 to 3 and 4.5 to 5)", () => {
+    expect(gaussianKernelSize(2.5 / 3)).toBe(5); // 3 sigma = 2.5 exactly -> 2 -> 5 taps (Math.round: 7)
+    expect(gaussianKernelSize(1.5)).toBe(9); // 4.5 -> 4 -> 9 taps (Math.round: 11)
+    expect(gaussianKernelSize(0.5)).toBe(5); // 1.5 -> 2 -> 5 taps
+    expect(gaussianKernelSize(3.5 / 3)).toBe(9); // 3.5 -> 4 -> 9 taps
   });
 
   it.each([
@@ -90,7 +101,7 @@ describe("gaussianBlur (cv2.GaussianBlur(ksize=(0,0), sigma), reflect-101)", () 
     [1, 37, 23],
     [2.5, 64, 48],
     [1, 5, 300],
-    [1, 3, 5], // too small for a reflect pad of radius 4: the JavaScript path
+    [1, 3, 5], // too small for a reflect pad of radius 3: the JavaScript path
   ])("the onnxruntime blur equals the JavaScript one for sigma %p on %ix%i", async (sigma, W, H) => {
     const map = new SeededRandom(W + H).fillNormal(new Float32Array(W * H), 1);
     expect(maxAbsDiff(await gaussianBlurFast(map, W, H, sigma, 2), gaussianBlur(map, W, H, sigma))).toBeLessThan(1e-5);

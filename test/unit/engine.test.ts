@@ -70,7 +70,15 @@ describe("PatchCore engine end to end (texture model, generated 320x200 ROIs wit
       expect(result.tokenShape).toEqual([32, 32]);
       const png = await sharp(result.heatmapPng).metadata();
       expect([png.width, png.height, png.channels, png.format]).toEqual([W, H, 1, "png"]);
+      expect(result.areaRule).toBe("pixels");
     }
+    // the old backend's area measure on request: same regions' boxes, smaller (contour) areas, and the rule reported
+    const byPixels = await inferImage(extractor, scorer, bank, defective[0]!, { ...base, threshold });
+    const byContour = await inferImage(extractor, scorer, bank, defective[0]!, { ...base, threshold, areaRule: "contour" });
+    expect(byContour.areaRule).toBe("contour");
+    expect(byContour.regions[0]!.bbox).toEqual(byPixels.regions[0]!.bbox);
+    expect(byContour.regions[0]!.area_px).toBeLessThan(byPixels.regions[0]!.area_px);
+    expect(byContour.regions[0]!.area_mm2).toBeCloseTo(byContour.regions[0]!.area_px * 0.01, 10);
   }, 60_000);
 
   it.each([

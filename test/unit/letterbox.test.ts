@@ -11,6 +11,9 @@ describe("letterboxGeometry", () => {
     [500, 333, 0, 75, 448, 298],
     [1000, 10, 0, 222, 448, 4],
     [10, 1000, 222, 0, 4, 448],
+    [896, 301, 0, 149, 448, 150], // 301 * 0.5 = 150.5: Python's round -> 150 (ties to even), as the old backend
+    [301, 896, 149, 0, 150, 448],
+    [896, 303, 0, 148, 448, 152], // 151.5 -> 152
   ])("ROI %ix%i -> content at (%i, %i) size %ix%i, centred, longer side = input", (w, h, x, y, cw, ch) => {
     const g = letterboxGeometry(w, h, 448, 14);
     expect(g.content).toEqual({ x, y, width: cw, height: ch });

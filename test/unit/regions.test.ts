@@ -1,4 +1,4 @@
-import { findRegions, minimumRegionPixels } from "../../lib/patchcore/regions";
+import { findRegions, minimumRegionPixels, outerContourArea } from "../../lib/patchcore/regions";
 
 /** Polygon area by the shoelace formula: a hole-free region's contour encloses area_px. */
 function polygonArea(points: readonly [number, number][]): number {
@@ -112,6 +112,62 @@ describe("findRegions", () => {
       }
     }
     expect(checked).toBeGreaterThan(10);
+  });
+});
+
+describe("findRegions areaRule (the old backend's contour area as an option)", () => {
+  const block = art([".....", ".###.", ".###.", ".###.", "....."]);
+
+  it("worked example: a 3x3 block is 9 px by pixels (the default) and 4 px^2 by contour (polygon through the boundary pixels' centres)", () => {
+    const { map, W, H } = block;
+    const [byPixels] = findRegions(map, all(W * H), W, H, 0.5, 0.1, 0);
+    expect(byPixels!.area_px).toBe(9);
+    expect(byPixels!.area_mm2).toBeCloseTo(0.09, 12);
+    expect(findRegions(map, all(W * H), W, H, 0.5, 0.1, 0, { areaRule: "pixels" })).toEqual([byPixels]);
+    const [byContour] = findRegions(map, all(W * H), W, H, 0.5, 0.1, 0, { areaRule: "contour" });
+    expect(byContour!.area_px).toBe(4);
+    expect(byContour!.area_mm2).toBeCloseTo(0.04, 12);
+    // only the measure changes: same bbox, same (pixel-corner) contour
+    expect(byContour!.bbox).toEqual(byPixels!.bbox);
+    expect(byContour!.contour).toEqual(byPixels!.contour);
+  });
+
+  it("drops small islands by the selected measure", () => {
+    const { map, W, H } = block;
+    // threshold 5 px (0.05 mm2 at 0.1 mm/px): 9 px is kept, 4 px^2 is dropped
+    expect(findRegions(map, all(W * H), W, H, 0.5, 0.1, 0.05)).toHaveLength(1);
+    expect(findRegions(map, all(W * H), W, H, 0.5, 0.1, 0.05, { areaRule: "contour" })).toEqual([]);
+    // 4 px^2 exactly is kept (the old backend dropped area < threshold only)
+    expect(findRegions(map, all(W * H), W, H, 0.5, 1, 4, { areaRule: "contour" })).toHaveLength(1);
+    expect(findRegions(map, all(W * H), W, H, 0.5, 1, 4.001, { areaRule: "contour" })).toEqual([]);
+  });
+
+  it("gives lines and single pixels no area by contour, and sorts by that area", () => {
+    const { map, W, H } = art(["#.......", "........", ".#####..", "........", "....##..", "....##.."]);
+    const regions = findRegions(map, all(W * H), W, H, 0.5, 1, 0, { areaRule: "contour" });
+    expect(regions.map((r) => [r.area_px, r.bbox])).toEqual([
+      [1, [4, 4, 2, 2]],
+      [0, [0, 0, 1, 1]],
+      [0, [1, 2, 5, 1]],
+    ]);
+    expect(findRegions(map, all(W * H), W, H, 0.5, 1, 0).map((r) => r.area_px)).toEqual([5, 4, 1]);
+  });
+
+  it("under the contour rule, as cv2.RETR_EXTERNAL, does not report an island inside another region's hole", () => {
+    const { map, W, H } = art(["#######", "#.....#", "#..#..#", "#.....#", "#######"]);
+    expect(findRegions(map, all(W * H), W, H, 0.5, 1, 0).map((r) => r.area_px)).toEqual([20, 1]);
+    expect(findRegions(map, all(W * H), W, H, 0.5, 1, 0, { areaRule: "contour" }).map((r) => r.area_px)).toEqual([24]);
+  });
+
+  it("outerContourArea of an L is OpenCV's 0.5 (the walk back cuts the inner corner diagonally)", () => {
+    const { map, W, H } = art(["#..", "#..", "###"]);
+    const labels = Int32Array.from(map, (v) => (v > 0.5 ? 1 : 0));
+    expect(outerContourArea(labels, W, H, 1, 0, 0)).toBe(0.5);
+  });
+
+  it("rejects an unknown rule", () => {
+    const { map, W, H } = block;
+    expect(() => findRegions(map, all(W * H), W, H, 0.5, 1, 0, { areaRule: "polygon" as never })).toThrow(RangeError);
   });
 });
 
