@@ -1,5 +1,6 @@
 import path from "node:path";
 import { version as PACKAGE_VERSION } from "../package.json";
+import { AREA_RULES, type AreaRule } from "./patchcore/regions";
 
 /**
  * Service configuration, read once from environment variables into a frozen object.
@@ -36,6 +37,8 @@ export interface Config {
     readonly seed: number;
     /** Images per ONNX run when fitting. */
     readonly fitBatchSize: number;
+    /** How a region's area is measured unless its recipe says otherwise (see lib/patchcore/regions.ts). */
+    readonly areaRule: AreaRule;
   };
   readonly knn: {
     /** "auto" = the measured choice (see lib/patchcore/knn/select.ts); "hnsw" needs the stored index. */
@@ -152,6 +155,9 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError("LOG_LEVEL", logLevel, LOG_LEVELS.join("|"));
   }
 
+  const areaRule = text(env, "AREA_RULE", "pixels").toLowerCase();
+  if (!(AREA_RULES as readonly string[]).includes(areaRule)) throw new ConfigError("AREA_RULE", areaRule, AREA_RULES.join("|"));
+
   const knnBackend = text(env, "KNN_BACKEND", "auto").toLowerCase();
   if (!(KNN_BACKEND_SETTINGS as readonly string[]).includes(knnBackend)) {
     throw new ConfigError("KNN_BACKEND", knnBackend, KNN_BACKEND_SETTINGS.join("|"));
@@ -180,6 +186,7 @@ export function loadConfig(env: Env = process.env): Config {
       blurSigma: number(env, "BLUR_SIGMA", 1, { min: 0, max: 50 }),
       seed: number(env, "CORESET_SEED", 0, { min: 0, max: 2 ** 32 - 1, integer: true }),
       fitBatchSize: number(env, "FIT_BATCH_SIZE", 4, { min: 1, max: 64, integer: true }),
+      areaRule: areaRule as AreaRule,
     },
     knn: {
       backend: knnBackend as KnnBackendSetting,

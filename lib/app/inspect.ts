@@ -8,6 +8,7 @@ import { modelKeys } from "../store/keys";
 import type { UseCaseContext } from "./context";
 import { identityEcho, identityOf, memoryNotFound } from "./identity";
 import { loadCalibration, loadMemory } from "./memoryCache";
+import { areaRuleOf, loadRecipeMeta } from "./recipes";
 import type { Services } from "./services";
 
 export type InspectResult = ResultOf<Routes["infer"]>;
@@ -41,7 +42,13 @@ export async function inspectImage(services: Services, input: InferRequest, ctx:
   const image = await ctx.timings.time("decode", () => decodeImage(file.data, config.limits.maxImagePixels, "image"));
   const shape = input.shape === undefined ? undefined : parseShape(input.shape, image.width, image.height);
   if (input.include_anomaly_map) checkMapFits(image.width, image.height, config.limits.maxResponseBytes);
-  const [{ memory, stale }, calibration, extractor] = await Promise.all([loadMemory(services, keys, ctx), loadCalibration(services, keys, ctx), services.extractor()]);
+  const [{ memory, stale }, calibration, recipe, extractor] = await Promise.all([
+    loadMemory(services, keys, ctx),
+    loadCalibration(services, keys, ctx),
+    loadRecipeMeta(services, identity.recipeId, ctx),
+    services.extractor(),
+  ]);
+  const areaRule = areaRuleOf(services, recipe);
   if (!memory) throw memoryNotFound(identity);
   const fitId = typeof memory.bank.metadata.fit_id === "string" ? memory.bank.metadata.fit_id : null;
   // a calibration computed against another fit's scores (it records the fit it was made for)
@@ -58,6 +65,7 @@ export async function inspectImage(services: Services, input: InferRequest, ctx:
       threshold: calibration?.threshold ?? null,
       mmPerPx: input.mm_per_px,
       areaMm2Threshold,
+      areaRule,
       scorePercentile,
       blurSigma: config.patchcore.blurSigma,
       keepMap: input.include_anomaly_map,
@@ -81,6 +89,7 @@ export async function inspectImage(services: Services, input: InferRequest, ctx:
     ...identityEcho(identity),
     mm_per_px: input.mm_per_px,
     area_mm2_thr: areaMm2Threshold,
+    area_rule: result.areaRule,
     knn: memory.scorer.kind,
     fit_id: fitId,
     memory_stale: stale,

@@ -5,6 +5,7 @@ import { createLogger, type Logger } from "../log";
 import type { BlobStore } from "../store/blobStore";
 import { CalibrationRepository, type StoredCalibration } from "../store/calibrationRepository";
 import { MemoryRepository } from "../store/memoryRepository";
+import { RecipeRepository, type RecipeMeta } from "../store/recipeRepository";
 import { RevalidatingCache } from "../store/revalidatingCache";
 import { S3BlobStore } from "../store/s3BlobStore";
 import { createS3Client } from "../store/s3Client";
@@ -23,6 +24,9 @@ export interface Services {
   readonly calibrations: CalibrationRepository;
   /** Memory banks (+ scorers) by memory key, revalidated by ETag. */
   readonly memoryCache: RevalidatingCache<LoadedMemory>;
+  readonly recipes: RecipeRepository;
+  /** Recipe settings and locks by key. */
+  readonly recipeCache: RevalidatingCache<RecipeMeta>;
   /** Calibrations by calibration key (absence is not cached: a first calibration is seen at once). */
   readonly calibrationCache: RevalidatingCache<StoredCalibration>;
 }
@@ -78,6 +82,8 @@ export function createServices(config: Config = loadConfig(process.env), options
     extractor,
     memories: new MemoryRepository(store),
     calibrations: new CalibrationRepository(store),
+    recipes: new RecipeRepository(store, config.s3.prefix),
+    recipeCache: new RevalidatingCache<RecipeMeta>(1024 * 1024, config.cache.ttlMs, Date.now, staleIfError),
     memoryCache: new RevalidatingCache<LoadedMemory>(config.cache.maxBytes, config.cache.ttlMs, Date.now, staleIfError),
     calibrationCache: new RevalidatingCache<StoredCalibration>(1024 * 1024, config.cache.ttlMs, Date.now, staleIfError),
   };

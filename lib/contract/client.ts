@@ -4,6 +4,7 @@ import { errorBody, type ErrorBody } from "./common";
 import type { FitOkResponse } from "./fitOk";
 import type { HealthResponse } from "./health";
 import type { InferResponse } from "./infer";
+import type { RecipeSettingsResponse } from "./recipeSettings";
 import { routes, type RouteSpec } from "./routes";
 
 /** An image to upload: its bytes, the filename the service will see, and its media type (default from the name). */
@@ -25,6 +26,7 @@ type FormFields<Req extends z.ZodType, Files extends string> = {
 export type FitOkFields = FormFields<(typeof routes)["fitOk"]["request"], "images">;
 export type InferFields = FormFields<(typeof routes)["infer"]["request"], "image">;
 export type CalibrateNgBody = z.input<(typeof routes)["calibrateNg"]["request"]>;
+export type RecipeSettingsBody = z.input<(typeof routes)["putRecipeSettings"]["request"]>;
 
 /** One answer: status, headers, and the body (the route's response on 200, else the error body). */
 export class Reply<T> {
@@ -91,6 +93,14 @@ export class InspectionClient {
     return this.send(routes.calibrateNg, JSON.stringify(body), { "Content-Type": "application/json", ...headers });
   }
 
+  getRecipeSettings(recipeId?: string): Promise<Reply<RecipeSettingsResponse>> {
+    return this.send(routes.getRecipeSettings, undefined, {}, recipeId === undefined ? {} : { recipe_id: recipeId });
+  }
+
+  putRecipeSettings(body: RecipeSettingsBody): Promise<Reply<RecipeSettingsResponse>> {
+    return this.send(routes.putRecipeSettings, JSON.stringify(body), { "Content-Type": "application/json" });
+  }
+
   private form(fields: Record<string, TextValue>, files: readonly [string, ImageFile][]): FormData {
     const form = new FormData();
     for (const [name, value] of Object.entries(fields)) {
@@ -100,8 +110,9 @@ export class InspectionClient {
     return form;
   }
 
-  private async send<T>(spec: RouteSpec, body: FormData | string | undefined, headers: Record<string, string>): Promise<Reply<T>> {
-    const response = await fetch(`${this.baseUrl}/${spec.path}`, {
+  private async send<T>(spec: RouteSpec, body: FormData | string | undefined, headers: Record<string, string>, query: Record<string, string> = {}): Promise<Reply<T>> {
+    const search = new URLSearchParams(query).toString();
+    const response = await fetch(`${this.baseUrl}/${spec.path}${search ? `?${search}` : ""}`, {
       method: spec.method,
       headers: { ...(this.options.apiKey ? { "x-api-key": this.options.apiKey } : {}), ...this.options.headers, ...headers },
       ...(body === undefined ? {} : { body }),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { identityEcho, identityFields, timingsMs } from "./common";
 import { boolText, jsonText, mmPerPxText } from "./fields";
 import { fileParts } from "./files";
+import { areaRuleSchema } from "./recipeSettings";
 
 export const roiShapeSchema = z
   .union([
@@ -42,6 +43,7 @@ export const inferResponse = z
     ...identityEcho,
     mm_per_px: z.number(),
     area_mm2_thr: z.number(),
+    area_rule: areaRuleSchema.meta({ description: 'How area_px was measured: "pixels" (pixel count) or "contour" (the old backend\'s contour area); set per recipe with PUT /recipe_settings.' }),
     knn: z.enum(["exact", "hnsw"]).meta({ description: "Which nearest-neighbour search scored the patches." }),
     fit_id: z.string().nullable().meta({ description: "The fit that wrote the memory used (null for memories written by the old backend)." }),
     memory_stale: z.boolean().meta({ description: "true when S3 could not be reached and a cached memory (confirmed within STALE_IF_ERROR_MS) was used: a re-fit made meanwhile is not seen." }),

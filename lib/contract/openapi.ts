@@ -28,8 +28,22 @@ function schemaOf(schema: z.ZodType, io: "input" | "output", components: Json): 
   return root;
 }
 
+/** A query route's fields as OpenAPI query parameters. */
+function queryParametersOf(spec: RouteSpec): Json[] {
+  if (spec.body !== "query") return [];
+  const schema = z.toJSONSchema(spec.request, { io: "input", unrepresentable: "any", target: "draft-2020-12" }) as { properties?: Record<string, Json>; required?: string[]; $ref?: string; $defs?: Record<string, { properties?: Record<string, Json>; required?: string[] }> };
+  const root = schema.$ref ? schema.$defs?.[schema.$ref.split("/").pop()!] : schema;
+  return Object.entries(root?.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: "query",
+    required: root?.required?.includes(name) ?? false,
+    schema: property,
+    ...(typeof property.description === "string" ? { description: property.description } : {}),
+  }));
+}
+
 function requestBodyOf(spec: RouteSpec, components: Json): Json | undefined {
-  if (spec.body === "none") return undefined;
+  if (spec.body === "none" || spec.body === "query") return undefined;
   const mediaType = spec.body === "multipart" ? "multipart/form-data" : "application/json";
   return { required: true, content: { [mediaType]: { schema: schemaOf(spec.request, "input", components) } } };
 }
@@ -51,6 +65,7 @@ export function openApiDocument(version: string, serverUrl = "/"): Json {
       summary: spec.summary,
       parameters: [
         { name: "X-Request-Id", in: "header", required: false, schema: { type: "string", pattern: "^[\\w.:@-]{1,128}$" }, description: "Echoed back; generated when absent or malformed." },
+        ...queryParametersOf(spec),
         ...(spec.body === "none" ? [] : [{ name: "X-Recipe-Id", in: "header", required: false, schema: { type: "string" }, description: "recipe_id when the body does not name one (both given must agree)." }]),
       ],
       responses,

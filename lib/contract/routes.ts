@@ -3,14 +3,15 @@ import { calibrateNgRequest, calibrateNgResponse } from "./calibrateNg";
 import { fitOkRequest, fitOkResponse } from "./fitOk";
 import { healthResponse } from "./health";
 import { inferRequest, inferResponse } from "./infer";
+import { getRecipeSettingsRequest, putRecipeSettingsRequest, recipeSettingsResponse } from "./recipeSettings";
 
-/** How a route's request arrives: multipart/form-data, a JSON body, or nothing but the URL. */
-export type BodyKind = "multipart" | "json" | "none";
+/** How a route's request arrives: multipart/form-data, a JSON body, the URL's query string, or nothing. */
+export type BodyKind = "multipart" | "json" | "query" | "none";
 
 export interface RouteSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
   /** operationId in the OpenAPI document and `endpoint` in the logs. */
   readonly name: string;
-  readonly method: "GET" | "POST" | "DELETE";
+  readonly method: "GET" | "POST" | "PUT" | "DELETE";
   /** As in serverless.yml, without the leading slash. */
   readonly path: string;
   readonly summary: string;
@@ -77,6 +78,26 @@ export const routes = {
     body: "multipart",
     request: inferRequest,
     response: inferResponse,
+    errors: [400, 413, 415],
+  }),
+  getRecipeSettings: route({
+    name: "get_recipe_settings",
+    method: "GET",
+    path: "recipe_settings",
+    summary: "A recipe's settings: its area rule and its mm_per_px lock.",
+    body: "query",
+    request: getRecipeSettingsRequest,
+    response: recipeSettingsResponse,
+    errors: [400],
+  }),
+  putRecipeSettings: route({
+    name: "put_recipe_settings",
+    method: "PUT",
+    path: "recipe_settings",
+    summary: "Change a recipe's area rule (e.g. the old backend's contour area for a line migrating from it), or clear its mm_per_px lock.",
+    body: "json",
+    request: putRecipeSettingsRequest,
+    response: recipeSettingsResponse,
     errors: [400, 413, 415],
   }),
 } as const;

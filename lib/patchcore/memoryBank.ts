@@ -72,7 +72,8 @@ export async function fitMemoryBank(
   const all = l2NormalizeRows(concatRows(grids.map((g) => g.embeddings)), dim);
   const n = all.length / dim;
   let embeddings = all;
-  let stats: FitStats = { nEmbeddings: n, coresetSize: n, rateRequested: options.coresetRate, rateApplied: 1, coveringRadius: 0 };
+  // memory_fit keeps every patch: the rate asked for is 1 (the old backend reports 1.0 too)
+  let stats: FitStats = { nEmbeddings: n, coresetSize: n, rateRequested: 1, rateApplied: 1, coveringRadius: 0 };
   if (!options.keepAll) {
     const coreset = await kCenterGreedy(all, dim, {
       rate: options.coresetRate,

@@ -2,8 +2,10 @@
  * A per-container LRU cache bounded by bytes, for objects loaded from a store with ETags.
  * An entry younger than `ttlMs` is served as is; an older one costs one cheap ETag check
  * (HEAD) and is reloaded only if the object changed. So a warm container sees a change in the
- * store within ttlMs, without a GET on every request. Absence is not cached: an object that
- * appears (a first fit, a first calibration) is seen by the very next request.
+ * store within ttlMs, without a GET on every request. Absence is remembered but never trusted:
+ * it is checked again (one HEAD) on every request, so an object that appears (a first fit, a
+ * first calibration) is seen by the very next one; remembering it lets stale-if-error answer
+ * "still absent" while the store is unreachable.
  */
 export interface Loaded<T> {
   readonly value: T;
@@ -19,9 +21,14 @@ export interface CacheSource<T> {
   load(): Promise<Loaded<T> | null>;
 }
 
+/** What an absent object counts for the byte bound (so remembered absences are evicted too). */
+const ABSENT_BYTES = 64;
+
 interface Entry<T> {
-  value: T;
-  etag: string;
+  /** null: the store said the object does not exist. */
+  value: T | null;
+  /** null for an absent object. */
+  etag: string | null;
   bytes: number;
   /** Last time the store was asked about it (successfully or not): the TTL runs from here. */
   checkedAt: number;
@@ -60,7 +67,7 @@ export class RevalidatingCache<T> {
 
   async get(key: string, source: CacheSource<T>): Promise<{ value: T | null; outcome: CacheOutcome }> {
     const entry = this.entries.get(key);
-    if (entry && this.now() - entry.checkedAt < this.ttlMs) {
+    if (entry && entry.value !== null && this.now() - entry.checkedAt < this.ttlMs) {
       this.touch(key, entry);
       return { value: entry.value, outcome: "hit" };
     }
@@ -110,9 +117,10 @@ export class RevalidatingCache<T> {
     }
     const loaded = await source.load();
     this.invalidate(key);
-    if (!loaded) return { value: null, outcome: entry ? "reloaded" : "loaded" };
     const now = this.now();
-    const fresh: Entry<T> = { value: loaded.value, etag: loaded.etag, bytes: loaded.bytes, checkedAt: now, confirmedAt: now };
+    const fresh: Entry<T> = loaded
+      ? { value: loaded.value, etag: loaded.etag, bytes: loaded.bytes, checkedAt: now, confirmedAt: now }
+      : { value: null, etag: null, bytes: ABSENT_BYTES, checkedAt: now, confirmedAt: now };
     if (fresh.bytes <= this.maxBytes) {
       this.entries.set(key, fresh);
       this.totalBytes += fresh.bytes;

@@ -15,8 +15,13 @@ export async function postForm(url: string, fields: [string, FormValue][], heade
   return { status: response.status, headers: response.headers, body: await jsonOf(response) };
 }
 
-export async function postRaw(url: string, contentType: string, body: Uint8Array | string, headers: Record<string, string> = {}) {
-  const response = await fetch(url, { method: "POST", body, headers: { "Content-Type": contentType, ...headers } });
+export async function postRaw(url: string, contentType: string, body: Uint8Array | string, headers: Record<string, string> = {}, method = "POST") {
+  const response = await fetch(url, { method, body, headers: { "Content-Type": contentType, ...headers } });
+  return { status: response.status, headers: response.headers, body: await jsonOf(response) };
+}
+
+export async function fetchJson(url: string, init: RequestInit = {}) {
+  const response = await fetch(url, init);
   return { status: response.status, headers: response.headers, body: await jsonOf(response) };
 }
 

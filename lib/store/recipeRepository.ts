@@ -1,0 +1,58 @@
+import { z } from "zod";
+import { CorruptArtefactError } from "../errors";
+import type { Timings } from "../util/timings";
+import type { BlobStore } from "./blobStore";
+import { DIGEST_METADATA, sha256Hex, verifyDigest } from "./integrity";
+import { encodeId } from "./keys";
+
+/** What is stored per recipe: its settings and its mm_per_px lock (the old backend's recipe meta). */
+const recipeMeta = z.looseObject({
+  mm_per_px: z.number().positive().nullable().optional(),
+  created_at_utc: z.string().optional(),
+  mm_per_px_locked_at: z.string().nullable().optional(),
+  area_rule: z.enum(["pixels", "contour"]).nullable().optional(),
+  updated_at_utc: z.string().optional(),
+});
+export type RecipeMeta = z.infer<typeof recipeMeta>;
+
+/** `<prefix>recipe-meta/<b64url(recipe)>.json`: apart from the model keys (which always hold "__" and never a "/"). */
+export function recipeMetaKey(prefix: string, recipeId: string): string {
+  return `${prefix}recipe-meta/${encodeId(recipeId)}.json`;
+}
+
+/** Recipe settings and locks, validated when read. */
+export class RecipeRepository {
+  constructor(
+    private readonly store: BlobStore,
+    private readonly prefix: string,
+  ) {}
+
+  key(recipeId: string): string {
+    return recipeMetaKey(this.prefix, recipeId);
+  }
+
+  async etag(recipeId: string, timings: Timings): Promise<string | null> {
+    return (await timings.time("s3_head", () => this.store.head(this.key(recipeId))))?.etag ?? null;
+  }
+
+  async load(recipeId: string, timings: Timings): Promise<{ meta: RecipeMeta; etag: string } | null> {
+    const key = this.key(recipeId);
+    const object = await timings.time("s3_get", () => this.store.get(key));
+    if (!object) return null;
+    verifyDigest(key, object, "stored recipe settings");
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(object.body).toString("utf8"));
+    } catch (cause) {
+      throw new CorruptArtefactError(key, cause, "stored recipe settings");
+    }
+    const result = recipeMeta.safeParse(parsed);
+    if (!result.success) throw new CorruptArtefactError(key, new Error(result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")), "stored recipe settings");
+    return { meta: result.data, etag: object.etag };
+  }
+
+  async save(recipeId: string, meta: RecipeMeta, timings: Timings): Promise<void> {
+    const body = Buffer.from(JSON.stringify(meta, null, 2));
+    await timings.time("s3_put", () => this.store.put(this.key(recipeId), body, { contentType: "application/json", metadata: { [DIGEST_METADATA]: sha256Hex(body) } }));
+  }
+}
