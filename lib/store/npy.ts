@@ -53,7 +53,7 @@ export function decodeNpy(bytes: Uint8Array, name: string): NpyArray {
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) throw new NpyFormatError(name, `unreadable header ${JSON.stringify(header)}`);
-  if (fortran === "True") throw new NpyFormatError(name, "Fortran-ordered arrays are not supported");
+  const size = /^[<>|][a-zA-Z](\d+)$/.exec(descr)?.[1];
   const shape = shapeText
     .split(",")
     .map((s) => s.trim())
@@ -63,5 +63,22 @@ export function decodeNpy(bytes: Uint8Array, name: string): NpyArray {
       if (!Number.isInteger(n) || n < 0) throw new NpyFormatError(name, `bad shape (${shapeText})`);
       return n;
     });
-  return { descr, shape, data: buf.subarray(start + headerLength) };
+  const data = buf.subarray(start + headerLength);
+  if (fortran === "True" && shape.length >= 2) {
+    if (shape.length > 2 || size === undefined) throw new NpyFormatError(name, `Fortran-ordered ${shape.length}-d ${descr} arrays are not supported`);
+    return { descr, shape, data: columnMajorToRowMajor(data, shape[0]!, shape[1]!, Number(size)) };
+  }
+  return { descr, shape, data };
+}
+
+/** A [rows, cols] array stored column-major (numpy's fortran_order), as C order. */
+function columnMajorToRowMajor(data: Uint8Array, rows: number, cols: number, itemBytes: number): Uint8Array {
+  const out = new Uint8Array(rows * cols * itemBytes);
+  for (let c = 0; c < cols; c++) {
+    for (let r = 0; r < rows; r++) {
+      const from = (c * rows + r) * itemBytes;
+      out.set(data.subarray(from, from + itemBytes), (r * cols + c) * itemBytes);
+    }
+  }
+  return out;
 }

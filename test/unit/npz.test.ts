@@ -23,7 +23,11 @@ describe("npz: memories written by numpy (the old backend) load", () => {
   const emb = decodeNpy(fixture("old_backend_memory_emb.npy"), "emb");
   const expected = new Float32Array(new Uint8Array(emb.data).buffer);
 
-  it.each([["old_backend_memory.npz (np.savez, ZIP64 headers, float32, int64)"], ["old_backend_memory_compressed.npz (np.savez_compressed, float64, int32)"]])(
+  it.each([
+    ["old_backend_memory.npz (np.savez, ZIP64 headers, float32, int64)"],
+    ["old_backend_memory_compressed.npz (np.savez_compressed, float64, int32)"],
+    ["old_backend_memory_fortran.npz (np.asfortranarray: column-major emb)"],
+  ])(
     "%s",
     (name) => {
       const bank = decodeMemoryNpz(fixture(name.split(" ")[0]!));
@@ -87,8 +91,11 @@ describe("npz: what is not a memory is refused with a reason", () => {
     expect(() => readZip(bytes)).toThrow(/fails its CRC check/);
   });
 
-  it("rejects a Fortran-ordered array", () => {
-    const npy = Buffer.from(encodeNpy("<f4", [2, 2], new Uint8Array(16)).toString("latin1").replace("'fortran_order': False", "'fortran_order': True "), "latin1");
-    expect(() => decodeNpy(npy, "emb")).toThrow(NpyFormatError);
+  it("reads a 2-d Fortran-ordered array in C order, and rejects a 3-d one", () => {
+    const fortran = (shape: number[], values: number[]) =>
+      Buffer.from(encodeNpy("<f4", shape, new Uint8Array(Float32Array.from(values).buffer)).toString("latin1").replace("'fortran_order': False", "'fortran_order': True "), "latin1");
+    // [[1, 2, 3], [4, 5, 6]] stored column by column
+    expect(Array.from(new Float32Array(new Uint8Array(decodeNpy(fortran([2, 3], [1, 4, 2, 5, 3, 6]), "emb").data).buffer))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(() => decodeNpy(fortran([2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8]), "emb")).toThrow(NpyFormatError);
   });
 });
