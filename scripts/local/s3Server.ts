@@ -1,4 +1,6 @@
-import { mkdir } from "node:fs/promises";
+import { createHash, randomUUID } from "node:crypto";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
 import S3rver from "s3rver";
 
 /** Credentials s3rver accepts (it checks signatures against these). */
@@ -14,27 +16,87 @@ interface S3rverObject {
   metadata: Record<string, string>;
 }
 
+interface S3rverStore {
+  putObject(object: S3rverObject & { bucket: string; key: string }): Promise<{ size: number; md5: string }>;
+  getResourcePath(bucket: string, key: string, resourceType: string): string;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+}
+
 /**
- * S3 stores an object whole or not at all: a PUT whose body stops short of its Content-Length
- * is refused (400 IncompleteBody) and the previous object stays. s3rver streams the body into
- * the object's file as it arrives, so a cut upload would leave a truncated file in place of the
- * previous object. This reads the whole body first and stores it only when it is complete, so
- * the local store keeps S3's guarantee that the service relies on.
+ * S3 stores an object whole or not at all, and a reader sees the old bytes or the new ones: a
+ * PUT whose body stops short of its Content-Length is refused (400 IncompleteBody) and the
+ * previous object stays. s3rver streams the body into the object's file as it arrives, so a cut
+ * upload leaves a truncated file in place of the previous object, and a GET during a PUT reads
+ * a half-written file. This reads the whole body first, refuses it when incomplete, and
+ * replaces the file by a rename, so the local store keeps the guarantees the service relies on.
  */
 function makeUploadsAllOrNothing(server: S3rver): void {
-  const store = (server as unknown as { store: { putObject(object: S3rverObject): Promise<unknown> } }).store;
-  const putObject = store.putObject.bind(store);
+  const store = (server as unknown as { store: S3rverStore }).store;
   store.putObject = async (object) => {
-    if (Buffer.isBuffer(object.content)) return putObject(object);
-    const chunks: Buffer[] = [];
-    for await (const chunk of object.content) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-    const body = Buffer.concat(chunks);
+    let body: Buffer;
+    if (Buffer.isBuffer(object.content)) body = object.content;
+    else {
+      const chunks: Buffer[] = [];
+      for await (const chunk of object.content) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      body = Buffer.concat(chunks);
+    }
     const expected = Number(object.metadata["content-length"]);
     if (Number.isFinite(expected) && body.length !== expected) {
       throw Object.assign(new Error(`IncompleteBody: ${body.length} of ${expected} bytes received; nothing stored`), { code: "IncompleteBody", status: 400 });
     }
-    return putObject({ ...object, content: body });
+    const objectPath = store.getResourcePath(object.bucket, object.key, "object");
+    await mkdir(path.dirname(objectPath), { recursive: true });
+    const temporary = `${objectPath}.${randomUUID()}.partial`;
+    await writeFile(temporary, body);
+    await rename(temporary, objectPath);
+    const md5 = createHash("md5").update(body).digest("hex");
+    await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+    return { size: body.length, md5 };
   };
+}
+
+type KoaMiddleware = (ctx: { method: string; path: string; get(name: string): string; status: number; type: string; body: unknown }, next: () => Promise<void>) => Promise<void>;
+
+/**
+ * S3 honours If-Match and If-None-Match on PutObject (412 PreconditionFailed when the object
+ * changed); s3rver ignores them. The service relies on them for read-modify-write of small
+ * shared objects (dataset indexes, recipe locks), so this checks them before s3rver's own
+ * routes, one conditional write per key at a time (as S3 serialises them).
+ */
+function honourConditionalWrites(server: S3rver): void {
+  const app = server as unknown as { middleware: KoaMiddleware[]; store: { getMetadata(bucket: string, key: string): Promise<{ etag: string }> } };
+  const queues = new Map<string, Promise<void>>();
+  app.middleware.unshift(async (ctx, next) => {
+    const ifMatch = ctx.get("if-match");
+    const ifNoneMatch = ctx.get("if-none-match");
+    if (ctx.method !== "PUT" || (!ifMatch && !ifNoneMatch)) return next();
+    const [, bucket, ...rest] = ctx.path.split("/");
+    const key = rest.map(decodeURIComponent).join("/");
+    const id = `${bucket}/${key}`;
+    const previous = queues.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const chained = previous.then(() => mine);
+    queues.set(id, chained);
+    await previous;
+    try {
+      const current = await app.store.getMetadata(bucket!, key).then(
+        (m) => m.etag,
+        () => null,
+      );
+      const failed = (ifNoneMatch === "*" && current !== null) || (ifMatch !== "" && current !== ifMatch);
+      if (failed) {
+        ctx.status = 412;
+        ctx.type = "application/xml";
+        ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Key>${key}</Key></Error>`;
+        return;
+      }
+      await next();
+    } finally {
+      release();
+      if (queues.get(id) === chained) queues.delete(id);
+    }
+  });
 }
 
 /**
@@ -52,6 +114,7 @@ export async function startLocalS3(options: { directory: string; bucket: string;
     configureBuckets: [{ name: options.bucket }],
   });
   makeUploadsAllOrNothing(server);
+  honourConditionalWrites(server);
   const address = await server.run();
   return { endpoint: `http://${address.address}:${address.port}`, close: () => server.close() };
 }
