@@ -64,6 +64,41 @@ export const MAX_KEY_SEGMENT_BYTES = 255;
 /** A fit id (a UUID) as it appears in index keys: the longest key of a model is its index. */
 const FIT_ID_SAMPLE = "00000000-0000-0000-0000-000000000000";
 
+/** Refuses a key whose segments or total would not fit (see MAX_KEY_BYTES, MAX_KEY_SEGMENT_BYTES). */
+function checkKeyFits(longest: string, what: string): void {
+  const segment = Math.max(...longest.split("/").map((part) => Buffer.byteLength(part, "utf8")));
+  const total = Buffer.byteLength(longest, "utf8");
+  if (segment > MAX_KEY_SEGMENT_BYTES || total > MAX_KEY_BYTES) {
+    throw new InvalidInputError(
+      `${what} are too long to be stored together: their stored names would be ${segment} bytes per name and ${total} bytes in all, ` +
+        `over the limits of ${MAX_KEY_SEGMENT_BYTES} bytes per name and ${MAX_KEY_BYTES} bytes in all (ids are base64url-encoded: 4 characters per 3 bytes); use shorter ids`,
+    );
+  }
+}
+
+/** Who a dataset belongs to: the old backend keys datasets by role, ROI and recipe (not model_key). */
+export interface DatasetIdentity {
+  readonly roleId: string;
+  readonly roiId: string;
+  readonly recipeId: string;
+}
+
+export interface DatasetKeys {
+  /** The dataset's index: the list of its files and their metas; the only source of truth for what the dataset holds. */
+  readonly index: string;
+  file(label: string, filename: string): string;
+}
+
+/** The longest file name the service generates (see lib/datasets/filenames.ts). */
+const DATASET_FILENAME_SAMPLE = "20261125-120000-000000-0123456789ab.jpeg";
+
+/** `<prefix>datasets/<enc(recipe)>/<enc(role)>__<enc(roi)>/{index.json, ok/<file>, ng/<file>}`. */
+export function datasetKeys(prefix: string, dataset: DatasetIdentity): DatasetKeys {
+  const base = `${prefix}datasets/${encodeId(dataset.recipeId)}/${encodeId(dataset.roleId)}__${encodeId(dataset.roiId)}/`;
+  checkKeyFits(`${base}ok/${DATASET_FILENAME_SAMPLE}`, "role_id, roi_id and recipe_id");
+  return { index: `${base}index.json`, file: (label, filename) => `${base}${label}/${filename}` };
+}
+
 /**
  * S3 keys of a model: `<prefix><enc(role)>__<enc(model_key)>{.npz,_index.<fit id>.hnsw,_calib.json}`,
  * the old backend's names (model_key = roi_id by default), so its memories dropped in the bucket
@@ -75,14 +110,6 @@ export function modelKeys(prefix: string, identity: ModelIdentity): ModelKeys {
   const folder = identity.recipeId === DEFAULT_RECIPE ? prefix : `${prefix}recipes/${encodeId(identity.recipeId)}/`;
   const base = `${folder}${encodeId(identity.roleId)}__${encodeId(identity.modelKey)}`;
   const indexFor = (fitId: string) => `${base}_index.${fitId}.hnsw`;
-  const longest = indexFor(FIT_ID_SAMPLE);
-  const segment = Math.max(...longest.split("/").map((part) => Buffer.byteLength(part, "utf8")));
-  const total = Buffer.byteLength(longest, "utf8");
-  if (segment > MAX_KEY_SEGMENT_BYTES || total > MAX_KEY_BYTES) {
-    throw new InvalidInputError(
-      `role_id, model_key (roi_id by default) and recipe_id are too long to be stored together: their stored names would be ${segment} bytes per name and ${total} bytes in all, ` +
-        `over the limits of ${MAX_KEY_SEGMENT_BYTES} bytes per name and ${MAX_KEY_BYTES} bytes in all (ids are base64url-encoded: 4 characters per 3 bytes); use shorter ids`,
-    );
-  }
+  checkKeyFits(indexFor(FIT_ID_SAMPLE), "role_id, model_key (roi_id by default) and recipe_id");
   return { memory: `${base}.npz`, calibration: `${base}_calib.json`, indexFor, legacyIndex: `${base}_index.hnsw` };
 }
