@@ -16,6 +16,11 @@ export interface LocalStackOptions {
   readonly s3Port: number;
   readonly s3Directory: string;
   readonly bucket: string;
+  /**
+   * The S3 endpoint the service is given, when it differs from the store's own (e.g. a
+   * fault-injecting proxy in front of it); the bucket is still created on the store's.
+   */
+  readonly serviceS3Endpoint?: string;
   /** Extra environment for the service (MODEL_NAME, LOG_LEVEL, limits...). */
   readonly env?: Readonly<Record<string, string>>;
   /** Where serverless-offline's output goes (default: this process's stdout/stderr). */
@@ -25,6 +30,7 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   readonly url: string;
+  /** The store's own endpoint (the service's may differ: see serviceS3Endpoint). */
   readonly s3Endpoint: string;
   readonly env: Readonly<Record<string, string>>;
   stop(): Promise<void>;
@@ -45,7 +51,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await ensureBucket(createS3Client(config.s3), options.bucket);
   }
   const env: Record<string, string> = {
-    S3_ENDPOINT: endpoint,
+    S3_ENDPOINT: options.serviceS3Endpoint ?? endpoint,
     MODELS_BUCKET: options.bucket,
     MODEL_DIR: path.join(options.root, "layers/runtime/models"),
     HTTP_PORT: String(options.httpPort),
@@ -128,6 +134,9 @@ export async function startThrowawayStack(options: {
   bucket: string;
   env?: Readonly<Record<string, string>>;
   output?: (chunk: string) => void;
+  /** The embedded S3 server's port (default: a free one), e.g. to put a proxy in front of it first. */
+  s3Port?: number;
+  serviceS3Endpoint?: string;
 }): Promise<LocalStack> {
   const s3Directory = await mkdtemp(path.join(os.tmpdir(), `${options.bucket}-s3-`));
   try {
@@ -135,9 +144,10 @@ export async function startThrowawayStack(options: {
       root: options.root,
       httpPort: await freePort(),
       lambdaPort: await freePort(),
-      s3Port: await freePort(),
+      s3Port: options.s3Port ?? (await freePort()),
       s3Directory,
       bucket: options.bucket,
+      serviceS3Endpoint: options.serviceS3Endpoint,
       env: { LOG_LEVEL: "warn", ...options.env },
       output: options.output ?? (() => undefined),
     });
