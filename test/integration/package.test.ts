@@ -1,8 +1,10 @@
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { packageService, type PackageReport } from "../../scripts/deploy/package";
-import { PROJECT_ROOT } from "../helpers/testStack";
+import { postJson } from "../helpers/api";
+import { PROJECT_ROOT, startTestStack, type TestStack } from "../helpers/testStack";
 
 function zipListing(zip: string): string[] {
   return execFileSync("unzip", ["-Z1", zip], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }).trim().split("\n");
@@ -10,10 +12,26 @@ function zipListing(zip: string): string[] {
 
 describe("serverless package (no AWS credentials, no network)", () => {
   let report: PackageReport;
+  // a local stack serving while the package is built, as `npm start` may be
+  let running: TestStack;
 
   beforeAll(async () => {
+    running = await startTestStack();
     report = await packageService(PROJECT_ROOT, []);
   }, 300_000);
+
+  afterAll(async () => {
+    await running?.stop();
+  });
+
+  it("bundles in its own folder and removes it, leaving a running local stack's bundle alone", async () => {
+    expect(existsSync(path.join(PROJECT_ROOT, ".esbuild/package"))).toBe(false);
+    expect(existsSync(path.join(running.buildDir, ".build/functions/infer.js"))).toBe(true);
+    // a handler the running stack has not loaded yet is read from its bundle now
+    const res = await postJson(`${running.url}/calibrate_ng`, { role_id: "nobody", roi_id: "none", ok_scores: [1] });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/Memory not found/);
+  });
 
   it("produces one zip per function and the runtime layer", () => {
     expect(report.artefacts.map((a) => a.name).sort()).toEqual(expect.arrayContaining(["health", "runtime"]));
