@@ -22,17 +22,17 @@ const MALFORMED: [string, Buffer][] = [
   ["an empty body", Buffer.alloc(0)],
 ];
 
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
 describe("malformed multipart bodies over HTTP: a 400 JSON each, and the process keeps serving", () => {
-  let stack: TestStack;
-
-  beforeAll(async () => {
-    stack = await startTestStack();
-  }, 180_000);
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
-
   it.each(MALFORMED.flatMap(([name, body]) => ["/fit_ok", "/infer"].map((path) => [path, name, body] as const)))(
     "%s: %s -> 400",
     async (path, _name, body) => {
@@ -52,5 +52,36 @@ describe("malformed multipart bodies over HTTP: a 400 JSON each, and the process
     expect(stack.output()).not.toMatch(/uncaught|unhandled/i);
     const health = await fetch(`${stack.url}/health`);
     expect(health.status).toBe(200);
+  });
+});
+
+describe("bodies over the limits: the service's JSON 413 up to the gateway's 10 MB, the gateway's JSON 413 above", () => {
+  const form = (bytes: number) => {
+    const body = new FormData();
+    body.append("role_id", "Big");
+    body.append("roi_id", "Body");
+    body.append("mm_per_px", "0.1");
+    body.append("images", new Blob([Buffer.alloc(bytes, 7)], { type: "image/png" }), "big.png");
+    return body;
+  };
+
+  it.each([
+    ["over the service's limit (MAX_REQUEST_BYTES, 4400000 by default), under the gateway's", 8 * 1024 * 1024, /^Request body is \d+ bytes, over the limit of 4400000 bytes/],
+    ["over API Gateway's (and serverless-offline's) 10 MB", 11 * 1024 * 1024, /^Request body over API Gateway's 10 MB limit/],
+  ])("%s -> 413 JSON {error, request_id}", async (_name, bytes, message) => {
+    const response = await fetch(`${stack.url}/fit_ok`, { method: "POST", body: form(bytes) });
+    expect(response.status).toBe(413);
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    const body = await jsonOf(response);
+    expect(Object.keys(body).sort()).toEqual(["error", "request_id"]);
+    expect(body.error).toMatch(message);
+    expect(body.request_id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("an unknown route -> JSON {error, request_id} (the gateway's default 4XX shape)", async () => {
+    const response = await fetch(`${stack.url}/no_such_route`, { method: "POST", body: "{}" });
+    expect(response.status).toBe(404);
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await jsonOf(response)).toEqual({ error: "No route for POST /no_such_route", request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
   });
 });

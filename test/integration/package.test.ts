@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { packageService, type PackageReport } from "../../scripts/deploy/package";
@@ -31,6 +31,27 @@ describe("serverless package (no AWS credentials, no network)", () => {
     const res = await postJson(`${running.url}/calibrate_ng`, { role_id: "nobody", roi_id: "none", ok_scores: [1] });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatch(/Memory not found/);
+  });
+
+  it("declares API Gateway's own error answers as JSON {error, request_id} (GatewayResponses)", () => {
+    const template = JSON.parse(readFileSync(path.join(PROJECT_ROOT, ".serverless/cloudformation-template-update-stack.json"), "utf8"));
+    const responses = Object.values(template.Resources as Record<string, { Type: string; Properties: Record<string, any> }>)
+      .filter((r) => r.Type === "AWS::ApiGateway::GatewayResponse")
+      .map((r) => r.Properties);
+    const byType = Object.fromEntries(responses.map((p) => [p.ResponseType, p]));
+    expect(Object.keys(byType).sort()).toEqual(
+      ["DEFAULT_4XX", "DEFAULT_5XX", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "QUOTA_EXCEEDED", "REQUEST_TOO_LARGE", "THROTTLED"].sort(),
+    );
+    expect([byType.REQUEST_TOO_LARGE.StatusCode, byType.THROTTLED.StatusCode, byType.INTEGRATION_TIMEOUT.StatusCode]).toEqual(["413", "429", "504"]);
+    for (const p of responses) {
+      expect(p.RestApiId).toEqual({ Ref: "ApiGatewayRestApi" });
+      expect(p.ResponseParameters["gatewayresponse.header.Content-Type"]).toBe("'application/json'");
+      // as API Gateway renders it: messageString is already a quoted JSON string
+      const rendered = String(p.ResponseTemplates["application/json"])
+        .replaceAll("$context.error.messageString", JSON.stringify('a "quoted" message'))
+        .replaceAll("$context.requestId", "0f7e2b1c-1111-2222-3333-444455556666");
+      expect(Object.keys(JSON.parse(rendered)).sort()).toEqual(["error", "request_id"]);
+    }
   });
 
   it("produces one zip per function and the runtime layer", () => {
