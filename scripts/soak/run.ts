@@ -199,26 +199,29 @@ async function main(): Promise<void> {
     results.push(await load(`phase 1: /infer on one model, ${clients} clients`, stack.pid, clients, seconds, (i) => infer("main", probes[i % probes.length]!)));
     print(results[0]!);
 
-    // phase 2: many small models
-    const tiny = await Promise.all([31, 32].map((s) => encodePng(brushedMetal(160, 120, s))));
-    const small = await encodePng(paintSpot(brushedMetal(160, 120, 40), 80, 60, 6));
-    const t0 = performance.now();
-    let fitErrors = 0;
-    let nextKey = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(clients, 2) }, async () => {
-        while (nextKey < keys) {
-          const k = nextKey++;
-          const res = await post(url("/fit_ok"), imageForm({ role_id: "soak", roi_id: `key-${k}`, mm_per_px: "0.1" }, [{ field: "images", name: "ok.png", data: tiny[k % 2]! }]));
-          if (res.status !== 200) fitErrors += 1;
-        }
-      }),
-    );
-    console.log(`\nphase 2: fitted ${keys} keys in ${((performance.now() - t0) / 1000).toFixed(1)} s (${fitErrors} errors); RSS now ${rssOfTreeMb(stack.pid).toFixed(1)} MB`);
-    results.push(await load(`phase 2: /infer cycling through ${keys} keys, ${clients} clients, CACHE_MAX_BYTES=${cacheMaxBytes}`, stack.pid, clients, cycleSeconds, (i) => infer(`key-${i % keys}`, small)));
-    print(results[1]!);
-    if (jsonOut) await writeFile(jsonOut, JSON.stringify({ clients, seconds, cycleSeconds, keys, cacheMaxBytes, rssAtStart, fitErrors, results }, null, 2));
-    if (fitErrors > 0 || results.some((r) => r.errors > 0)) process.exitCode = 1;
+    // phase 2: many small models (skipped with --keys 0 or --cycle-seconds 0)
+    if (keys > 0 && cycleSeconds > 0) {
+      const tiny = await Promise.all([31, 32].map((s) => encodePng(brushedMetal(160, 120, s))));
+      const small = await encodePng(paintSpot(brushedMetal(160, 120, 40), 80, 60, 6));
+      const t0 = performance.now();
+      let fitErrors = 0;
+      let nextKey = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(clients, 2) }, async () => {
+          while (nextKey < keys) {
+            const k = nextKey++;
+            const res = await post(url("/fit_ok"), imageForm({ role_id: "soak", roi_id: `key-${k}`, mm_per_px: "0.1" }, [{ field: "images", name: "ok.png", data: tiny[k % 2]! }]));
+            if (res.status !== 200) fitErrors += 1;
+          }
+        }),
+      );
+      console.log(`\nphase 2: fitted ${keys} keys in ${((performance.now() - t0) / 1000).toFixed(1)} s (${fitErrors} errors); RSS now ${rssOfTreeMb(stack.pid).toFixed(1)} MB`);
+      if (fitErrors > 0) process.exitCode = 1;
+      results.push(await load(`phase 2: /infer cycling through ${keys} keys, ${clients} clients, CACHE_MAX_BYTES=${cacheMaxBytes}`, stack.pid, clients, cycleSeconds, (i) => infer(`key-${i % keys}`, small)));
+      print(results[1]!);
+    }
+    if (jsonOut) await writeFile(jsonOut, JSON.stringify({ clients, seconds, cycleSeconds, keys, cacheMaxBytes, rssAtStart, results }, null, 2));
+    if (results.some((r) => r.errors > 0)) process.exitCode = 1;
   } finally {
     await stack.stop();
   }
