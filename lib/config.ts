@@ -16,6 +16,17 @@ export interface Config {
     readonly endpoint: string;
     readonly region: string;
     readonly forcePathStyle: boolean;
+    /**
+     * Bound of one S3 call in ms, every attempt, backoff and the transfer of the body included:
+     * past it the call fails (a 503 for the client), well inside the function's timeout.
+     */
+    readonly timeoutMs: number;
+    /** TCP connect bound of one attempt, in ms. */
+    readonly connectTimeoutMs: number;
+    /** An attempt that sends or receives nothing for this long fails (then is retried), in ms. */
+    readonly socketTimeoutMs: number;
+    /** Attempts per S3 call (the SDK's standard retry mode: first try + retries). */
+    readonly maxAttempts: number;
   };
   readonly model: {
     /** Folder holding `<name>.onnx` and `<name>.card.json` (`/opt/models` in the Lambda layer). */
@@ -170,6 +181,11 @@ export function loadConfig(env: Env = process.env): Config {
       endpoint,
       region: text(env, "S3_REGION", text(env, "AWS_REGION", "us-east-1")),
       forcePathStyle: bool(env, "S3_FORCE_PATH_STYLE", endpoint !== ""),
+      // API Gateway gives a function 29 s: an S3 call may never use most of it.
+      timeoutMs: number(env, "S3_TIMEOUT_MS", 5000, { min: 100, max: 20_000, integer: true }),
+      connectTimeoutMs: number(env, "S3_CONNECT_TIMEOUT_MS", 1000, { min: 10, max: 20_000, integer: true }),
+      socketTimeoutMs: number(env, "S3_SOCKET_TIMEOUT_MS", 2000, { min: 10, max: 20_000, integer: true }),
+      maxAttempts: number(env, "S3_MAX_ATTEMPTS", 3, { min: 1, max: 10, integer: true }),
     },
     model: {
       dir,

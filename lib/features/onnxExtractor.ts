@@ -16,7 +16,10 @@ export interface OnnxExtractorOptions {
 type Dims = readonly (number | string)[];
 
 
-/** Checks the card against the graph's declared inputs and outputs; throws ModelCardError naming the mismatch. */
+/**
+ * Checks the card against the graph's declared inputs and outputs; throws ModelCardError naming
+ * the mismatch. A batch axis fixed at 1 is accepted (the extractor then runs one image at a time).
+ */
 export function validateCardAgainstGraph(
   card: ModelCard,
   inputs: readonly ort.InferenceSession.ValueMetadata[],
@@ -38,6 +41,9 @@ export function validateCardAgainstGraph(
   const inputDims = tensorDims(input!, where);
   if (input!.isTensor && input!.type !== "float32") fail(`input "${card.input.name}" is ${input!.type}, expected float32`);
   if (inputDims.length !== 4) fail(`input "${card.input.name}" has rank ${inputDims.length}, expected 4 (NCHW)`);
+  if (typeof inputDims[0] === "number" && inputDims[0] !== 1) {
+    fail(`input "${card.input.name}" has its batch axis (axis 0) fixed at ${inputDims[0]}: export it with a dynamic batch axis, or fixed at 1`);
+  }
   if (typeof inputDims[1] === "number" && inputDims[1] !== 3) fail(`input "${card.input.name}" has ${inputDims[1]} channels, expected 3`);
   for (const axis of [2, 3]) {
     const d = inputDims[axis];
@@ -96,11 +102,19 @@ export function copyOutputInto(
   }
 }
 
+/** Most images one run of the graph takes: 1 when its input's batch axis is fixed at 1, else unbounded. */
+export function maxBatchOf(card: ModelCard, inputs: readonly ort.InferenceSession.ValueMetadata[]): number {
+  const input = inputs.find((m) => m.name === card.input.name);
+  return input?.isTensor && input.shape[0] === 1 ? 1 : Number.POSITIVE_INFINITY;
+}
+
 export class OnnxFeatureExtractor implements FeatureExtractor {
   private constructor(
     readonly card: ModelCard,
     readonly inputSize: number,
     private readonly session: ort.InferenceSession,
+    /** Images per run of the graph (1 for a graph exported with a fixed batch of 1). */
+    readonly maxBatch: number,
   ) {}
 
   static async load(options: OnnxExtractorOptions): Promise<OnnxFeatureExtractor> {
@@ -123,14 +137,27 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
       await session.release();
       throw error;
     }
-    return new OnnxFeatureExtractor(card, options.inputSize, session);
+    return new OnnxFeatureExtractor(card, options.inputSize, session, maxBatchOf(card, session.inputMetadata));
   }
 
   async extract(pixels: Float32Array, count: number): Promise<PatchGrid[]> {
     const S = this.inputSize;
-    if (pixels.length !== count * 3 * S * S) {
+    const imageValues = 3 * S * S;
+    if (pixels.length !== count * imageValues) {
       throw new RangeError(`pixels has ${pixels.length} values, expected ${count} x 3 x ${S} x ${S}`);
     }
+    if (count <= this.maxBatch) return this.run(pixels, count);
+    // The graph takes fewer images per run than asked (a batch axis fixed at 1): run them in turn.
+    const grids: PatchGrid[] = [];
+    for (let start = 0; start < count; start += this.maxBatch) {
+      const n = Math.min(this.maxBatch, count - start);
+      grids.push(...(await this.run(pixels.subarray(start * imageValues, (start + n) * imageValues), n)));
+    }
+    return grids;
+  }
+
+  private async run(pixels: Float32Array, count: number): Promise<PatchGrid[]> {
+    const S = this.inputSize;
     const input = new ort.Tensor("float32", pixels, [count, 3, S, S]);
     const results = await this.session.run({ [this.card.input.name]: input });
     const patch = this.card.input.patchSize;

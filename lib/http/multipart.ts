@@ -59,6 +59,19 @@ export function parseMultipart(event: APIGatewayProxyEvent, limits: MultipartLim
     const fail = (error: Error) => {
       failure ??= error;
     };
+    // Settles exactly once: busboy can report one defect several times (the parser's 'error',
+    // the file stream it destroys, then 'close'), and any of them may come first.
+    let settled = false;
+    const settle = (error: Error | undefined) => {
+      if (settled) return;
+      settled = true;
+      if (error) reject(error);
+      else resolve(new MultipartForm(fields, files));
+    };
+    const malformed = (cause: unknown) => {
+      const message = cause instanceof Error ? cause.message : String(cause);
+      settle(failure ?? new InvalidInputError(`Malformed multipart body: ${message}`, { cause }));
+    };
     let parser: busboy.Busboy;
     try {
       parser = busboy({
@@ -78,6 +91,9 @@ export function parseMultipart(event: APIGatewayProxyEvent, limits: MultipartLim
     });
     parser.on("file", (name, stream, info) => {
       const chunks: Buffer[] = [];
+      // A part cut short (no closing boundary) makes busboy destroy this stream with an error:
+      // unheard, that error would be an uncaught exception that ends the process.
+      stream.on("error", malformed);
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("limit", () => fail(new TooLargeError(`File ${info.filename ?? name} is over the limit of ${limits.maxFileBytes} bytes per file (${formatMb(limits.maxFileBytes)})`)));
       stream.on("end", () => {
@@ -89,8 +105,12 @@ export function parseMultipart(event: APIGatewayProxyEvent, limits: MultipartLim
     parser.on("filesLimit", () => fail(new TooLargeError(`Too many files: at most ${limits.maxFiles} per request`)));
     parser.on("fieldsLimit", () => fail(new TooLargeError("Too many fields: at most 200 per request")));
     parser.on("partsLimit", () => fail(new TooLargeError("Too many parts in the request")));
-    parser.on("error", (cause: Error) => reject(new InvalidInputError(`Malformed multipart body: ${cause.message}`, { cause })));
-    parser.on("close", () => (failure ? reject(failure) : resolve(new MultipartForm(fields, files))));
-    parser.end(body);
+    parser.on("error", malformed);
+    parser.on("close", () => settle(failure));
+    try {
+      parser.end(body);
+    } catch (cause) {
+      malformed(cause);
+    }
   });
 }

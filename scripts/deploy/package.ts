@@ -25,7 +25,8 @@ export async function packageService(root: string, args: string[] = []): Promise
   const result = spawnSync(serverlessBin, ["package", ...args], {
     cwd: root,
     stdio: "inherit",
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off" },
+    // its own bundle folder (deleted when done), never the one a running npm start serves from
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off", ESBUILD_WORK_FOLDER: path.join(".esbuild", "package") },
   });
   if (result.status !== 0) throw new Error(`serverless package exited with ${result.status ?? result.signal}`);
   const dir = path.join(root, ".serverless");

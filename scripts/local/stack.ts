@@ -16,6 +16,19 @@ export interface LocalStackOptions {
   readonly s3Port: number;
   readonly s3Directory: string;
   readonly bucket: string;
+  /**
+   * The S3 endpoint the service is given, when it differs from the store's own (e.g. a
+   * fault-injecting proxy in front of it); the bucket is still created on the store's.
+   */
+  readonly serviceS3Endpoint?: string;
+  /** Folder of the ONNX models (default: the project's layers/runtime/models). */
+  readonly modelDir?: string;
+  /**
+   * serverless-esbuild's work folder, relative to `root` (default `.esbuild/offline-<httpPort>`):
+   * each stack bundles into and serves from its own, so another stack, a test run or
+   * `npm run package` (which deletes its own folder when done) cannot pull the code from under it.
+   */
+  readonly buildFolder?: string;
   /** Extra environment for the service (MODEL_NAME, LOG_LEVEL, limits...). */
   readonly env?: Readonly<Record<string, string>>;
   /** Where serverless-offline's output goes (default: this process's stdout/stderr). */
@@ -25,7 +38,12 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   readonly url: string;
+  /** The store's own endpoint (the service's may differ: see serviceS3Endpoint). */
   readonly s3Endpoint: string;
+  /** serverless-offline's process id (its workers run inside it). */
+  readonly pid: number;
+  /** Absolute path of the bundle folder this stack serves from. */
+  readonly buildDir: string;
   readonly env: Readonly<Record<string, string>>;
   stop(): Promise<void>;
 }
@@ -44,10 +62,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const config = loadConfig({ ...process.env, S3_ENDPOINT: endpoint, MODELS_BUCKET: options.bucket });
     await ensureBucket(createS3Client(config.s3), options.bucket);
   }
+  const buildFolder = options.buildFolder ?? path.join(".esbuild", `offline-${options.httpPort}`);
   const env: Record<string, string> = {
-    S3_ENDPOINT: endpoint,
+    S3_ENDPOINT: options.serviceS3Endpoint ?? endpoint,
     MODELS_BUCKET: options.bucket,
-    MODEL_DIR: path.join(options.root, "layers/runtime/models"),
+    MODEL_DIR: options.modelDir ?? path.join(options.root, "layers/runtime/models"),
+    ESBUILD_WORK_FOLDER: buildFolder,
     HTTP_PORT: String(options.httpPort),
     LAMBDA_PORT: String(options.lambdaPort),
     ...(options.externalS3Endpoint
@@ -73,6 +93,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   return {
     url,
     s3Endpoint: endpoint,
+    pid: child.pid!,
+    buildDir: path.join(options.root, buildFolder),
     env,
     stop: async () => {
       await stopChild(child);
@@ -128,16 +150,27 @@ export async function startThrowawayStack(options: {
   bucket: string;
   env?: Readonly<Record<string, string>>;
   output?: (chunk: string) => void;
+  /** The embedded S3 server's port (default: a free one), e.g. to put a proxy in front of it first. */
+  s3Port?: number;
+  serviceS3Endpoint?: string;
 }): Promise<LocalStack> {
   const s3Directory = await mkdtemp(path.join(os.tmpdir(), `${options.bucket}-s3-`));
+  const httpPort = await freePort();
+  const buildFolder = path.join(".esbuild", `throwaway-${process.pid}-${httpPort}`);
+  const cleanUp = async () => {
+    await rm(s3Directory, { recursive: true, force: true });
+    await rm(path.join(options.root, buildFolder), { recursive: true, force: true });
+  };
   try {
     const stack = await startLocalStack({
       root: options.root,
-      httpPort: await freePort(),
+      httpPort,
       lambdaPort: await freePort(),
-      s3Port: await freePort(),
+      s3Port: options.s3Port ?? (await freePort()),
       s3Directory,
       bucket: options.bucket,
+      serviceS3Endpoint: options.serviceS3Endpoint,
+      buildFolder,
       env: { LOG_LEVEL: "warn", ...options.env },
       output: options.output ?? (() => undefined),
     });
@@ -145,11 +178,11 @@ export async function startThrowawayStack(options: {
       ...stack,
       stop: async () => {
         await stack.stop();
-        await rm(s3Directory, { recursive: true, force: true });
+        await cleanUp();
       },
     };
   } catch (error) {
-    await rm(s3Directory, { recursive: true, force: true });
+    await cleanUp();
     throw error;
   }
 }

@@ -29,6 +29,8 @@ export interface TextureModelOptions {
   /** Weight of the derivative magnitudes against the colour means; tuned on inspection images. */
   readonly derivativeGain: number;
   readonly inputSize: number;
+  /** The graph's batch axis: dynamic ("batch", the default) or fixed, as some exporters write it. */
+  readonly batchAxis?: number | "batch";
 }
 
 export const DEFAULT_TEXTURE_OPTIONS: TextureModelOptions = { derivativeGain: 4, inputSize: 448 };
@@ -75,7 +77,8 @@ export function derivativeKernels(sigma: number, radius: number): { gaussian: Fl
 
 export function buildTextureModel(options: TextureModelOptions = DEFAULT_TEXTURE_OPTIONS): { onnx: Uint8Array; card: ModelCard } {
   const b = new GraphBuilder("texture_s14");
-  const input = b.input("pixel_values", ["batch", 3, "height", "width"]);
+  const batch = options.batchAxis ?? "batch";
+  const input = b.input("pixel_values", [batch, 3, "height", "width"]);
   const colourWeights = [1 / 3, 1 / 3, 1 / 3, 1 / 2, -1 / 2, 0, 1 / 4, 1 / 4, -1 / 2];
   const colour = b.op("Conv", [input, b.floats("colour_w", [3, 3, 1, 1], colourWeights)]);
 
@@ -119,7 +122,7 @@ export function buildTextureModel(options: TextureModelOptions = DEFAULT_TEXTURE
     count_include_pad: 0,
   });
   const dim = LEVELS.length * 3 * 6 * 2;
-  b.expose(neighbourhood, "patch_features", ["batch", dim, "grid_h", "grid_w"]);
+  b.expose(neighbourhood, "patch_features", [batch, dim, "grid_h", "grid_w"]);
 
   const card: ModelCard = {
     id: TEXTURE_MODEL_ID,

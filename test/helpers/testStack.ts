@@ -12,10 +12,15 @@ export interface TestStack extends LocalStack {
 /**
  * The real local stack (s3rver + serverless-offline) on free ports with a fresh S3 folder,
  * removed by stop(). Every integration test talks to it over HTTP.
+ * `options.s3Port` fixes the S3 server's port and `options.serviceS3Endpoint` gives the service
+ * another endpoint than the S3 server's (a fault proxy in front of it, test/helpers/faultProxy.ts).
  */
-export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(
+  env: Record<string, string> = {},
+  options: { s3Port?: number; serviceS3Endpoint?: string } = {},
+): Promise<TestStack> {
   const bucket = "test-models";
   let log = "";
-  const stack = await startThrowawayStack({ root: PROJECT_ROOT, bucket, env, output: (chunk) => (log += chunk) });
+  const stack = await startThrowawayStack({ root: PROJECT_ROOT, bucket, env, output: (chunk) => (log += chunk), ...options });
   return { ...stack, bucket, output: () => log };
 }

@@ -1,9 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { packageService, type PackageReport } from "../../scripts/deploy/package";
-import { PROJECT_ROOT } from "../helpers/testStack";
+import { postJson } from "../helpers/api";
+import { PROJECT_ROOT, startTestStack, type TestStack } from "../helpers/testStack";
 
 function zipListing(zip: string): string[] {
   return execFileSync("unzip", ["-Z1", zip], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }).trim().split("\n");
@@ -11,8 +12,11 @@ function zipListing(zip: string): string[] {
 
 describe("serverless package (no AWS credentials, no network)", () => {
   let report: PackageReport;
+  // a local stack serving while the package is built, as `npm start` may be
+  let running: TestStack;
 
   beforeAll(async () => {
+    running = await startTestStack();
     report = await packageService(PROJECT_ROOT, []);
   }, 300_000);
 
@@ -22,6 +26,44 @@ describe("serverless package (no AWS credentials, no network)", () => {
     expect(functions).toEqual(expect.arrayContaining(["health", "fitOk", "infer", "calibrateNg", "openapi"]));
     expect(report.artefacts.map((a) => a.name).sort()).toEqual([...functions, "runtime"].sort());
     for (const name of [...functions, "runtime"]) expect(zipListing(path.join(PROJECT_ROOT, `.serverless/${name}.zip`)).length).toBeGreaterThan(0);
+  });
+
+  afterAll(async () => {
+    await running?.stop();
+  });
+
+  it("bundles in its own folder and removes it, leaving a running local stack's bundle alone", async () => {
+    expect(existsSync(path.join(PROJECT_ROOT, ".esbuild/package"))).toBe(false);
+    expect(existsSync(path.join(running.buildDir, ".build/functions/infer.js"))).toBe(true);
+    // a handler the running stack has not loaded yet is read from its bundle now
+    const res = await postJson(`${running.url}/calibrate_ng`, { role_id: "nobody", roi_id: "none", ok_scores: [1] });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/mm_per_px is required: no memory is fitted/);
+  });
+
+  it("declares API Gateway's own error answers as JSON {error, request_id} (GatewayResponses)", () => {
+    const template = JSON.parse(readFileSync(path.join(PROJECT_ROOT, ".serverless/cloudformation-template-update-stack.json"), "utf8"));
+    const responses = Object.values(template.Resources as Record<string, { Type: string; Properties: Record<string, any> }>)
+      .filter((r) => r.Type === "AWS::ApiGateway::GatewayResponse")
+      .map((r) => r.Properties);
+    const byType = Object.fromEntries(responses.map((p) => [p.ResponseType, p]));
+    expect(Object.keys(byType).sort()).toEqual(
+      ["DEFAULT_4XX", "DEFAULT_5XX", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "QUOTA_EXCEEDED", "REQUEST_TOO_LARGE", "THROTTLED"].sort(),
+    );
+    expect([byType.REQUEST_TOO_LARGE.StatusCode, byType.THROTTLED.StatusCode, byType.INTEGRATION_TIMEOUT.StatusCode]).toEqual(["413", "429", "504"]);
+    for (const p of responses) {
+      expect(p.RestApiId).toEqual({ Ref: "ApiGatewayRestApi" });
+      expect(p.ResponseParameters["gatewayresponse.header.Content-Type"]).toBe("'application/json'");
+      // as API Gateway renders it: messageString is already a quoted JSON string
+      const rendered = String(p.ResponseTemplates["application/json"])
+        .replaceAll("$context.error.messageString", JSON.stringify('a "quoted" message'))
+        .replaceAll("$context.requestId", "0f7e2b1c-1111-2222-3333-444455556666");
+      expect(Object.keys(JSON.parse(rendered)).sort()).toEqual(["error", "request_id"]);
+    }
+  });
+
+  it("produces one zip per function and the runtime layer", () => {
+    expect(report.artefacts.map((a) => a.name).sort()).toEqual(expect.arrayContaining(["health", "runtime"]));
   });
 
   it("puts the model and the linux-x64 native addons in the layer, and nothing else of ORT's platforms", () => {

@@ -57,6 +57,10 @@ describe("loadConfig", () => {
     ["LOG_LEVEL", "verbose"],
     ["S3_FORCE_PATH_STYLE", "maybe"],
     ["CACHE_MAX_BYTES", "1e3.5"],
+    ["S3_TIMEOUT_MS", "30000"],
+    ["S3_CONNECT_TIMEOUT_MS", "1.5"],
+    ["S3_SOCKET_TIMEOUT_MS", "-1"],
+    ["S3_MAX_ATTEMPTS", "0"],
   ])("rejects %s=%s with an error naming the variable", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name}=`));

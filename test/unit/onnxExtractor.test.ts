@@ -6,6 +6,7 @@ import { ModelCardError } from "../../lib/features/modelCard";
 import * as ort from "onnxruntime-node";
 import { copyOutputInto, OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
 import { brushedMetal } from "../../scripts/synthetic/images";
+import { buildTextureModel, DEFAULT_TEXTURE_OPTIONS } from "../../scripts/models/textureModel";
 import { PROJECT_ROOT } from "../helpers/testStack";
 
 const modelDir = path.join(PROJECT_ROOT, "layers/runtime/models");
@@ -98,6 +99,46 @@ describe("model card validated against the graph at load", () => {
 
   it("rejects a card from another model (the ViT card on the texture graph)", async () => {
     await expect(loadWith(() => undefined, 448, vitCard, textureOnnx)).rejects.toThrow(/output "block9" is not in the graph/);
+  });
+});
+
+describe("the graph's batch axis", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "batch-axis-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The texture model with its batch axis fixed at `batch`, as some exporters write it. */
+  async function textureWithBatch(batch: number): Promise<{ onnxPath: string; cardPath: string }> {
+    const { onnx, card } = buildTextureModel({ ...DEFAULT_TEXTURE_OPTIONS, batchAxis: batch });
+    const onnxPath = path.join(dir, `texture-batch${batch}.onnx`);
+    const cardPath = path.join(dir, `texture-batch${batch}.card.json`);
+    await writeFile(onnxPath, onnx);
+    await writeFile(cardPath, JSON.stringify(card));
+    return { onnxPath, cardPath };
+  }
+
+  it("a graph that takes only batches of 1 runs a fit's batch one image at a time, with the dynamic graph's embeddings", async () => {
+    const fixed = await OnnxFeatureExtractor.load({ ...(await textureWithBatch(1)), inputSize: 224, threads: 1 });
+    const dynamic = await OnnxFeatureExtractor.load({ onnxPath: textureOnnx, cardPath: textureCard, inputSize: 224, threads: 1 });
+    expect(fixed.maxBatch).toBe(1);
+    expect(dynamic.maxBatch).toBe(Number.POSITIVE_INFINITY);
+    const images = [brushedMetal(300, 200, 1), brushedMetal(224, 224, 2), brushedMetal(150, 260, 3)];
+    const one = await embedImages(fixed, images, { batchSize: 4 }); // FIT_BATCH_SIZE's default
+    const all = await embedImages(dynamic, images, { batchSize: 4 });
+    expect(one.map((e) => e.grid.embeddings)).toEqual(all.map((e) => e.grid.embeddings));
+    expect(one[0]!.grid.embeddings).not.toEqual(one[1]!.grid.embeddings);
+    await fixed.release();
+    await dynamic.release();
+  }, 30_000);
+
+  it("rejects at load a graph whose batch axis is fixed at another size, naming the axis", async () => {
+    await expect(OnnxFeatureExtractor.load({ ...(await textureWithBatch(2)), inputSize: 224, threads: 1 })).rejects.toThrow(
+      /input "pixel_values" has its batch axis \(axis 0\) fixed at 2/,
+    );
   });
 });
 
