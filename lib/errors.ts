@@ -29,6 +29,10 @@ export const ERROR_CODES = [
   "time_budget",
   /** Our own fault; details are only in the logs. */
   "internal",
+  /** API Gateway refused the request itself (throttling or a usage plan's quota): wait and retry. */
+  "throttled",
+  /** API Gateway answered by itself (unknown route, missing or invalid API key, ...). */
+  "gateway",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

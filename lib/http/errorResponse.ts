@@ -15,6 +15,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   unsupported_media_type: 415,
   time_budget: 413,
   internal: 500,
+  throttled: 429,
+  gateway: 403,
   unavailable: 503,
   corrupt_artefact: 503,
 };

@@ -1,4 +1,4 @@
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { S3RVER_CREDENTIALS } from "../../scripts/local/s3Server";
 import { jsonOf } from "./http";
 
@@ -52,6 +52,11 @@ export async function bucketSnapshot(s3: S3Client, bucket: string): Promise<Reco
   return out;
 }
 
-export async function putObject(s3: S3Client, bucket: string, key: string, body: Uint8Array): Promise<void> {
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+export async function putObject(s3: S3Client, bucket: string, key: string, body: Uint8Array, metadata: Record<string, string> = {}): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata }));
+}
+
+export async function getObject(s3: S3Client, bucket: string, key: string): Promise<{ body: Uint8Array; metadata: Record<string, string> }> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return { body: await out.Body!.transformToByteArray(), metadata: out.Metadata ?? {} };
 }

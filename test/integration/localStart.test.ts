@@ -93,7 +93,7 @@ describe("npm start (scripts/local/start.ts)", () => {
       // a handler this server has not loaded yet: read from its bundle now
       const first = await postJson(`${url}/calibrate_ng`, { role_id: "nobody", roi_id: "none", ok_scores: [1] });
       expect(first.status).toBe(400);
-      expect(first.body.error).toMatch(/Memory not found/);
+      expect(first.body.error).toMatch(/mm_per_px is required: no memory is fitted/);
     } finally {
       await stop(start.child);
       await rm(path.join(PROJECT_ROOT, ".esbuild", `offline-${httpPort}`), { recursive: true, force: true });

@@ -39,7 +39,8 @@ describe("malformed multipart bodies over HTTP: a 400 JSON each, and the process
       const res = await postRaw(`${stack.url}${path}`, TYPE, body);
       expect(res.status).toBe(400);
       expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-      expect(Object.keys(res.body).sort()).toEqual(["error", "request_id"]);
+      expect(Object.keys(res.body).sort()).toEqual(["code", "error", "request_id"]);
+      expect(res.body.code).toBe("invalid_input");
       expect(res.body.error).toMatch(/^Malformed multipart body: /);
       // the same process still answers
       const health = await fetch(`${stack.url}/health`);
@@ -68,20 +69,20 @@ describe("bodies over the limits: the service's JSON 413 up to the gateway's 10 
   it.each([
     ["over the service's limit (MAX_REQUEST_BYTES, 4400000 by default), under the gateway's", 8 * 1024 * 1024, /^Request body is \d+ bytes, over the limit of 4400000 bytes/],
     ["over API Gateway's (and serverless-offline's) 10 MB", 11 * 1024 * 1024, /^Request body over API Gateway's 10 MB limit/],
-  ])("%s -> 413 JSON {error, request_id}", async (_name, bytes, message) => {
+  ])("%s -> 413 JSON {error, code, request_id}", async (_name, bytes, message) => {
     const response = await fetch(`${stack.url}/fit_ok`, { method: "POST", body: form(bytes) });
     expect(response.status).toBe(413);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
     const body = await jsonOf(response);
-    expect(Object.keys(body).sort()).toEqual(["error", "request_id"]);
+    expect(Object.keys(body).sort()).toEqual(["code", "error", "request_id"]);
     expect(body.error).toMatch(message);
     expect(body.request_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it("an unknown route -> JSON {error, request_id} (the gateway's default 4XX shape)", async () => {
+  it("an unknown route -> JSON {error, code, request_id} (the gateway's default 4XX shape)", async () => {
     const response = await fetch(`${stack.url}/no_such_route`, { method: "POST", body: "{}" });
     expect(response.status).toBe(404);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
-    expect(await jsonOf(response)).toEqual({ error: "No route for POST /no_such_route", request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(await jsonOf(response)).toEqual({ error: "No route for POST /no_such_route", code: "gateway", request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
   });
 });

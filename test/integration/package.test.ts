@@ -58,7 +58,7 @@ describe("serverless package (no AWS credentials, no network)", () => {
       const rendered = String(p.ResponseTemplates["application/json"])
         .replaceAll("$context.error.messageString", JSON.stringify('a "quoted" message'))
         .replaceAll("$context.requestId", "0f7e2b1c-1111-2222-3333-444455556666");
-      expect(Object.keys(JSON.parse(rendered)).sort()).toEqual(["error", "request_id"]);
+      expect(Object.keys(JSON.parse(rendered)).sort()).toEqual(["code", "error", "request_id"]);
     }
   });
 

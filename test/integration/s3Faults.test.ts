@@ -92,10 +92,28 @@ describe("S3 behind a fault proxy: refused, reset or hung, every endpoint answer
       timings.push(`  ${mode.padEnd(6)} ${endpoint.padEnd(13)} ${res.status} in ${ms.toFixed(0)} ms`);
       expect(res.status).toBe(503);
       expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-      expect(Object.keys(res.body).sort()).toEqual(["error", "request_id"]);
+      expect(Object.keys(res.body).sort()).toEqual(["code", "error", "request_id"]);
+      expect(res.body.code).toBe("unavailable");
       expect(res.body.error).toMatch(/model store is not available.*try again/);
       expect(ms).toBeLessThan(ANSWER_BOUND_MS);
       if (mode === "hang") expect(ms).toBeGreaterThan(S3_TIMEOUT_MS * 0.8); // it really waited on S3
+    });
+  });
+
+  describe("an upload cut part-way (the connection reset after N bytes of the PUT)", () => {
+    afterEach(() => proxy.clearCut());
+
+    it.each([
+      ["the memory .npz of a re-fit", /^PUT \S+\.npz/, 3000, () => postForm(url("/fit_ok"), [...ids("Faults", "A"), ["images", png(defect)], ["images", png(train[0]!)]])],
+      ["the calibration of a re-calibration", /^PUT \S+_calib\.json/, 400, () => postJson(url("/calibrate_ng"), { role_id: "Faults", roi_id: "A", ok_scores: [0.3], ng_scores: [0.9] })],
+    ] as const)("%s: 503, and nothing stored changed", async (_what, match, afterBytes, send) => {
+      proxy.cut({ match, afterBytes, action: "reset" });
+      const res = await send();
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe("unavailable");
+      expect(proxy.stats.cuts.some((line) => match.test(line))).toBe(true);
+      proxy.clearCut();
+      expect(await bucketSnapshot(s3, stack.bucket)).toEqual(stored);
     });
   });
 
