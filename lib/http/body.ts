@@ -11,6 +11,7 @@ export function bodyBytes(event: APIGatewayProxyEvent, maxBytes: number): Buffer
   return body;
 }
 
+/** Bytes as decimal megabytes (1 MB = 1,000,000 bytes, as the README and Lambda's limits are written). */
 export function formatMb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(bytes % (1024 * 1024) === 0 ? 0 : 1)} MB`;
+  return `${(bytes / 1e6).toFixed(bytes % 1e6 === 0 ? 0 : 1)} MB`;
 }
