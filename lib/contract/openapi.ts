@@ -11,6 +11,8 @@ const STATUS_TEXT: Record<number, string> = {
   409: "The request conflicts with what is stored.",
   413: "A body, file, image or result is over a limit; the message states it.",
   415: "Wrong Content-Type for this route.",
+  403: "Answered by API Gateway (code gateway): a missing or invalid x-api-key on a stage that requires one, or a client address outside the stage's source ranges.",
+  429: "Answered by API Gateway (code throttled): over the stage's or the key's request rate, or the key's quota.",
   500: "Our fault; details only in the logs.",
   503: "A dependency (S3, the model) is not available, or a stored artefact cannot be read; the message says what to do.",
 };
@@ -57,7 +59,7 @@ export function openApiDocument(version: string, serverUrl = "/"): Json {
     const responses: Json = {
       200: { description: "OK", content: { "application/json": { schema: schemaOf(spec.response, "output", components) } } },
     };
-    for (const status of [...spec.errors, 500, 503]) {
+    for (const status of [...spec.errors, 403, 429, 500, 503]) {
       responses[status] = { description: STATUS_TEXT[status] ?? "Error", content: { "application/json": { schema: errorRef } } };
     }
     const operation: Json = {
@@ -69,6 +71,8 @@ export function openApiDocument(version: string, serverUrl = "/"): Json {
         ...(spec.body === "none" ? [] : [{ name: "X-Recipe-Id", in: "header", required: false, schema: { type: "string" }, description: "recipe_id when the body does not name one (both given must agree)." }]),
       ],
       responses,
+      // stages that require a key reject a request without it (403) before the service sees it
+      security: spec.public ? [] : [{ ApiKey: [] }],
     };
     const body = requestBodyOf(spec, components);
     if (body) operation.requestBody = body;
@@ -83,6 +87,11 @@ export function openApiDocument(version: string, serverUrl = "/"): Json {
     },
     servers: [{ url: serverUrl }],
     paths,
-    components: { schemas: components },
+    components: {
+      schemas: components,
+      securitySchemes: {
+        ApiKey: { type: "apiKey", in: "header", name: "x-api-key", description: "The stage's API key, on stages that require one: the default when deployed; locally only when the stage setting enforceLocally is true." },
+      },
+    },
   };
 }

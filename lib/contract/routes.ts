@@ -20,6 +20,11 @@ export interface RouteSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodT
   readonly response: Res;
   /** Error statuses this route can answer (besides 500/503, which every route can). */
   readonly errors: readonly number[];
+  /**
+   * Reachable without the API key on stages that require one (the documentation only);
+   * serverless.yml's custom.apiAccess.publicPaths lists the same paths (a test checks).
+   */
+  readonly public?: boolean;
 }
 
 function route<Req extends z.ZodType, Res extends z.ZodType>(spec: RouteSpec<Req, Res>): RouteSpec<Req, Res> {
@@ -49,6 +54,7 @@ export const routes = {
     request: noInput,
     response: z.record(z.string(), z.unknown()).meta({ id: "OpenApiDocument" }),
     errors: [],
+    public: true,
   }),
   fitOk: route({
     name: "fit_ok",

@@ -6,6 +6,29 @@ import { packageService, type PackageReport } from "../../scripts/deploy/package
 import { postJson } from "../helpers/api";
 import { PROJECT_ROOT, startTestStack, type TestStack } from "../helpers/testStack";
 
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, any> };
+
+function template(): { Resources: Record<string, Resource> } {
+  return JSON.parse(readFileSync(path.join(PROJECT_ROOT, ".serverless/cloudformation-template-update-stack.json"), "utf8"));
+}
+
+const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const resourcesOf = (s: Statement) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).map((r) => (typeof r === "string" ? r : r["Fn::Sub"] ?? JSON.stringify(r)));
+
+/** The statements of the role each function runs with, by function name (serverless.yml's key). */
+function rolesByFunction(): Record<string, Statement[]> {
+  const resources = template().Resources;
+  const out: Record<string, Statement[]> = {};
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== "AWS::Lambda::Function") continue;
+    const roleId = r.Properties.Role["Fn::GetAtt"][0] as string;
+    const name = id.replace(/LambdaFunction$/, "");
+    out[name.charAt(0).toLowerCase() + name.slice(1)] = resources[roleId]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
+  }
+  return out;
+}
+
 function zipListing(zip: string): string[] {
   return execFileSync("unzip", ["-Z1", zip], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }).trim().split("\n");
 }
@@ -48,9 +71,10 @@ describe("serverless package (no AWS credentials, no network)", () => {
       .map((r) => r.Properties);
     const byType = Object.fromEntries(responses.map((p) => [p.ResponseType, p]));
     expect(Object.keys(byType).sort()).toEqual(
-      ["DEFAULT_4XX", "DEFAULT_5XX", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "QUOTA_EXCEEDED", "REQUEST_TOO_LARGE", "THROTTLED"].sort(),
+      ["ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "INVALID_API_KEY", "QUOTA_EXCEEDED", "REQUEST_TOO_LARGE", "THROTTLED"].sort(),
     );
     expect([byType.REQUEST_TOO_LARGE.StatusCode, byType.THROTTLED.StatusCode, byType.INTEGRATION_TIMEOUT.StatusCode]).toEqual(["413", "429", "504"]);
+    expect([byType.INVALID_API_KEY.StatusCode, byType.ACCESS_DENIED.StatusCode]).toEqual(["403", "403"]);
     for (const p of responses) {
       expect(p.RestApiId).toEqual({ Ref: "ApiGatewayRestApi" });
       expect(p.ResponseParameters["gatewayresponse.header.Content-Type"]).toBe("'application/json'");
@@ -60,6 +84,84 @@ describe("serverless package (no AWS credentials, no network)", () => {
         .replaceAll("$context.requestId", "0f7e2b1c-1111-2222-3333-444455556666");
       expect(Object.keys(JSON.parse(rendered)).sort()).toEqual(["code", "error", "request_id"]);
     }
+  });
+
+  it("gives each function its own role with only the S3 actions it uses, on the models prefix, partition-neutral", () => {
+    const roles = rolesByFunction();
+    const s3 = (name: string) => roles[name]!.filter((s) => actions(s).some((a) => a.startsWith("s3:"))).flatMap(actions).sort();
+    const expected: Record<string, string[]> = {
+      health: [],
+      openapi: [],
+      getRecipeSettings: ["s3:GetObject", "s3:ListBucket"],
+      infer: ["s3:GetObject", "s3:ListBucket"],
+      calibrateNg: ["s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+      putRecipeSettings: ["s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+      fitOk: ["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+    };
+    for (const [name, wanted] of Object.entries(expected)) expect([name, s3(name)]).toEqual([name, wanted]);
+    const resources = template().Resources;
+    for (const [name, statements] of Object.entries(roles)) {
+      // functions added later (not in the list above) still get a role of their own, never the shared default
+      const fn = resources[`${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`]!;
+      expect([name, fn.Properties.Role["Fn::GetAtt"][0]]).not.toEqual([name, "IamRoleLambdaExecution"]);
+      for (const statement of statements) {
+        expect(statement.Effect).toBe("Allow");
+        expect(actions(statement).filter((a) => a.includes("*"))).toEqual([]);
+        for (const action of actions(statement).filter((a) => a.startsWith("s3:"))) {
+          const [resource] = resourcesOf(statement);
+          if (action === "s3:ListBucket") {
+            expect(resource).toBe("arn:${AWS::Partition}:s3:::patchcore-inspection-dev-models");
+            expect(statement.Condition).toEqual({ StringLike: { "s3:prefix": ["models/*"] } });
+          } else expect(resource).toBe("arn:${AWS::Partition}:s3:::patchcore-inspection-dev-models/models/*");
+        }
+      }
+    }
+    // the default role (a function that declares no iamRoleStatements) can write its logs and nothing else
+    const fallback = resources.IamRoleLambdaExecution!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement as Statement[]);
+    expect(fallback.flatMap(actions).every((a: string) => a.startsWith("logs:"))).toBe(true);
+    expect(readFileSync(path.join(PROJECT_ROOT, ".serverless/cloudformation-template-update-stack.json"), "utf8")).not.toContain("arn:aws:");
+  });
+
+  it("keeps the bucket private, TLS-only, and expires replaced versions, abandoned uploads and unfinished multipart uploads", () => {
+    const { ModelsBucket: bucket, ModelsBucketPolicy: policy } = template().Resources;
+    expect(bucket!.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(bucket!.Properties.VersioningConfiguration).toEqual({ Status: "Enabled" });
+    const rules = bucket!.Properties.LifecycleConfiguration.Rules as Record<string, any>[];
+    expect(rules.every((r) => r.Status === "Enabled")).toBe(true);
+    expect(rules.find((r) => r.NoncurrentVersionExpiration && !r.Prefix)).toMatchObject({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } });
+    expect(rules.find((r) => r.Prefix === "models/uploads/")).toMatchObject({ ExpirationInDays: 1 });
+    expect(rules.find((r) => r.AbortIncompleteMultipartUpload)).toMatchObject({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } });
+    expect(policy!.Properties.Bucket).toEqual({ Ref: "ModelsBucket" });
+    expect(policy!.Properties.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Effect: "Deny", Principal: "*", Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+    ]);
+  });
+
+  it("requires the API key on every route but the documentation, with a usage plan and a stage throttle (default stage settings)", () => {
+    const resources = Object.values(template().Resources);
+    const methods = resources.filter((r) => r.Type === "AWS::ApiGateway::Method");
+    const publicPaths = ["openapi.json"];
+    const all = template().Resources;
+    const pathOf = (m: Resource) => {
+      const parts: string[] = [];
+      for (let id: string | undefined = m.Properties.ResourceId.Ref; id; id = all[id]!.Properties.ParentId.Ref) parts.unshift(all[id]!.Properties.PathPart);
+      return parts.join("/");
+    };
+    expect(methods.length).toBeGreaterThanOrEqual(7);
+    for (const m of methods) expect([pathOf(m), m.Properties.ApiKeyRequired]).toEqual([pathOf(m), !publicPaths.includes(pathOf(m))]);
+    const plan = resources.find((r) => r.Type === "AWS::ApiGateway::UsagePlan")!;
+    expect(plan.Properties).toMatchObject({ Quota: { Limit: 50000, Period: "DAY" }, Throttle: { RateLimit: 10, BurstLimit: 20 } });
+    const keys = resources.filter((r) => r.Type === "AWS::ApiGateway::ApiKey");
+    expect(keys.map((k) => [k.Properties.Name, k.Properties.Value])).toEqual([["patchcore-inspection-dev-client", undefined]]);
+    expect(resources.filter((r) => r.Type === "AWS::ApiGateway::UsagePlanKey")).toHaveLength(1);
+    const deployment = resources.find((r) => r.Type === "AWS::ApiGateway::Deployment")!;
+    expect(deployment.Properties.StageDescription).toEqual({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+    const api = resources.find((r) => r.Type === "AWS::ApiGateway::RestApi")!;
+    expect(api.Properties.Policy).toBe(""); // no source ranges on the default stage
+  });
+
+  it("runs Node.js 22 on x86_64, with a layer for it", () => {
+    expect(report.runtimes).toEqual({ functions: ["nodejs22.x"], architectures: ["x86_64"], layer: ["nodejs22.x"] });
   });
 
   it("produces one zip per function and the runtime layer", () => {
@@ -74,6 +176,9 @@ describe("serverless package (no AWS credentials, no network)", () => {
     expect(files.some((f) => /onnxruntime-node\/bin\/napi-v6\/(darwin|win32|linux\/arm64)/.test(f))).toBe(false);
     expect(files.some((f) => f.startsWith("nodejs/node_modules/@img/sharp-linux-x64/"))).toBe(true);
     expect(files.some((f) => f.startsWith("nodejs/node_modules/hnswlib-node/build/Release/addon.node"))).toBe(true);
+    // no sources, headers, declarations, maps or build intermediates (scripts/deploy/stageLayer.ts)
+    expect(files.filter((f) => /\.(d\.[cm]?ts|ts|map|h|hpp|cc|cpp|gyp|gypi|mk)$|\/(src|include|test)\/|\/Makefile$/.test(f))).toEqual([]);
+    expect(report.layer.native.map((n) => n.file)).toContain("hnswlib-node/build/Release/addon.node");
   });
 
   it("leaves the native addons out of the function bundles", () => {
