@@ -50,14 +50,18 @@ function requestBodyOf(spec: RouteSpec, components: Json): Json | undefined {
   return { required: true, content: { [mediaType]: { schema: schemaOf(spec.request, "input", components) } } };
 }
 
-/** The OpenAPI 3.1 document of every route, generated from the contract's schemas. */
-export function openApiDocument(version: string, serverUrl = "/"): Json {
+/**
+ * The OpenAPI 3.1 document of every route, generated from the contract's schemas. The server URL
+ * "." is relative to where the document is served, so clients that read it (Swagger UI at
+ * /docs) call the same stage it came from, e.g. https://<api>/prod/.
+ */
+export function openApiDocument(version: string, serverUrl = "."): Json {
   const components: Json = {};
   const paths: Record<string, Json> = {};
   const errorRef = schemaOf(errorBody, "output", components);
   for (const spec of Object.values(routes) as RouteSpec[]) {
     const responses: Json = {
-      200: { description: "OK", content: { "application/json": { schema: schemaOf(spec.response, "output", components) } } },
+      200: { description: "OK", content: { [spec.produces ?? "application/json"]: { schema: schemaOf(spec.response, "output", components) } } },
     };
     for (const status of [...spec.errors, 403, 429, 500, 503]) {
       responses[status] = { description: STATUS_TEXT[status] ?? "Error", content: { "application/json": { schema: errorRef } } };
@@ -85,7 +89,7 @@ export function openApiDocument(version: string, serverUrl = "/"): Json {
       version,
       description: `Industrial visual inspection: fit a memory on good images of a ROI, calibrate a threshold, then score images. Error codes: ${ERROR_CODES.join(", ")}.`,
     },
-    servers: [{ url: serverUrl }],
+    servers: [{ url: serverUrl, description: serverUrl === "." ? "the stage this document was served from" : "the service" }],
     paths,
     components: {
       schemas: components,
