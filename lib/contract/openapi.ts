@@ -18,12 +18,24 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 /**
+ * zod drops `examples` from the input side of a schema that transforms (they describe its output);
+ * a request schema's examples are written as clients send them, so they stay.
+ */
+function keepInputExamples(io: "input" | "output") {
+  return (ctx: { zodSchema: unknown; jsonSchema: Record<string, unknown> }) => {
+    if (io !== "input") return;
+    const examples = (z.globalRegistry.get(ctx.zodSchema as z.ZodType) as { examples?: unknown[] } | undefined)?.examples;
+    if (examples && ctx.jsonSchema.examples === undefined) ctx.jsonSchema.examples = examples;
+  };
+}
+
+/**
  * One schema as JSON Schema 2020-12 (what OpenAPI 3.1 uses), its named parts moved to
  * `components` and referenced from there. Requests are described as clients send them (io
  * "input": form fields are text), responses as the service writes them.
  */
 function schemaOf(schema: z.ZodType, io: "input" | "output", components: Json): Json {
-  const generated = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" }) as Json;
+  const generated = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12", override: keepInputExamples(io) }) as Json;
   const text = JSON.stringify(generated).replaceAll('"#/$defs/', '"#/components/schemas/');
   const { $defs, $schema: _ignored, ...root } = JSON.parse(text) as Json & { $defs?: Json };
   Object.assign(components, $defs ?? {});
