@@ -74,7 +74,8 @@ export function memorySizes(serverlessYml: string): Record<string, number> {
   return out;
 }
 
-const usd = (value: number) => (value >= 0.01 ? `$${value.toFixed(4)}` : `$${value.toFixed(6)}`);
+/** Dollars with 3 significant digits below a cent (a fit's request fee is $0.000000200). */
+const usd = (value: number) => (value === 0 ? "$0" : value >= 0.01 ? `$${value.toFixed(4)}` : `$${value.toFixed(Math.max(4, 2 - Math.floor(Math.log10(value))))}`);
 
 /** The bench's inference results (results.inference) as cost lines. */
 export function costLines(inference: Record<string, any>, memory: Record<string, number>): CostLine[] {
