@@ -112,7 +112,7 @@ export function costTable(lines: readonly CostLine[]): string {
   for (const l of lines) {
     out.push(`| ${l.what} | ${l.memoryMb} MB | ${l.durationMs.toFixed(1)} ms (${l.durationSource}) | ${l.gbSeconds.toFixed(3)} | ${usd(l.lambdaCompute)} | ${usd(l.lambdaRequests)} | ${usd(l.apiGateway)} | ${usd(l.s3)} | **${usd(l.total)}** |`);
   }
-  out.push("", "Not included: data transfer out, CloudWatch Logs ingestion (~one JSON line per request), S3 storage (memories: a 10k-row ViT-S/14 bank is ~45 MB), the stored replaced versions until they expire.");
+  out.push("", "Not included: data transfer out, CloudWatch Logs ingestion (~one JSON line per request), S3 storage (memories: a 10k-row ViT-S/14 bank is ~47 MB), the stored replaced versions until they expire.");
   return out.join("\n");
 }
 
