@@ -12,6 +12,7 @@ import { checkSameGrid, fitMemoryBank } from "../patchcore/memoryBank";
 import { modelKeys } from "../store/keys";
 import type { UseCaseContext } from "./context";
 import { identityEcho, identityOf } from "./identity";
+import { checkMmPerPx, ensureMmPerPx } from "./recipes";
 import type { Services } from "./services";
 import { checkTimeBudget, coresetEstimateMs } from "./timeBudget";
 
@@ -46,6 +47,7 @@ export async function fitMemory(services: Services, input: FitOkRequest, ctx: Us
   if (input.use_dataset) {
     throw new InvalidInputError("use_dataset=true needs the stored OK dataset, which this version does not have yet: upload the images in the images field");
   }
+  await checkMmPerPx(services, identity.recipeId, input.mm_per_px, ctx); // a 409 before any work
   const files = input.images;
   await ctx.timings.time("decode", () => checkImages(files, config.limits.maxImagePixels, config.limits.maxRequestPixels));
   const extractor = await services.extractor();
@@ -88,6 +90,7 @@ export async function fitMemory(services: Services, input: FitOkRequest, ctx: Us
   );
   const index = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows) === "hnsw" ? await ctx.timings.time("index_build", () => HnswScorer.build(bank).serialise()) : null;
   checkTimeBudget(`This fit of ${files.length} images`, 0, ctx.remainingMs(), TOO_SLOW_ADVICE);
+  await ensureMmPerPx(services, identity.recipeId, input.mm_per_px, ctx); // the first fit of a recipe locks its scale
   await memories.saveFit(keys, bank, index, ctx.timings, ctx.log);
   ctx.log.info("fitted", { ...identityEcho(identity), fit_id: fitId, n_images: files.length, coreset_size: stats.coresetSize, index: index ? "hnsw" : "none" });
   return {

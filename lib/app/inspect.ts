@@ -8,7 +8,7 @@ import { modelKeys } from "../store/keys";
 import type { UseCaseContext } from "./context";
 import { identityEcho, identityOf, memoryNotFound } from "./identity";
 import { loadCalibration, loadMemory } from "./memoryCache";
-import { areaRuleOf, loadRecipeMeta } from "./recipes";
+import { areaRuleOf, ensureMmPerPx, loadRecipeMeta } from "./recipes";
 import type { Services } from "./services";
 
 export type InspectResult = ResultOf<Routes["infer"]>;
@@ -50,6 +50,7 @@ export async function inspectImage(services: Services, input: InferRequest, ctx:
   ]);
   const areaRule = areaRuleOf(services, recipe);
   if (!memory) throw memoryNotFound(identity);
+  await ensureMmPerPx(services, identity.recipeId, input.mm_per_px, ctx);
   const fitId = typeof memory.bank.metadata.fit_id === "string" ? memory.bank.metadata.fit_id : null;
   // a calibration computed against another fit's scores (it records the fit it was made for)
   const calibrationStale = calibration !== null && typeof calibration.fit_id === "string" && calibration.fit_id !== fitId;

@@ -1,9 +1,10 @@
 import { loadConfig, type Config } from "../config";
 import { DomainError, UnavailableError } from "../errors";
-import { OnnxFeatureExtractor } from "../features/onnxExtractor";
+import type { OnnxFeatureExtractor } from "../features/onnxExtractor";
 import { createLogger, type Logger } from "../log";
 import type { BlobStore } from "../store/blobStore";
 import { CalibrationRepository, type StoredCalibration } from "../store/calibrationRepository";
+import { DatasetRepository } from "../store/datasetRepository";
 import { MemoryRepository } from "../store/memoryRepository";
 import { RecipeRepository, type RecipeMeta } from "../store/recipeRepository";
 import { RevalidatingCache } from "../store/revalidatingCache";
@@ -20,7 +21,10 @@ export interface Services {
   readonly log: Logger;
   /** The container's ONNX feature extractor (one session); a failed load is an UnavailableError and is retried on the next call. */
   readonly extractor: () => Promise<OnnxFeatureExtractor>;
+  /** The store itself, for what has no repository of its own (presigned uploads, their clean-up). */
+  readonly store: BlobStore;
   readonly memories: MemoryRepository;
+  readonly datasets: DatasetRepository;
   readonly calibrations: CalibrationRepository;
   /** Memory banks (+ scorers) by memory key, revalidated by ETag. */
   readonly memoryCache: RevalidatingCache<LoadedMemory>;
@@ -44,12 +48,13 @@ function extractorLoader(config: Config, log: Logger): () => Promise<OnnxFeature
   return () => {
     if (!loading) {
       const start = performance.now();
-      loading = OnnxFeatureExtractor.load({
+      // imported here, not at module scope: functions that never run the model never load onnxruntime
+      loading = import("../features/onnxExtractor").then(({ OnnxFeatureExtractor }) => OnnxFeatureExtractor.load({
         onnxPath: config.model.onnxPath,
         cardPath: config.model.cardPath,
         inputSize: config.model.inputSize,
         threads: config.model.ortThreads,
-      }).then(
+      })).then(
         (loaded) => {
           log.info("model loaded", { model: loaded.card.id, path: config.model.onnxPath, load_ms: Math.round(performance.now() - start) });
           return loaded;
@@ -80,7 +85,9 @@ export function createServices(config: Config = loadConfig(process.env), options
     config,
     log,
     extractor,
+    store,
     memories: new MemoryRepository(store),
+    datasets: new DatasetRepository(store, config.s3.prefix),
     calibrations: new CalibrationRepository(store),
     recipes: new RecipeRepository(store, config.s3.prefix),
     recipeCache: new RevalidatingCache<RecipeMeta>(1024 * 1024, config.cache.ttlMs, Date.now, staleIfError),

@@ -26,6 +26,9 @@ type FormFields<Req extends z.ZodType, Files extends string> = {
 export type FitOkFields = FormFields<(typeof routes)["fitOk"]["request"], "images">;
 export type InferFields = FormFields<(typeof routes)["infer"]["request"], "image">;
 export type CalibrateNgBody = z.input<(typeof routes)["calibrateNg"]["request"]>;
+export type DatasetUploadFields = FormFields<(typeof routes)["datasetsUploadOk"]["request"], "images" | "metas">;
+type QueryOf<K extends keyof typeof routes> = z.input<(typeof routes)[K]["request"]>;
+type ResponseOf<K extends keyof typeof routes> = z.infer<(typeof routes)[K]["response"]>;
 export type RecipeSettingsBody = z.input<(typeof routes)["putRecipeSettings"]["request"]>;
 
 /** One answer: status, headers, and the body (the route's response on 200, else the error body). */
@@ -101,6 +104,57 @@ export class InspectionClient {
     return this.send(routes.putRecipeSettings, JSON.stringify(body), { "Content-Type": "application/json" });
   }
 
+  /** POST /datasets/{label}/upload: images with one meta object each (JSON text parts). */
+  uploadDataset(label: "ok" | "ng", fields: DatasetUploadFields, images: readonly ImageFile[], metas: readonly object[] = [], headers: Record<string, string> = {}): Promise<Reply<ResponseOf<"datasetsUploadOk">>> {
+    const form = this.form(fields, images.map((file) => ["images", file]));
+    for (const meta of metas) form.append("metas", JSON.stringify(meta));
+    return this.send(label === "ok" ? routes.datasetsUploadOk : routes.datasetsUploadNg, form, headers);
+  }
+
+  createUploads(body: QueryOf<"datasetsUploads">): Promise<Reply<ResponseOf<"datasetsUploads">>> {
+    return this.send(routes.datasetsUploads, JSON.stringify(body), { "Content-Type": "application/json" });
+  }
+
+  commitUploads(body: QueryOf<"datasetsUploadsCommit">): Promise<Reply<ResponseOf<"datasetsUploadsCommit">>> {
+    return this.send(routes.datasetsUploadsCommit, JSON.stringify(body), { "Content-Type": "application/json" });
+  }
+
+  listDataset(query: QueryOf<"datasetsList">): Promise<Reply<ResponseOf<"datasetsList">>> {
+    return this.send(routes.datasetsList, undefined, {}, query as Record<string, string>);
+  }
+
+  datasetMeta(query: QueryOf<"datasetsMeta">): Promise<Reply<ResponseOf<"datasetsMeta">>> {
+    return this.send(routes.datasetsMeta, undefined, {}, query as Record<string, string>);
+  }
+
+  deleteDatasetFile(query: QueryOf<"datasetsDeleteFile">): Promise<Reply<ResponseOf<"datasetsDeleteFile">>> {
+    return this.send(routes.datasetsDeleteFile, undefined, {}, query as Record<string, string>);
+  }
+
+  clearDataset(query: QueryOf<"datasetsClear">): Promise<Reply<ResponseOf<"datasetsClear">>> {
+    return this.send(routes.datasetsClear, undefined, {}, query as Record<string, string>);
+  }
+
+  state(query: QueryOf<"state">): Promise<Reply<ResponseOf<"state">>> {
+    return this.send(routes.state, undefined, {}, query as Record<string, string>);
+  }
+
+  manifest(query: QueryOf<"manifest">): Promise<Reply<ResponseOf<"manifest">>> {
+    return this.send(routes.manifest, undefined, {}, query as Record<string, string>);
+  }
+
+  /** GET /datasets/file, following its redirect: the image's bytes and Content-Type, or the error. */
+  async datasetFile(query: QueryOf<"datasetsFile">): Promise<{ status: number; contentType: string | null; bytes: Uint8Array; error?: ErrorBody }> {
+    const response = await fetch(`${this.baseUrl}/${routes.datasetsFile.path}?${new URLSearchParams(query as Record<string, string>).toString()}`, { headers: this.commonHeaders() });
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (response.status === 200) return { status: 200, contentType: response.headers.get("content-type"), bytes };
+    return { status: response.status, contentType: response.headers.get("content-type"), bytes, error: JSON.parse(Buffer.from(bytes).toString("utf8")) as ErrorBody };
+  }
+
+  private commonHeaders(): Record<string, string> {
+    return { ...(this.options.apiKey ? { "x-api-key": this.options.apiKey } : {}), ...this.options.headers };
+  }
+
   private form(fields: Record<string, TextValue>, files: readonly [string, ImageFile][]): FormData {
     const form = new FormData();
     for (const [name, value] of Object.entries(fields)) {
@@ -111,10 +165,10 @@ export class InspectionClient {
   }
 
   private async send<T>(spec: RouteSpec, body: FormData | string | undefined, headers: Record<string, string>, query: Record<string, string> = {}): Promise<Reply<T>> {
-    const search = new URLSearchParams(query).toString();
+    const search = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null)).toString();
     const response = await fetch(`${this.baseUrl}/${spec.path}${search ? `?${search}` : ""}`, {
       method: spec.method,
-      headers: { ...(this.options.apiKey ? { "x-api-key": this.options.apiKey } : {}), ...this.options.headers, ...headers },
+      headers: { ...this.commonHeaders(), ...headers },
       ...(body === undefined ? {} : { body }),
     });
     const text = await response.text();

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import type { z } from "zod";
-import { isFileParts } from "../contract/files";
+import { isFileParts, isTextParts } from "../contract/files";
 import { parseWith } from "../contract/parse";
 import type { InputOf, RouteSpec } from "../contract/routes";
 import { InvalidInputError, UnsupportedMediaTypeError } from "../errors";
@@ -32,7 +32,7 @@ async function readMultipart(event: APIGatewayProxyEvent, schema: z.ZodType, lim
   if (!shape) throw new Error("a multipart route's request schema must be an object");
   const value: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(shape)) {
-    const read = isFileParts(field) ? form.fileList(name) : form.text(name);
+    const read = isFileParts(field) ? form.fileList(name) : isTextParts(field) ? form.textList(name) : form.text(name);
     if (read !== undefined) value[name] = read;
   }
   return value;
