@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { UploadedFile } from "../contract/files";
-import type { FitOkRequest } from "../contract/fitOk";
+import type { FitOkRequest, FitOkResponse } from "../contract/fitOk";
+import { fitFromDatasetOrStartJob } from "../jobs/datasetFit";
 import type { ResultOf, Routes } from "../contract/routes";
-import { InvalidInputError, TooLargeError } from "../errors";
+import { TooLargeError } from "../errors";
 import { embedImages } from "../features/embed";
 import type { PatchGrid } from "../features/extractor";
 import { decodeImage, readImageHeader } from "../image/decode";
@@ -16,7 +17,7 @@ import { checkMmPerPx, ensureMmPerPx } from "./recipes";
 import type { Services } from "./services";
 import { checkTimeBudget, coresetEstimateMs } from "./timeBudget";
 
-export type FitResult = ResultOf<Routes["fitOk"]>;
+export type FitResult = Omit<FitOkResponse, "request_id">;
 
 const TOO_SLOW_ADVICE = "send fewer images per request, or upload them to the dataset and fit from it (use_dataset=true)";
 
@@ -32,6 +33,14 @@ async function checkImages(files: readonly UploadedFile[], maxImagePixels: numbe
   }
 }
 
+/** POST /fit_ok: from the uploaded images, or (use_dataset=true) from the stored OK dataset, synchronously or as a job. */
+export async function fitOk(services: Services, input: FitOkRequest, ctx: UseCaseContext): Promise<ResultOf<Routes["fitOk"]>> {
+  if (!input.use_dataset) return fitMemory(services, input, ctx);
+  const identity = identityOf(input);
+  modelKeys(services.config.s3.prefix, identity);
+  return fitFromDatasetOrStartJob(services, { identity, mmPerPx: input.mm_per_px, keepAll: input.memory_fit }, ctx);
+}
+
 /**
  * Fit: good images of one ROI -> PatchCore memory (coreset unless memory_fit), plus the HNSW
  * index when the kNN policy will read it -> store. Images are decoded and embedded one batch at
@@ -44,9 +53,6 @@ export async function fitMemory(services: Services, input: FitOkRequest, ctx: Us
   const { config, memories } = services;
   const identity = identityOf(input);
   const keys = modelKeys(config.s3.prefix, identity); // ids too long to store: refused before any work
-  if (input.use_dataset) {
-    throw new InvalidInputError("use_dataset=true needs the stored OK dataset, which this version does not have yet: upload the images in the images field");
-  }
   await checkMmPerPx(services, identity.recipeId, input.mm_per_px, ctx); // a 409 before any work
   const files = input.images;
   await ctx.timings.time("decode", () => checkImages(files, config.limits.maxImagePixels, config.limits.maxRequestPixels));

@@ -34,7 +34,7 @@ function checkMapFits(width: number, height: number, maxResponseBytes: number): 
  * include_anomaly_map the blurred anomaly map comes back as base64 float32 [height, width]
  * (little-endian), for pixel-level evaluation.
  */
-export async function inspectImage(services: Services, input: InferRequest, ctx: UseCaseContext): Promise<InspectResult> {
+export async function inspectImage(services: Services, input: InferRequest, ctx: UseCaseContext, options: { lockScale?: boolean } = {}): Promise<InspectResult> {
   const { config } = services;
   const identity = identityOf(input);
   const keys = modelKeys(config.s3.prefix, identity);
@@ -50,7 +50,8 @@ export async function inspectImage(services: Services, input: InferRequest, ctx:
   ]);
   const areaRule = areaRuleOf(services, recipe);
   if (!memory) throw memoryNotFound(identity);
-  await ensureMmPerPx(services, identity.recipeId, input.mm_per_px, ctx);
+  // /infer takes part in the recipe's mm_per_px lock (as the old backend); batch scoring of stored images does not
+  if (options.lockScale !== false) await ensureMmPerPx(services, identity.recipeId, input.mm_per_px, ctx);
   const fitId = typeof memory.bank.metadata.fit_id === "string" ? memory.bank.metadata.fit_id : null;
   // a calibration computed against another fit's scores (it records the fit it was made for)
   const calibrationStale = calibration !== null && typeof calibration.fit_id === "string" && calibration.fit_id !== fitId;

@@ -4,6 +4,7 @@ import { errorBody, type ErrorBody } from "./common";
 import type { FitOkResponse } from "./fitOk";
 import type { HealthResponse } from "./health";
 import type { InferResponse } from "./infer";
+import type { JobAccepted } from "./jobs";
 import type { RecipeSettingsResponse } from "./recipeSettings";
 import { routes, type RouteSpec } from "./routes";
 
@@ -45,9 +46,15 @@ export class Reply<T> {
     return this.body as T;
   }
 
+  /** The 202 body of work that became a job; throws otherwise. */
+  accepted(): JobAccepted {
+    if (this.status !== 202) throw new Error(`expected 202 Accepted, got HTTP ${this.status}: ${JSON.stringify(this.body).slice(0, 300)}`);
+    return this.body as unknown as JobAccepted;
+  }
+
   /** The error body; throws when the request succeeded. */
   error(): ErrorBody {
-    if (this.status === 200) throw new Error("expected an error, got 200");
+    if (this.status < 300) throw new Error(`expected an error, got ${this.status}`);
     return this.body as ErrorBody;
   }
 }
@@ -151,6 +158,30 @@ export class InspectionClient {
     return { status: response.status, contentType: response.headers.get("content-type"), bytes, error: JSON.parse(Buffer.from(bytes).toString("utf8")) as ErrorBody };
   }
 
+  inferDataset(body: QueryOf<"inferDataset">): Promise<Reply<ResponseOf<"inferDataset">>> {
+    return this.send(routes.inferDataset, JSON.stringify(body), { "Content-Type": "application/json" });
+  }
+
+  calibrateDataset(body: QueryOf<"calibrateDataset">): Promise<Reply<ResponseOf<"calibrateDataset">>> {
+    return this.send(routes.calibrateDataset, JSON.stringify(body), { "Content-Type": "application/json" });
+  }
+
+  getJob(id: string): Promise<Reply<ResponseOf<"getJob">>> {
+    return this.send({ ...routes.getJob, path: `jobs/${encodeURIComponent(id)}` }, undefined, {});
+  }
+
+  /** Polls GET /jobs/{id} every `intervalMs` until the job is done or failed (or `timeoutMs` passes); `onProgress` sees each state. */
+  async waitForJob(id: string, options: { intervalMs?: number; timeoutMs?: number; onProgress?: (job: ResponseOf<"getJob">) => void } = {}): Promise<ResponseOf<"getJob">> {
+    const deadline = Date.now() + (options.timeoutMs ?? 15 * 60_000);
+    for (;;) {
+      const job = (await this.getJob(id)).ok();
+      options.onProgress?.(job);
+      if (job.state === "done" || job.state === "failed") return job;
+      if (Date.now() > deadline) throw new Error(`job ${id} still ${job.state} after ${options.timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 1000));
+    }
+  }
+
   private commonHeaders(): Record<string, string> {
     return { ...(this.options.apiKey ? { "x-api-key": this.options.apiKey } : {}), ...this.options.headers };
   }
@@ -179,7 +210,7 @@ export class InspectionClient {
       throw new Error(`${spec.method} /${spec.path}: HTTP ${response.status} with a body that is not JSON: ${text.slice(0, 300)}`);
     }
     if (this.options.validate) {
-      const schema = response.status === 200 ? spec.response : errorBody;
+      const schema = response.status === 200 ? spec.response : response.status === 202 && spec.accepted ? spec.accepted : errorBody;
       const checked = schema.safeParse(parsed);
       if (!checked.success) throw new Error(`${spec.method} /${spec.path}: HTTP ${response.status} body breaks the contract: ${checked.error.message}`);
     }

@@ -2,6 +2,8 @@ import { z } from "zod";
 import { calibrateNgRequest, calibrateNgResponse } from "./calibrateNg";
 import { fitOkRequest, fitOkResponse } from "./fitOk";
 import { healthResponse } from "./health";
+import { getJobRequest, jobAccepted, jobResponse } from "./jobs";
+import { calibrateDatasetRequest, calibrateDatasetResponse, inferDatasetRequest, inferDatasetResponse } from "./batch";
 import { inferRequest, inferResponse } from "./infer";
 import {
   commitUploadsRequest,
@@ -26,7 +28,7 @@ import { getRecipeSettingsRequest, putRecipeSettingsRequest, recipeSettingsRespo
 /** How a route's request arrives: multipart/form-data, a JSON body, the URL's query string, or nothing. */
 export type BodyKind = "multipart" | "json" | "query" | "none";
 
-export interface RouteSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
+export interface RouteSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType, Acc extends z.ZodType | undefined = z.ZodType | undefined> {
   /** operationId in the OpenAPI document and `endpoint` in the logs. */
   readonly name: string;
   readonly method: "GET" | "POST" | "PUT" | "DELETE";
@@ -36,11 +38,13 @@ export interface RouteSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodT
   readonly body: BodyKind;
   readonly request: Req;
   readonly response: Res;
+  /** The 202 answer when the work becomes a job (routes that may run long). */
+  readonly accepted?: Acc;
   /** Error statuses this route can answer (besides 500/503, which every route can). */
   readonly errors: readonly number[];
 }
 
-function route<Req extends z.ZodType, Res extends z.ZodType>(spec: RouteSpec<Req, Res>): RouteSpec<Req, Res> {
+function route<Req extends z.ZodType, Res extends z.ZodType, Acc extends z.ZodType | undefined = undefined>(spec: RouteSpec<Req, Res, Acc>): RouteSpec<Req, Res, Acc> {
   return spec;
 }
 
@@ -76,6 +80,7 @@ export const routes = {
     body: "multipart",
     request: fitOkRequest,
     response: fitOkResponse,
+    accepted: jobAccepted,
     errors: [400, 413, 415],
   }),
   calibrateNg: route({
@@ -228,10 +233,44 @@ export const routes = {
     response: manifestResponse,
     errors: [400],
   }),
+  inferDataset: route({
+    name: "infer_dataset",
+    method: "POST",
+    path: "infer_dataset",
+    summary: "Score every stored image of a ROI's dataset (labels), fanned out over workers; one bad image is an item with an error. A batch over the synchronous budget becomes a job (202).",
+    body: "json",
+    request: inferDatasetRequest,
+    response: inferDatasetResponse,
+    accepted: jobAccepted,
+    errors: [400, 413, 415],
+  }),
+  calibrateDataset: route({
+    name: "calibrate_dataset",
+    method: "POST",
+    path: "calibrate_dataset",
+    summary: "Score the stored OK and NG images, apply the threshold rule of /calibrate_ng, store the calibration. A large dataset becomes a job (202).",
+    body: "json",
+    request: calibrateDatasetRequest,
+    response: calibrateDatasetResponse,
+    accepted: jobAccepted,
+    errors: [400, 413, 415],
+  }),
+  getJob: route({
+    name: "get_job",
+    method: "GET",
+    path: "jobs/{id}",
+    summary: "A job's state, progress (images done / to do), timings, and its result or error.",
+    body: "query",
+    request: getJobRequest,
+    response: jobResponse,
+    errors: [400, 404],
+  }),
 } as const;
 
 export type Routes = typeof routes;
 export type RouteName = keyof Routes;
 /** What a use case returns for a route: the response without the request id the edge adds. */
-export type ResultOf<R extends RouteSpec> = Omit<z.infer<R["response"]>, "request_id">;
+export type ResultOf<R extends RouteSpec> =
+  | Omit<z.infer<R["response"]>, "request_id">
+  | (NonNullable<R["accepted"]> extends z.ZodType ? Omit<z.infer<NonNullable<R["accepted"]>>, "request_id"> : never);
 export type InputOf<R extends RouteSpec> = z.output<R["request"]>;

@@ -54,6 +54,6 @@ export async function requestInput<R extends RouteSpec>(spec: R, event: APIGatew
   let raw: unknown = {};
   if (spec.body === "json") raw = readJson(event, limits.maxRequestBytes);
   else if (spec.body === "multipart") raw = await readMultipart(event, spec.request, limits);
-  else if (spec.body === "query") raw = { ...event.queryStringParameters };
+  else if (spec.body === "query") raw = { ...event.queryStringParameters, ...event.pathParameters };
   return parseWith(spec.request, withRecipeHeader(event, raw)) as InputOf<R>;
 }

@@ -38,6 +38,11 @@ function causeChain(error: unknown): unknown[] {
   return chain;
 }
 
+/** A use case's answer that the work became a job (202 Accepted). */
+function isAccepted(result: object): boolean {
+  return (result as { status?: unknown }).status === "accepted" && "job_id" in result;
+}
+
 /** A 302 to `location` (e.g. a presigned S3 URL the client downloads from directly). */
 export function redirect(location: string, requestId: string): APIGatewayProxyResult {
   return { statusCode: 302, headers: { Location: location, "X-Request-Id": requestId, "Cache-Control": "no-store" }, body: "" };
@@ -88,7 +93,7 @@ export function httpRoute<R extends RouteSpec>(
   spec: R,
   edge: HttpEdge,
   run: (input: InputOf<R>, ctx: UseCaseContext) => Promise<ResultOf<R>>,
-  respond: (result: ResultOf<R>, requestId: string) => APIGatewayProxyResult = (result, requestId) => json(200, { ...result, request_id: requestId }, requestId),
+  respond: (result: ResultOf<R>, requestId: string) => APIGatewayProxyResult = (result, requestId) => json(isAccepted(result) ? 202 : 200, { ...result, request_id: requestId }, requestId),
 ) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, HttpContext>()
     .use(httpContract(spec, edge))
