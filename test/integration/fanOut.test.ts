@@ -56,6 +56,19 @@ describe("dataset fit and batch scoring fanned out over worker Lambda invocation
       expect((await api.state(ids)).ok().memory_fitted).toBe(true);
     });
 
+    it("fits from a dataset larger than any request could carry: 40 images, over 10 MB, uploaded straight to S3", async () => {
+      const big = { ...ids, role_id: "Big" };
+      const images: Buffer[] = [];
+      for (let seed = 100; seed < 140; seed++) images.push(await encodePng(brushedMetal(640, 480, seed)));
+      const bytes = images.reduce((sum, b) => sum + b.length, 0);
+      expect(bytes).toBeGreaterThan(10 * 1024 * 1024);
+      const links = (await api.createUploads({ ...big, label: "ok", files: images.map(() => ({ content_type: "image/png" as const })) })).ok();
+      await Promise.all(links.uploads.map((u, i) => fetch(u.url, { method: "PUT", headers: u.headers, body: images[i]! })));
+      (await api.commitUploads({ ...big, label: "ok", uploads: links.uploads.map((u) => ({ upload_id: u.upload_id, meta: { mm_per_px: 0.1 } })) })).ok();
+      const fit = (await api.fitOk({ ...big, mm_per_px: 0.1, use_dataset: true }, [])).ok();
+      expect(fit).toMatchObject({ n_images: 40, n_embeddings: 40 * 1024, fan_out: { workers: 8, chunk_images: 5 } });
+    }, 180_000);
+
     it("needs a calibration for /infer_dataset (400 calibration_missing), then calibrates from the dataset as /calibrate_ng would from the same scores", async () => {
       const missing = (await api.inferDataset({ ...ids, role_id: "Fan" })).error();
       expect([missing.code, missing.error]).toEqual(["calibration_missing", "calibration_missing"]);
