@@ -78,6 +78,29 @@ export interface Config {
     /** While S3 is unreachable, a cached memory confirmed less than this long ago is still served (flagged stale), in ms. */
     readonly staleIfErrorMs: number;
   };
+  /** Fan-out of dataset fits and batch scoring over worker Lambda invocations (lib/jobs). */
+  readonly jobs: {
+    /** Empty = AWS Lambda; locally serverless-offline's Lambda endpoint (http://127.0.0.1:<LAMBDA_PORT>). */
+    readonly lambdaEndpoint: string;
+    readonly workerFunction: string;
+    readonly jobRunnerFunction: string;
+    /** Images per worker invocation of a dataset fit (each worker embeds them and reduces them to a partial coreset). */
+    readonly fitChunkImages: number;
+    /** Images per worker invocation of batch scoring. */
+    readonly scoreChunkImages: number;
+    /** Worker invocations running at once per job. */
+    readonly fanOutWidth: number;
+    /** Stage 1 of a two-stage coreset keeps rate x this of each chunk. */
+    readonly coresetOversample: number;
+    /** A dataset fit or batch whose estimate fits this answers synchronously (200); a larger one becomes a job (202). */
+    readonly syncBudgetMs: number;
+    /** Estimated forward + decode time of one image on a worker, ms (for that estimate). */
+    readonly imageEstimateMs: number;
+    /** Estimated overhead of one worker invocation, ms. */
+    readonly invokeOverheadMs: number;
+    /** Test hook: "embed|score:<chunk>:once|always[,...]" makes those workers fail; empty in production. */
+    readonly workerFault: string;
+  };
   readonly logLevel: LogLevel;
   readonly version: string;
 }
@@ -141,6 +164,14 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (v === "true" || v === "1") return true;
   if (v === "false" || v === "0") return false;
   throw new ConfigError(name, raw, '"true" or "false"');
+}
+
+function workerFault(env: Env): string {
+  const value = text(env, "WORKER_FAULT", "");
+  if (value !== "" && !/^(embed|score):\d+:(once|always)(,(embed|score):\d+:(once|always))*$/.test(value)) {
+    throw new ConfigError("WORKER_FAULT", value, "empty, or <embed|score>:<chunk>:<once|always>[,...] (tests only)");
+  }
+  return value;
 }
 
 /** Builds a Config from an environment; pure, so tests pass their own. */
@@ -221,6 +252,19 @@ export function loadConfig(env: Env = process.env): Config {
       maxBytes: number(env, "CACHE_MAX_BYTES", 512 * 1024 * 1024, { min: 0, integer: true }),
       ttlMs: number(env, "CACHE_TTL_MS", 5000, { min: 0, integer: true }),
       staleIfErrorMs: number(env, "STALE_IF_ERROR_MS", 10 * 60 * 1000, { min: 0, integer: true }),
+    },
+    jobs: {
+      lambdaEndpoint: text(env, "LAMBDA_ENDPOINT", ""),
+      workerFunction: text(env, "WORKER_FUNCTION", "patchcore-inspection-dev-worker"),
+      jobRunnerFunction: text(env, "JOB_RUNNER_FUNCTION", "patchcore-inspection-dev-jobRunner"),
+      fitChunkImages: number(env, "FIT_CHUNK_IMAGES", 8, { min: 1, max: 200, integer: true }),
+      scoreChunkImages: number(env, "SCORE_CHUNK_IMAGES", 10, { min: 1, max: 500, integer: true }),
+      fanOutWidth: number(env, "FANOUT_WIDTH", 16, { min: 1, max: 1000, integer: true }),
+      coresetOversample: number(env, "CORESET_OVERSAMPLE", 4, { min: 1, max: 100 }),
+      syncBudgetMs: number(env, "SYNC_BUDGET_MS", 20_000, { min: 0, integer: true }),
+      imageEstimateMs: number(env, "IMAGE_ESTIMATE_MS", 350, { min: 1, integer: true }),
+      invokeOverheadMs: number(env, "INVOKE_OVERHEAD_MS", 400, { min: 0, integer: true }),
+      workerFault: workerFault(env),
     },
     logLevel: logLevel as LogLevel,
     version: PACKAGE_VERSION,

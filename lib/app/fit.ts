@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { UploadedFile } from "../contract/files";
-import type { FitOkRequest } from "../contract/fitOk";
+import type { FitOkRequest, FitOkResponse } from "../contract/fitOk";
+import { fitFromDatasetOrStartJob } from "../jobs/datasetFit";
 import type { ResultOf, Routes } from "../contract/routes";
-import { InvalidInputError, TooLargeError } from "../errors";
+import { TooLargeError } from "../errors";
 import { embedImages } from "../features/embed";
 import type { PatchGrid } from "../features/extractor";
 import { decodeImage, readImageHeader } from "../image/decode";
@@ -12,10 +13,11 @@ import { checkSameGrid, fitMemoryBank } from "../patchcore/memoryBank";
 import { modelKeys } from "../store/keys";
 import type { UseCaseContext } from "./context";
 import { identityEcho, identityOf } from "./identity";
+import { checkMmPerPx, ensureMmPerPx } from "./recipes";
 import type { Services } from "./services";
 import { checkTimeBudget, coresetEstimateMs } from "./timeBudget";
 
-export type FitResult = ResultOf<Routes["fitOk"]>;
+export type FitResult = Omit<FitOkResponse, "request_id">;
 
 const TOO_SLOW_ADVICE = "send fewer images per request, or upload them to the dataset and fit from it (use_dataset=true)";
 
@@ -31,6 +33,14 @@ async function checkImages(files: readonly UploadedFile[], maxImagePixels: numbe
   }
 }
 
+/** POST /fit_ok: from the uploaded images, or (use_dataset=true) from the stored OK dataset, synchronously or as a job. */
+export async function fitOk(services: Services, input: FitOkRequest, ctx: UseCaseContext): Promise<ResultOf<Routes["fitOk"]>> {
+  if (!input.use_dataset) return fitMemory(services, input, ctx);
+  const identity = identityOf(input);
+  modelKeys(services.config.s3.prefix, identity);
+  return fitFromDatasetOrStartJob(services, { identity, mmPerPx: input.mm_per_px, keepAll: input.memory_fit }, ctx);
+}
+
 /**
  * Fit: good images of one ROI -> PatchCore memory (coreset unless memory_fit), plus the HNSW
  * index when the kNN policy will read it -> store. Images are decoded and embedded one batch at
@@ -43,9 +53,7 @@ export async function fitMemory(services: Services, input: FitOkRequest, ctx: Us
   const { config, memories } = services;
   const identity = identityOf(input);
   const keys = modelKeys(config.s3.prefix, identity); // ids too long to store: refused before any work
-  if (input.use_dataset) {
-    throw new InvalidInputError("use_dataset=true needs the stored OK dataset, which this version does not have yet: upload the images in the images field");
-  }
+  await checkMmPerPx(services, identity.recipeId, input.mm_per_px, ctx); // a 409 before any work
   const files = input.images;
   await ctx.timings.time("decode", () => checkImages(files, config.limits.maxImagePixels, config.limits.maxRequestPixels));
   const extractor = await services.extractor();
@@ -88,6 +96,7 @@ export async function fitMemory(services: Services, input: FitOkRequest, ctx: Us
   );
   const index = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows) === "hnsw" ? await ctx.timings.time("index_build", () => HnswScorer.build(bank).serialise()) : null;
   checkTimeBudget(`This fit of ${files.length} images`, 0, ctx.remainingMs(), TOO_SLOW_ADVICE);
+  await ensureMmPerPx(services, identity.recipeId, input.mm_per_px, ctx); // the first fit of a recipe locks its scale
   await memories.saveFit(keys, bank, index, ctx.timings, ctx.log);
   ctx.log.info("fitted", { ...identityEcho(identity), fit_id: fitId, n_images: files.length, coreset_size: stats.coresetSize, index: index ? "hnsw" : "none" });
   return {

@@ -1,6 +1,6 @@
 import type { InferRequest } from "../contract/infer";
 import type { ResultOf, Routes } from "../contract/routes";
-import { TooLargeError } from "../errors";
+import { InvalidInputError, TooLargeError } from "../errors";
 import { decodeImage } from "../image/decode";
 import { inferImage } from "../patchcore/engine";
 import { parseShape } from "../patchcore/roiMask";
@@ -8,7 +8,7 @@ import { modelKeys } from "../store/keys";
 import type { UseCaseContext } from "./context";
 import { identityEcho, identityOf, memoryNotFound } from "./identity";
 import { loadCalibration, loadMemory } from "./memoryCache";
-import { areaRuleOf, loadRecipeMeta } from "./recipes";
+import { areaRuleOf, ensureMmPerPx, loadRecipeMeta } from "./recipes";
 import type { Services } from "./services";
 
 export type InspectResult = ResultOf<Routes["infer"]>;
@@ -34,7 +34,7 @@ function checkMapFits(width: number, height: number, maxResponseBytes: number): 
  * include_anomaly_map the blurred anomaly map comes back as base64 float32 [height, width]
  * (little-endian), for pixel-level evaluation.
  */
-export async function inspectImage(services: Services, input: InferRequest, ctx: UseCaseContext): Promise<InspectResult> {
+export async function inspectImage(services: Services, input: InferRequest, ctx: UseCaseContext, options: { lockScale?: boolean } = {}): Promise<InspectResult> {
   const { config } = services;
   const identity = identityOf(input);
   const keys = modelKeys(config.s3.prefix, identity);
@@ -50,6 +50,10 @@ export async function inspectImage(services: Services, input: InferRequest, ctx:
   ]);
   const areaRule = areaRuleOf(services, recipe);
   if (!memory) throw memoryNotFound(identity);
+  const mmPerPx = input.mm_per_px ?? (typeof memory.bank.metadata.mm_per_px === "number" ? memory.bank.metadata.mm_per_px : undefined);
+  if (mmPerPx === undefined) throw new InvalidInputError("mm_per_px is required: the stored memory does not record one");
+  // /infer takes part in the recipe's mm_per_px lock (as the old backend); batch scoring of stored images does not
+  if (options.lockScale !== false) await ensureMmPerPx(services, identity.recipeId, mmPerPx, ctx);
   const fitId = typeof memory.bank.metadata.fit_id === "string" ? memory.bank.metadata.fit_id : null;
   // a calibration computed against another fit's scores (it records the fit it was made for)
   const calibrationStale = calibration !== null && typeof calibration.fit_id === "string" && calibration.fit_id !== fitId;
@@ -63,7 +67,7 @@ export async function inspectImage(services: Services, input: InferRequest, ctx:
     {
       ...(shape ? { shape } : {}),
       threshold: calibration?.threshold ?? null,
-      mmPerPx: input.mm_per_px,
+      mmPerPx,
       areaMm2Threshold,
       areaRule,
       scorePercentile,
@@ -87,7 +91,7 @@ export async function inspectImage(services: Services, input: InferRequest, ctx:
       score_percentile: scorePercentile,
     },
     ...identityEcho(identity),
-    mm_per_px: input.mm_per_px,
+    mm_per_px: mmPerPx,
     area_mm2_thr: areaMm2Threshold,
     area_rule: result.areaRule,
     knn: memory.scorer.kind,

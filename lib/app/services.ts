@@ -1,9 +1,12 @@
 import { loadConfig, type Config } from "../config";
 import { DomainError, UnavailableError } from "../errors";
-import { OnnxFeatureExtractor } from "../features/onnxExtractor";
+import type { OnnxFeatureExtractor } from "../features/onnxExtractor";
 import { createLogger, type Logger } from "../log";
 import type { BlobStore } from "../store/blobStore";
 import { CalibrationRepository, type StoredCalibration } from "../store/calibrationRepository";
+import { DatasetRepository } from "../store/datasetRepository";
+import { JobRepository } from "../store/jobRepository";
+import { LambdaInvoker, type WorkerInvoker } from "../jobs/invoker";
 import { MemoryRepository } from "../store/memoryRepository";
 import { RecipeRepository, type RecipeMeta } from "../store/recipeRepository";
 import { RevalidatingCache } from "../store/revalidatingCache";
@@ -20,7 +23,13 @@ export interface Services {
   readonly log: Logger;
   /** The container's ONNX feature extractor (one session); a failed load is an UnavailableError and is retried on the next call. */
   readonly extractor: () => Promise<OnnxFeatureExtractor>;
+  /** The store itself, for what has no repository of its own (presigned uploads, their clean-up). */
+  readonly store: BlobStore;
   readonly memories: MemoryRepository;
+  readonly datasets: DatasetRepository;
+  readonly jobs: JobRepository;
+  /** How fan-outs reach the worker function (Lambda; in unit tests, the worker code in-process). */
+  readonly invoker: WorkerInvoker;
   readonly calibrations: CalibrationRepository;
   /** Memory banks (+ scorers) by memory key, revalidated by ETag. */
   readonly memoryCache: RevalidatingCache<LoadedMemory>;
@@ -37,6 +46,8 @@ export interface ServiceOptions {
   /** Another blob store than the configured S3 bucket (unit tests: MemoryBlobStore). */
   readonly blobStore?: BlobStore;
   readonly log?: Logger;
+  /** Another way to reach workers than the Lambda API (unit tests). */
+  readonly invoker?: (services: Services) => WorkerInvoker;
 }
 
 function extractorLoader(config: Config, log: Logger): () => Promise<OnnxFeatureExtractor> {
@@ -44,12 +55,13 @@ function extractorLoader(config: Config, log: Logger): () => Promise<OnnxFeature
   return () => {
     if (!loading) {
       const start = performance.now();
-      loading = OnnxFeatureExtractor.load({
+      // imported here, not at module scope: functions that never run the model never load onnxruntime
+      loading = import("../features/onnxExtractor").then(({ OnnxFeatureExtractor }) => OnnxFeatureExtractor.load({
         onnxPath: config.model.onnxPath,
         cardPath: config.model.cardPath,
         inputSize: config.model.inputSize,
         threads: config.model.ortThreads,
-      }).then(
+      })).then(
         (loaded) => {
           log.info("model loaded", { model: loaded.card.id, path: config.model.onnxPath, load_ms: Math.round(performance.now() - start) });
           return loaded;
@@ -75,16 +87,25 @@ export function createServices(config: Config = loadConfig(process.env), options
   const store = options.blobStore ?? new S3BlobStore(createS3Client(config.s3), config.s3.bucket);
   const extractor = extractorLoader(config, log);
   if (options.loadModelNow) extractor().catch(() => undefined); // logged above; retried by the first request
+  let invoker: WorkerInvoker | undefined;
   const staleIfError = { maxMs: config.cache.staleIfErrorMs, when: (error: unknown) => error instanceof DomainError && error.code === "unavailable" };
-  return {
+  const services: Services = {
     config,
     log,
     extractor,
+    store,
     memories: new MemoryRepository(store),
+    datasets: new DatasetRepository(store, config.s3.prefix),
+    jobs: new JobRepository(store, config.s3.prefix),
+    get invoker(): WorkerInvoker {
+      invoker ??= options.invoker ? options.invoker(services) : new LambdaInvoker(config.jobs, config.s3.region);
+      return invoker;
+    },
     calibrations: new CalibrationRepository(store),
     recipes: new RecipeRepository(store, config.s3.prefix),
     recipeCache: new RevalidatingCache<RecipeMeta>(1024 * 1024, config.cache.ttlMs, Date.now, staleIfError),
     memoryCache: new RevalidatingCache<LoadedMemory>(config.cache.maxBytes, config.cache.ttlMs, Date.now, staleIfError),
     calibrationCache: new RevalidatingCache<StoredCalibration>(1024 * 1024, config.cache.ttlMs, Date.now, staleIfError),
   };
+  return services;
 }

@@ -4,6 +4,7 @@ import { errorBody, type ErrorBody } from "./common";
 import type { FitOkResponse } from "./fitOk";
 import type { HealthResponse } from "./health";
 import type { InferResponse } from "./infer";
+import type { JobAccepted } from "./jobs";
 import type { RecipeSettingsResponse } from "./recipeSettings";
 import { routes, type RouteSpec } from "./routes";
 
@@ -26,6 +27,9 @@ type FormFields<Req extends z.ZodType, Files extends string> = {
 export type FitOkFields = FormFields<(typeof routes)["fitOk"]["request"], "images">;
 export type InferFields = FormFields<(typeof routes)["infer"]["request"], "image">;
 export type CalibrateNgBody = z.input<(typeof routes)["calibrateNg"]["request"]>;
+export type DatasetUploadFields = FormFields<(typeof routes)["datasetsUploadOk"]["request"], "images" | "metas">;
+type QueryOf<K extends keyof typeof routes> = z.input<(typeof routes)[K]["request"]>;
+type ResponseOf<K extends keyof typeof routes> = z.infer<(typeof routes)[K]["response"]>;
 export type RecipeSettingsBody = z.input<(typeof routes)["putRecipeSettings"]["request"]>;
 
 /** One answer: status, headers, and the body (the route's response on 200, else the error body). */
@@ -42,9 +46,15 @@ export class Reply<T> {
     return this.body as T;
   }
 
+  /** The 202 body of work that became a job; throws otherwise. */
+  accepted(): JobAccepted {
+    if (this.status !== 202) throw new Error(`expected 202 Accepted, got HTTP ${this.status}: ${JSON.stringify(this.body).slice(0, 300)}`);
+    return this.body as unknown as JobAccepted;
+  }
+
   /** The error body; throws when the request succeeded. */
   error(): ErrorBody {
-    if (this.status === 200) throw new Error("expected an error, got 200");
+    if (this.status < 300) throw new Error(`expected an error, got ${this.status}`);
     return this.body as ErrorBody;
   }
 }
@@ -101,6 +111,81 @@ export class InspectionClient {
     return this.send(routes.putRecipeSettings, JSON.stringify(body), { "Content-Type": "application/json" });
   }
 
+  /** POST /datasets/{label}/upload: images with one meta object each (JSON text parts). */
+  uploadDataset(label: "ok" | "ng", fields: DatasetUploadFields, images: readonly ImageFile[], metas: readonly object[] = [], headers: Record<string, string> = {}): Promise<Reply<ResponseOf<"datasetsUploadOk">>> {
+    const form = this.form(fields, images.map((file) => ["images", file]));
+    for (const meta of metas) form.append("metas", JSON.stringify(meta));
+    return this.send(label === "ok" ? routes.datasetsUploadOk : routes.datasetsUploadNg, form, headers);
+  }
+
+  createUploads(body: QueryOf<"datasetsUploads">): Promise<Reply<ResponseOf<"datasetsUploads">>> {
+    return this.send(routes.datasetsUploads, JSON.stringify(body), { "Content-Type": "application/json" });
+  }
+
+  commitUploads(body: QueryOf<"datasetsUploadsCommit">): Promise<Reply<ResponseOf<"datasetsUploadsCommit">>> {
+    return this.send(routes.datasetsUploadsCommit, JSON.stringify(body), { "Content-Type": "application/json" });
+  }
+
+  listDataset(query: QueryOf<"datasetsList">): Promise<Reply<ResponseOf<"datasetsList">>> {
+    return this.send(routes.datasetsList, undefined, {}, query as Record<string, string>);
+  }
+
+  datasetMeta(query: QueryOf<"datasetsMeta">): Promise<Reply<ResponseOf<"datasetsMeta">>> {
+    return this.send(routes.datasetsMeta, undefined, {}, query as Record<string, string>);
+  }
+
+  deleteDatasetFile(query: QueryOf<"datasetsDeleteFile">): Promise<Reply<ResponseOf<"datasetsDeleteFile">>> {
+    return this.send(routes.datasetsDeleteFile, undefined, {}, query as Record<string, string>);
+  }
+
+  clearDataset(query: QueryOf<"datasetsClear">): Promise<Reply<ResponseOf<"datasetsClear">>> {
+    return this.send(routes.datasetsClear, undefined, {}, query as Record<string, string>);
+  }
+
+  state(query: QueryOf<"state">): Promise<Reply<ResponseOf<"state">>> {
+    return this.send(routes.state, undefined, {}, query as Record<string, string>);
+  }
+
+  manifest(query: QueryOf<"manifest">): Promise<Reply<ResponseOf<"manifest">>> {
+    return this.send(routes.manifest, undefined, {}, query as Record<string, string>);
+  }
+
+  /** GET /datasets/file, following its redirect: the image's bytes and Content-Type, or the error. */
+  async datasetFile(query: QueryOf<"datasetsFile">): Promise<{ status: number; contentType: string | null; bytes: Uint8Array; error?: ErrorBody }> {
+    const response = await fetch(`${this.baseUrl}/${routes.datasetsFile.path}?${new URLSearchParams(query as Record<string, string>).toString()}`, { headers: this.commonHeaders() });
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (response.status === 200) return { status: 200, contentType: response.headers.get("content-type"), bytes };
+    return { status: response.status, contentType: response.headers.get("content-type"), bytes, error: JSON.parse(Buffer.from(bytes).toString("utf8")) as ErrorBody };
+  }
+
+  inferDataset(body: QueryOf<"inferDataset">): Promise<Reply<ResponseOf<"inferDataset">>> {
+    return this.send(routes.inferDataset, JSON.stringify(body), { "Content-Type": "application/json" });
+  }
+
+  calibrateDataset(body: QueryOf<"calibrateDataset">): Promise<Reply<ResponseOf<"calibrateDataset">>> {
+    return this.send(routes.calibrateDataset, JSON.stringify(body), { "Content-Type": "application/json" });
+  }
+
+  getJob(id: string): Promise<Reply<ResponseOf<"getJob">>> {
+    return this.send({ ...routes.getJob, path: `jobs/${encodeURIComponent(id)}` }, undefined, {});
+  }
+
+  /** Polls GET /jobs/{id} every `intervalMs` until the job is done or failed (or `timeoutMs` passes); `onProgress` sees each state. */
+  async waitForJob(id: string, options: { intervalMs?: number; timeoutMs?: number; onProgress?: (job: ResponseOf<"getJob">) => void } = {}): Promise<ResponseOf<"getJob">> {
+    const deadline = Date.now() + (options.timeoutMs ?? 15 * 60_000);
+    for (;;) {
+      const job = (await this.getJob(id)).ok();
+      options.onProgress?.(job);
+      if (job.state === "done" || job.state === "failed") return job;
+      if (Date.now() > deadline) throw new Error(`job ${id} still ${job.state} after ${options.timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 1000));
+    }
+  }
+
+  private commonHeaders(): Record<string, string> {
+    return { ...(this.options.apiKey ? { "x-api-key": this.options.apiKey } : {}), ...this.options.headers };
+  }
+
   private form(fields: Record<string, TextValue>, files: readonly [string, ImageFile][]): FormData {
     const form = new FormData();
     for (const [name, value] of Object.entries(fields)) {
@@ -111,10 +196,10 @@ export class InspectionClient {
   }
 
   private async send<T>(spec: RouteSpec, body: FormData | string | undefined, headers: Record<string, string>, query: Record<string, string> = {}): Promise<Reply<T>> {
-    const search = new URLSearchParams(query).toString();
+    const search = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null)).toString();
     const response = await fetch(`${this.baseUrl}/${spec.path}${search ? `?${search}` : ""}`, {
       method: spec.method,
-      headers: { ...(this.options.apiKey ? { "x-api-key": this.options.apiKey } : {}), ...this.options.headers, ...headers },
+      headers: { ...this.commonHeaders(), ...headers },
       ...(body === undefined ? {} : { body }),
     });
     const text = await response.text();
@@ -125,7 +210,7 @@ export class InspectionClient {
       throw new Error(`${spec.method} /${spec.path}: HTTP ${response.status} with a body that is not JSON: ${text.slice(0, 300)}`);
     }
     if (this.options.validate) {
-      const schema = response.status === 200 ? spec.response : errorBody;
+      const schema = response.status === 200 ? spec.response : response.status === 202 && spec.accepted ? spec.accepted : errorBody;
       const checked = schema.safeParse(parsed);
       if (!checked.success) throw new Error(`${spec.method} /${spec.path}: HTTP ${response.status} body breaks the contract: ${checked.error.message}`);
     }

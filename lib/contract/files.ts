@@ -28,3 +28,19 @@ export const FILE_PARTS = "x-file-parts";
 export function isFileParts(schema: z.ZodType): boolean {
   return Boolean((schema.meta() as Record<string, unknown> | undefined)?.[FILE_PARTS]);
 }
+
+/** Marks a schema as a repeated text field (every value of the name, in order). */
+export const TEXT_PARTS = "x-text-parts";
+
+/** A text field that may be sent several times (e.g. metas, one per image): all its values, in order. */
+export function textParts(name: string, description: string) {
+  return z
+    .array(z.string({ error: `${name} must be text parts` }))
+    .optional()
+    .transform((values) => values ?? [])
+    .meta({ description, [TEXT_PARTS]: true });
+}
+
+export function isTextParts(schema: z.ZodType): boolean {
+  return Boolean((schema.meta() as Record<string, unknown> | undefined)?.[TEXT_PARTS]);
+}

@@ -34,6 +34,10 @@ export const fitOkResponse = z
     index: z.enum(["hnsw", "none"]).meta({ description: "Whether an HNSW index was stored with the memory (only when the kNN policy will read it)." }),
     ...identityEcho,
     timings_ms: timingsMs,
+    fan_out: z
+      .object({ workers: z.number().int(), chunk_images: z.number().int(), retried: z.number().int(), worker_ms_max: z.number(), two_stage_coreset: z.boolean() })
+      .optional()
+      .meta({ description: "use_dataset=true: how the fit was spread over worker invocations." }),
     request_id: z.string(),
   })
   .meta({ id: "FitOkResponse" });

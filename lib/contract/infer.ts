@@ -15,7 +15,7 @@ export const roiShapeSchema = z
 export const inferRequest = z
   .object({
     ...identityFields,
-    mm_per_px: mmPerPxText,
+    mm_per_px: mmPerPxText.optional().meta({ description: "Millimetres per ROI pixel, > 0 (invariant-culture text). Optional (additive to the old contract): defaults to the value the fit recorded." }),
     shape: jsonText("shape", "JSON text of a RoiShape ({\"kind\":\"rect\"|\"circle\"|\"annulus\", ...}); absent = the whole ROI. Checked against the image's size."),
     include_anomaly_map: boolText("include_anomaly_map", false, "true adds the blurred anomaly map as base64 float32 [height, width] (little-endian)."),
     image: fileParts({ min: 1, max: 1, missing: "Missing file image", tooMany: (n) => `Send one file in the image field, got ${n}`, description: "One PNG/JPEG ROI image." }),

@@ -75,6 +75,7 @@ export function openApiDocument(version: string, serverUrl = "."): Json {
     const responses: Json = {
       200: { description: "OK", content: { [spec.produces ?? "application/json"]: { schema: schemaOf(spec.response, "output", components) } } },
     };
+    if (spec.accepted) responses[202] = { description: "Accepted: the work runs as a job; follow status_url.", content: { "application/json": { schema: schemaOf(spec.accepted, "output", components) } } };
     for (const status of [...spec.errors, 403, 429, 500, 503]) {
       responses[status] = { description: STATUS_TEXT[status] ?? "Error", content: { "application/json": { schema: errorRef } } };
     }

@@ -2,13 +2,33 @@ import { z } from "zod";
 import { calibrateNgRequest, calibrateNgResponse } from "./calibrateNg";
 import { fitOkRequest, fitOkResponse } from "./fitOk";
 import { healthResponse } from "./health";
+import { getJobRequest, jobAccepted, jobResponse } from "./jobs";
+import { calibrateDatasetRequest, calibrateDatasetResponse, inferDatasetRequest, inferDatasetResponse } from "./batch";
 import { inferRequest, inferResponse } from "./infer";
+import {
+  commitUploadsRequest,
+  createUploadsRequest,
+  createUploadsResponse,
+  datasetClearResponse,
+  datasetDeleteResponse,
+  datasetFileQuery,
+  datasetFileResponse,
+  datasetLabelQuery,
+  datasetListResponse,
+  datasetMetaResponse,
+  datasetQuery,
+  datasetUploadRequest,
+  datasetUploadResponse,
+  manifestResponse,
+  modelQuery,
+  stateResponse,
+} from "./datasets";
 import { getRecipeSettingsRequest, putRecipeSettingsRequest, recipeSettingsResponse } from "./recipeSettings";
 
 /** How a route's request arrives: multipart/form-data, a JSON body, the URL's query string, or nothing. */
 export type BodyKind = "multipart" | "json" | "query" | "none";
 
-export interface RouteSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
+export interface RouteSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType, Acc extends z.ZodType | undefined = z.ZodType | undefined> {
   /** operationId in the OpenAPI document and `endpoint` in the logs. */
   readonly name: string;
   readonly method: "GET" | "POST" | "PUT" | "DELETE";
@@ -18,6 +38,8 @@ export interface RouteSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodT
   readonly body: BodyKind;
   readonly request: Req;
   readonly response: Res;
+  /** The 202 answer when the work becomes a job (routes that may run long). */
+  readonly accepted?: Acc;
   /** Error statuses this route can answer (besides 500/503, which every route can). */
   readonly errors: readonly number[];
   /**
@@ -29,7 +51,7 @@ export interface RouteSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodT
   readonly produces?: "application/json" | "text/html" | "text/css" | "text/javascript";
 }
 
-function route<Req extends z.ZodType, Res extends z.ZodType>(spec: RouteSpec<Req, Res>): RouteSpec<Req, Res> {
+function route<Req extends z.ZodType, Res extends z.ZodType, Acc extends z.ZodType | undefined = undefined>(spec: RouteSpec<Req, Res, Acc>): RouteSpec<Req, Res, Acc> {
   return spec;
 }
 
@@ -103,6 +125,7 @@ export const routes = {
     body: "multipart",
     request: fitOkRequest,
     response: fitOkResponse,
+    accepted: jobAccepted,
     errors: [400, 413, 415],
   }),
   calibrateNg: route({
@@ -145,10 +168,154 @@ export const routes = {
     response: recipeSettingsResponse,
     errors: [400, 413, 415],
   }),
+  datasetsUploadOk: route({
+    name: "datasets_upload_ok",
+    method: "POST",
+    path: "datasets/ok/upload",
+    summary: "Store good (OK) images of a ROI in its dataset, with one meta each.",
+    body: "multipart",
+    request: datasetUploadRequest,
+    response: datasetUploadResponse,
+    errors: [400, 409, 413, 415],
+  }),
+  datasetsUploadNg: route({
+    name: "datasets_upload_ng",
+    method: "POST",
+    path: "datasets/ng/upload",
+    summary: "Store defective (NG) images of a ROI in its dataset, with one meta each.",
+    body: "multipart",
+    request: datasetUploadRequest,
+    response: datasetUploadResponse,
+    errors: [400, 409, 413, 415],
+  }),
+  datasetsUploads: route({
+    name: "datasets_uploads",
+    method: "POST",
+    path: "datasets/uploads",
+    summary: "Presigned PUT URLs to upload many or large images straight to S3 (then POST /datasets/uploads/commit).",
+    body: "json",
+    request: createUploadsRequest,
+    response: createUploadsResponse,
+    errors: [400, 413, 415],
+  }),
+  datasetsUploadsCommit: route({
+    name: "datasets_uploads_commit",
+    method: "POST",
+    path: "datasets/uploads/commit",
+    summary: "Register images uploaded with presigned URLs in the dataset, with their metas.",
+    body: "json",
+    request: commitUploadsRequest,
+    response: datasetUploadResponse,
+    errors: [400, 409, 413, 415],
+  }),
+  datasetsList: route({
+    name: "datasets_list",
+    method: "GET",
+    path: "datasets/list",
+    summary: "The files of a ROI's dataset, per label.",
+    body: "query",
+    request: datasetQuery,
+    response: datasetListResponse,
+    errors: [400],
+  }),
+  datasetsFile: route({
+    name: "datasets_file",
+    method: "GET",
+    path: "datasets/file",
+    summary: "One stored image: a 302 to a short-lived URL of its bytes (with its Content-Type).",
+    body: "query",
+    request: datasetFileQuery,
+    response: datasetFileResponse,
+    errors: [400, 404],
+  }),
+  datasetsMeta: route({
+    name: "datasets_meta",
+    method: "GET",
+    path: "datasets/meta",
+    summary: "The meta stored with one image.",
+    body: "query",
+    request: datasetFileQuery,
+    response: datasetMetaResponse,
+    errors: [400, 404],
+  }),
+  datasetsDeleteFile: route({
+    name: "datasets_delete_file",
+    method: "DELETE",
+    path: "datasets/file",
+    summary: "Remove one image (and its meta) from the dataset.",
+    body: "query",
+    request: datasetFileQuery,
+    response: datasetDeleteResponse,
+    errors: [400],
+  }),
+  datasetsClear: route({
+    name: "datasets_clear",
+    method: "DELETE",
+    path: "datasets/clear",
+    summary: "Remove every image of one label from the dataset.",
+    body: "query",
+    request: datasetLabelQuery,
+    response: datasetClearResponse,
+    errors: [400],
+  }),
+  state: route({
+    name: "state",
+    method: "GET",
+    path: "state",
+    summary: "Whether a model has a memory and a calibration.",
+    body: "query",
+    request: modelQuery,
+    response: stateResponse,
+    errors: [400],
+  }),
+  manifest: route({
+    name: "manifest",
+    method: "GET",
+    path: "manifest",
+    summary: "What is stored for a model: memory, calibration, and its ROI's dataset.",
+    body: "query",
+    request: modelQuery,
+    response: manifestResponse,
+    errors: [400],
+  }),
+  inferDataset: route({
+    name: "infer_dataset",
+    method: "POST",
+    path: "infer_dataset",
+    summary: "Score every stored image of a ROI's dataset (labels), fanned out over workers; one bad image is an item with an error. A batch over the synchronous budget becomes a job (202).",
+    body: "json",
+    request: inferDatasetRequest,
+    response: inferDatasetResponse,
+    accepted: jobAccepted,
+    errors: [400, 413, 415],
+  }),
+  calibrateDataset: route({
+    name: "calibrate_dataset",
+    method: "POST",
+    path: "calibrate_dataset",
+    summary: "Score the stored OK and NG images, apply the threshold rule of /calibrate_ng, store the calibration. A large dataset becomes a job (202).",
+    body: "json",
+    request: calibrateDatasetRequest,
+    response: calibrateDatasetResponse,
+    accepted: jobAccepted,
+    errors: [400, 413, 415],
+  }),
+  getJob: route({
+    name: "get_job",
+    method: "GET",
+    path: "jobs/{id}",
+    summary: "A job's state, progress (images done / to do), timings, and its result or error.",
+    body: "query",
+    request: getJobRequest,
+    response: jobResponse,
+    errors: [400, 404],
+  }),
 } as const;
 
 export type Routes = typeof routes;
 export type RouteName = keyof Routes;
 /** What a use case returns for a route: the response without the request id the edge adds. */
-export type ResultOf<R extends RouteSpec> = Omit<z.infer<R["response"]>, "request_id">;
+export type ResultOf<R extends RouteSpec> =
+  | Omit<z.infer<R["response"]>, "request_id">
+  | (NonNullable<R["accepted"]> extends z.ZodType ? Omit<z.infer<NonNullable<R["accepted"]>>, "request_id"> : never);
 export type InputOf<R extends RouteSpec> = z.output<R["request"]>;

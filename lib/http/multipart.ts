@@ -20,6 +20,13 @@ export class MultipartForm {
     return values?.[0];
   }
 
+  /** Every value of a text field sent several times (e.g. one meta per image), or undefined. */
+  textList(name: string): string[] | undefined {
+    if (this.files.has(name)) throw new InvalidInputError(`Field ${name} must be text parts, not files`);
+    const values = this.fields.get(name);
+    return values ? [...values] : undefined;
+  }
+
   requiredText(name: string): string {
     const value = this.text(name);
     if (value === undefined) throw new InvalidInputError(`Missing field ${name}`);

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import type { z } from "zod";
-import { isFileParts } from "../contract/files";
+import { isFileParts, isTextParts } from "../contract/files";
 import { parseWith } from "../contract/parse";
 import type { InputOf, RouteSpec } from "../contract/routes";
 import { InvalidInputError, UnsupportedMediaTypeError } from "../errors";
@@ -32,7 +32,7 @@ async function readMultipart(event: APIGatewayProxyEvent, schema: z.ZodType, lim
   if (!shape) throw new Error("a multipart route's request schema must be an object");
   const value: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(shape)) {
-    const read = isFileParts(field) ? form.fileList(name) : form.text(name);
+    const read = isFileParts(field) ? form.fileList(name) : isTextParts(field) ? form.textList(name) : form.text(name);
     if (read !== undefined) value[name] = read;
   }
   return value;
@@ -54,6 +54,6 @@ export async function requestInput<R extends RouteSpec>(spec: R, event: APIGatew
   let raw: unknown = {};
   if (spec.body === "json") raw = readJson(event, limits.maxRequestBytes);
   else if (spec.body === "multipart") raw = await readMultipart(event, spec.request, limits);
-  else if (spec.body === "query") raw = { ...event.queryStringParameters };
+  else if (spec.body === "query") raw = { ...event.queryStringParameters, ...event.pathParameters };
   return parseWith(spec.request, withRecipeHeader(event, raw)) as InputOf<R>;
 }

@@ -38,6 +38,16 @@ function causeChain(error: unknown): unknown[] {
   return chain;
 }
 
+/** A use case's answer that the work became a job (202 Accepted). */
+function isAccepted(result: object): boolean {
+  return (result as { status?: unknown }).status === "accepted" && "job_id" in result;
+}
+
+/** A 302 to `location` (e.g. a presigned S3 URL the client downloads from directly). */
+export function redirect(location: string, requestId: string): APIGatewayProxyResult {
+  return { statusCode: 302, headers: { Location: location, "X-Request-Id": requestId, "Cache-Control": "no-store" }, body: "" };
+}
+
 /**
  * The HTTP contract around every route: X-Request-Id read (or generated) and echoed as a header
  * and as `request_id`; errors as `{"error", "code", "request_id"}` with the status of
@@ -79,14 +89,18 @@ function httpContract(spec: RouteSpec, edge: HttpEdge): MiddlewareObj<APIGateway
  * A Lambda handler for one route: the contract, the request read and validated by the route's
  * schema, then `run` (a transport-free use case) and its result as JSON with the request id.
  */
-export function httpRoute<R extends RouteSpec>(spec: R, edge: HttpEdge, run: (input: InputOf<R>, ctx: UseCaseContext) => Promise<ResultOf<R>>) {
+export function httpRoute<R extends RouteSpec>(
+  spec: R,
+  edge: HttpEdge,
+  run: (input: InputOf<R>, ctx: UseCaseContext) => Promise<ResultOf<R>>,
+  respond: (result: ResultOf<R>, requestId: string) => APIGatewayProxyResult = (result, requestId) => json(isAccepted(result) ? 202 : 200, { ...result, request_id: requestId }, requestId),
+) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, HttpContext>()
     .use(httpContract(spec, edge))
     .handler(async (event, context) => {
       const ctx = context.request!;
       const input = await requestInput(spec, event, edge.limits);
-      const result = await run(input, ctx);
-      return json(200, { ...result, request_id: ctx.requestId }, ctx.requestId);
+      return respond(await run(input, ctx), ctx.requestId);
     });
 }
 

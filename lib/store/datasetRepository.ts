@@ -103,7 +103,7 @@ export class DatasetRepository {
   }
 
   /** An image's bytes, checked against the digest written with them; null when absent. */
-  async file(dataset: DatasetIdentity, entry: DatasetEntry, timings: Timings): Promise<Uint8Array | null> {
+  async file(dataset: DatasetIdentity, entry: Pick<DatasetEntry, "label" | "filename">, timings: Timings): Promise<Uint8Array | null> {
     const key = this.keys(dataset).file(entry.label, entry.filename);
     const object = await timings.time("s3_get", () => this.store.get(key));
     if (!object) return null;

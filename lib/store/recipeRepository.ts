@@ -51,8 +51,8 @@ export class RecipeRepository {
     return { meta: result.data, etag: object.etag };
   }
 
-  async save(recipeId: string, meta: RecipeMeta, timings: Timings): Promise<void> {
+  async save(recipeId: string, meta: RecipeMeta, timings: Timings, condition: { ifMatch?: string; ifNoneMatch?: "*" } = {}): Promise<void> {
     const body = Buffer.from(JSON.stringify(meta, null, 2));
-    await timings.time("s3_put", () => this.store.put(this.key(recipeId), body, { contentType: "application/json", metadata: { [DIGEST_METADATA]: sha256Hex(body) } }));
+    await timings.time("s3_put", () => this.store.put(this.key(recipeId), body, { contentType: "application/json", metadata: { [DIGEST_METADATA]: sha256Hex(body) }, ...condition }));
   }
 }

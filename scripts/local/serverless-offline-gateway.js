@@ -80,6 +80,26 @@ class OfflineGatewayResponses {
         if (request.app.gatewayAnswered) return h.continue;
         const status = response.isBoom ? response.output.statusCode : response.statusCode;
         if (status < 400) return h.continue;
+        if (status === 404 && request.method === "options") {
+          // Deployed, `cors: true` gives every route an OPTIONS method (a MOCK integration) that
+          // answers 200 whether or not the request carries an Origin; serverless-offline answers
+          // OPTIONS only for browsers' preflights (with Origin). The GUI probes without one.
+          const methods = request.server
+            .table()
+            .filter((route) => route.path === request.route.path || route.path === request.path)
+            .map((route) => route.method.toUpperCase())
+            .filter((method) => /^[A-Z]+$/.test(method) && method !== "OPTIONS");
+          if (methods.length > 0) {
+            const allowed = [...new Set([...methods, "OPTIONS"])].join(", ");
+            return h
+              .response()
+              .code(200)
+              .header("Allow", allowed)
+              .header("Access-Control-Allow-Methods", allowed)
+              .header("Access-Control-Allow-Origin", request.headers.origin || "*")
+              .header("Access-Control-Allow-Headers", "Content-Type,X-Request-Id,X-Recipe-Id,X-Api-Key,Authorization");
+          }
+        }
         const headers = (response.isBoom ? response.output.headers : response.headers) || {};
         if (Object.keys(headers).some((name) => name.toLowerCase() === "x-request-id")) return h.continue; // the service's own
         const type = isApiKeyRejection(status, headers) ? "INVALID_API_KEY" : TYPE_BY_STATUS[status] || (status < 500 ? "DEFAULT_4XX" : "DEFAULT_5XX");

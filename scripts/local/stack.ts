@@ -77,6 +77,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ESBUILD_WORK_FOLDER: buildFolder,
     HTTP_PORT: String(options.httpPort),
     LAMBDA_PORT: String(options.lambdaPort),
+    // coordinators invoke the worker through serverless-offline's Lambda endpoint, as through AWS Lambda deployed
+    LAMBDA_ENDPOINT: `http://127.0.0.1:${options.lambdaPort}`,
     ...(options.externalS3Endpoint
       ? {}
       : { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey }),

@@ -11,7 +11,8 @@ import { randomUUID } from "node:crypto";
  * - CRLF line ends, a CRLF before each boundary, `--<boundary>--\r\n` at the end.
  */
 export type DotnetPart =
-  | { kind: "string"; name: string; value: string }
+  /** `contentType`: StringContent(text, Encoding.UTF8, "application/json") sends `application/json; charset=utf-8`. */
+  | { kind: "string"; name: string; value: string; contentType?: string }
   | { kind: "file"; name: string; filename: string; data: Uint8Array; contentType?: string };
 
 function token(value: string): string {
@@ -23,7 +24,7 @@ export function dotnetMultipart(parts: DotnetPart[], boundary = randomUUID()): {
   parts.forEach((part, i) => {
     chunks.push(Buffer.from(`${i === 0 ? "" : "\r\n"}--${boundary}\r\n`));
     if (part.kind === "string") {
-      chunks.push(Buffer.from(`Content-Type: text/plain; charset=utf-8\r\nContent-Disposition: form-data; name=${token(part.name)}\r\n\r\n`));
+      chunks.push(Buffer.from(`Content-Type: ${part.contentType ?? "text/plain; charset=utf-8"}\r\nContent-Disposition: form-data; name=${token(part.name)}\r\n\r\n`));
       chunks.push(Buffer.from(part.value, "utf8"));
     } else {
       const type = part.contentType ? `Content-Type: ${part.contentType}\r\n` : "";

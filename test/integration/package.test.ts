@@ -105,7 +105,39 @@ describe("serverless package (no AWS credentials, no network)", () => {
       calibrateNg: ["s3:GetObject", "s3:ListBucket", "s3:PutObject"],
       putRecipeSettings: ["s3:GetObject", "s3:ListBucket", "s3:PutObject"],
       fitOk: ["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+      datasetsList: ["s3:GetObject", "s3:ListBucket"],
+      datasetsFile: ["s3:GetObject", "s3:ListBucket"],
+      datasetsMeta: ["s3:GetObject", "s3:ListBucket"],
+      state: ["s3:GetObject", "s3:ListBucket"],
+      manifest: ["s3:GetObject", "s3:ListBucket"],
+      getJob: ["s3:GetObject", "s3:ListBucket"],
+      datasetsUploadOk: ["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+      datasetsUploadNg: ["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+      datasetsUploads: ["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+      datasetsUploadsCommit: ["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+      datasetsDeleteFile: ["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+      datasetsClear: ["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+      inferDataset: ["s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+      calibrateDataset: ["s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+      worker: ["s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+      jobRunner: ["s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
     };
+    // where a function may write only part of the prefix
+    const putResources = (name: string) => roles[name]!.filter((st) => actions(st).includes("s3:PutObject")).flatMap(resourcesOf);
+    expect(putResources("infer")).toEqual(["arn:${AWS::Partition}:s3:::patchcore-inspection-dev-models/models/recipe-meta/*"]);
+    for (const name of ["worker", "inferDataset"]) expect(putResources(name)).toEqual(["arn:${AWS::Partition}:s3:::patchcore-inspection-dev-models/models/jobs/*"]);
+    // only coordinators invoke, and only the worker and the job runner
+    const invokes = Object.fromEntries(
+      Object.entries(roles)
+        .map(([name, st]) => [name, st.filter((x) => actions(x).includes("lambda:InvokeFunction")).flatMap(resourcesOf).map((r) => r.split(":function:")[1]).sort()] as const)
+        .filter(([, targets]) => targets.length > 0),
+    );
+    expect(invokes).toEqual({
+      fitOk: ["patchcore-inspection-dev-jobRunner", "patchcore-inspection-dev-worker"],
+      inferDataset: ["patchcore-inspection-dev-jobRunner", "patchcore-inspection-dev-worker"],
+      calibrateDataset: ["patchcore-inspection-dev-jobRunner", "patchcore-inspection-dev-worker"],
+      jobRunner: ["patchcore-inspection-dev-worker"],
+    });
     for (const [name, wanted] of Object.entries(expected)) expect([name, s3(name)]).toEqual([name, wanted]);
     const resources = template().Resources;
     for (const [name, statements] of Object.entries(roles)) {
@@ -115,12 +147,13 @@ describe("serverless package (no AWS credentials, no network)", () => {
       for (const statement of statements) {
         expect(statement.Effect).toBe("Allow");
         expect(actions(statement).filter((a) => a.includes("*"))).toEqual([]);
+        expect(actions(statement).every((a) => a.startsWith("s3:") || a.startsWith("logs:") || a === "lambda:InvokeFunction")).toBe(true);
         for (const action of actions(statement).filter((a) => a.startsWith("s3:"))) {
           const [resource] = resourcesOf(statement);
           if (action === "s3:ListBucket") {
             expect(resource).toBe("arn:${AWS::Partition}:s3:::patchcore-inspection-dev-models");
             expect(statement.Condition).toEqual({ StringLike: { "s3:prefix": ["models/*"] } });
-          } else expect(resource).toBe("arn:${AWS::Partition}:s3:::patchcore-inspection-dev-models/models/*");
+          } else expect(resource).toMatch(/^arn:\$\{AWS::Partition\}:s3:::patchcore-inspection-dev-models\/models\/(?:recipe-meta\/|jobs\/)?\*$/);
         }
       }
     }

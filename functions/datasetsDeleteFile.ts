@@ -1,0 +1,10 @@
+import { deleteDatasetFile } from "../lib/datasets/browse";
+import { createServices } from "../lib/app/services";
+import { routes } from "../lib/contract/routes";
+import { httpRoute } from "../lib/http/route";
+
+// Composition root, run during Lambda INIT: config parsed (no ONNX model needed here).
+const services = createServices();
+
+/** DELETE /datasets/file: remove one image and its meta. */
+export const handler = httpRoute(routes.datasetsDeleteFile, { log: services.log, limits: services.config.limits }, (input, ctx) => deleteDatasetFile(services, input, ctx));

@@ -1,0 +1,10 @@
+import { datasetFile } from "../lib/datasets/browse";
+import { createServices } from "../lib/app/services";
+import { routes } from "../lib/contract/routes";
+import { httpRoute, redirect } from "../lib/http/route";
+
+// Composition root, run during Lambda INIT: config parsed (no ONNX model needed here).
+const services = createServices();
+
+/** GET /datasets/file: a 302 to a short-lived URL of the stored image's bytes. */
+export const handler = httpRoute(routes.datasetsFile, { log: services.log, limits: services.config.limits }, (input, ctx) => datasetFile(services, input, ctx), (result, requestId) => redirect(result.url, requestId));

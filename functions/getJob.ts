@@ -1,0 +1,10 @@
+import { getJob } from "../lib/jobs/jobs";
+import { createServices } from "../lib/app/services";
+import { routes } from "../lib/contract/routes";
+import { httpRoute } from "../lib/http/route";
+
+// Composition root, run during Lambda INIT: config parsed.
+const services = createServices();
+
+/** GET /jobs/{id}: a job's state, progress, timings, and its result or error. */
+export const handler = httpRoute(routes.getJob, { log: services.log, limits: services.config.limits }, (input, ctx) => getJob(services, input, ctx));

@@ -1,0 +1,8 @@
+import { createServices } from "../lib/app/services";
+import { jobRunnerHandler } from "../lib/jobs/handlers";
+
+// Composition root, run during Lambda INIT: config parsed (the coordinator merges partial coresets on onnxruntime).
+const services = createServices();
+
+/** A job's coordinator (invoked asynchronously by the route that started the job). */
+export const handler = jobRunnerHandler(services);

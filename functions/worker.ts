@@ -1,0 +1,8 @@
+import { createServices } from "../lib/app/services";
+import { workerHandler } from "../lib/jobs/handlers";
+
+// Composition root, run during Lambda INIT: config parsed, ONNX session load started.
+const services = createServices(undefined, { loadModelNow: true });
+
+/** The fan-out worker (invoked by coordinators through the Lambda API, no HTTP route): one chunk per invocation. */
+export const handler = workerHandler(services);

@@ -1,0 +1,166 @@
+import type { UseCaseContext } from "../app/context";
+import type { FitResult } from "../app/fit";
+import { identityEcho } from "../app/identity";
+import { checkMmPerPx, ensureMmPerPx } from "../app/recipes";
+import type { Services } from "../app/services";
+import { DomainError, InvalidInputError } from "../errors";
+import { HnswScorer } from "../patchcore/knn/hnsw";
+import { knnPlan } from "../patchcore/knn/select";
+import type { MemoryBank } from "../patchcore/memoryBank";
+import { mergeChunks, type ChunkReduction } from "../patchcore/twoStageCoreset";
+import { modelKeys, type ModelIdentity } from "../store/keys";
+import { decodeMemoryNpz } from "../store/npz";
+import { fanOutEstimateMs } from "./estimate";
+import { chunked, fanOut } from "./fanOut";
+import { JobProgress, startJob } from "./jobs";
+import type { EmbedTask } from "./tasks";
+import { randomUUID } from "node:crypto";
+
+export interface DatasetFitCommand {
+  readonly identity: ModelIdentity;
+  readonly mmPerPx: number;
+  readonly keepAll: boolean;
+}
+
+/** What a dataset fit adds to /fit_ok's answer: how it was spread. */
+export interface FanOutReport {
+  readonly workers: number;
+  readonly chunk_images: number;
+  readonly retried: number;
+  readonly worker_ms_max: number;
+  readonly two_stage_coreset: boolean;
+}
+
+async function okFiles(services: Services, identity: ModelIdentity, ctx: UseCaseContext) {
+  const { index } = await services.datasets.index({ roleId: identity.roleId, roiId: identity.roiId, recipeId: identity.recipeId }, ctx.timings);
+  const files = index.files.filter((f) => f.label === "ok").sort((a, b) => a.filename.localeCompare(b.filename));
+  if (files.length === 0) throw new InvalidInputError("No OK dataset samples found");
+  return files.map((f) => ({ label: "ok" as const, filename: f.filename }));
+}
+
+/** Merge estimate (stage 2 greedy + writes), ms: generous, from the measured single-pass coreset. */
+const TAIL_MS = 3000;
+
+/**
+ * POST /fit_ok with use_dataset=true: every stored OK image of the role/roi/recipe. Answered in
+ * this request when its fan-out's estimate fits SYNC_BUDGET_MS (and the function's remaining
+ * time), else started as a job (202).
+ */
+export async function fitFromDatasetOrStartJob(services: Services, command: DatasetFitCommand, ctx: UseCaseContext): Promise<FitResult | Awaited<ReturnType<typeof startJob>>> {
+  const { jobs } = services.config;
+  await checkMmPerPx(services, command.identity.recipeId, command.mmPerPx, ctx);
+  const files = await okFiles(services, command.identity, ctx);
+  const estimate = fanOutEstimateMs(jobs, files.length, jobs.fitChunkImages, TAIL_MS);
+  if (estimate <= jobs.syncBudgetMs && estimate + 5000 <= ctx.remainingMs()) {
+    return fitFromDataset(services, command, null, ctx);
+  }
+  return startJob(services, "fit", { ...command }, files.length, estimate, ctx);
+}
+
+/**
+ * The coordinator of a dataset fit: chunks of FIT_CHUNK_IMAGES images to worker invocations
+ * (FANOUT_WIDTH at a time, each retried once), each embedding its chunk and reducing it to a
+ * partial coreset (stage 1); then the partials merged by a final greedy pass to the requested
+ * rate (stage 2), the index the kNN policy wants, and the same commit as any fit. A chunk that
+ * fails twice fails the fit before anything is written: the previous model stays as it was.
+ */
+export async function fitFromDataset(services: Services, command: DatasetFitCommand, progress: JobProgress | null, ctx: UseCaseContext): Promise<FitResult & { fan_out: FanOutReport }> {
+  const { config, memories, jobs: jobStore, invoker } = services;
+  const { identity } = command;
+  const started = performance.now();
+  const files = await okFiles(services, identity, ctx);
+  const jobId = progress?.id ?? randomUUID();
+  const chunks = chunked(files, config.jobs.fitChunkImages);
+  const tasks: EmbedTask[] = chunks.map((chunk, i) => ({
+    kind: "embed",
+    jobId,
+    chunk: i,
+    identity,
+    files: chunk,
+    coreset: { rate: config.patchcore.coresetRate, oversample: config.jobs.coresetOversample, keepAll: command.keepAll, seed: config.patchcore.seed + i },
+  }));
+  await progress?.start(tasks.length);
+  let retried = 0;
+  const outcomes = await ctx.timings.time("fan_out", () =>
+    fanOut(tasks, (task, attempt) => invoker.invoke({ ...task, attempt }), {
+      width: config.jobs.fanOutWidth,
+      retries: 1,
+      onRetry: (task, error) => {
+        retried++;
+        progress?.retried();
+        ctx.log.warn("worker failed: retrying its chunk once", { job_id: jobId, chunk: task.chunk, error: error.message });
+      },
+      onSettled: (outcome, task) => progress?.settled(outcome, task.files.length),
+    }),
+  );
+  ctx.log.info("fit fan-out done", { job_id: jobId, workers: tasks.length, retried, images: files.length });
+  const failed = outcomes.findIndex((o) => !o.ok);
+  if (failed >= 0) {
+    const outcome = outcomes[failed]!;
+    throw new DomainError("unavailable", `The dataset fit failed: chunk ${failed} (images ${failed * config.jobs.fitChunkImages}-${failed * config.jobs.fitChunkImages + chunks[failed]!.length - 1}) failed twice (${outcome.ok ? "" : outcome.error.message}). Nothing was stored; the previous model is unchanged`);
+  }
+  const results = outcomes.map((o) => (o.ok ? o.result : null)!);
+  const partials: MemoryBank[] = [];
+  for (const result of results) {
+    const bytes = await jobStore.getBytes(result.key, ctx.timings);
+    if (!bytes) throw new DomainError("internal", `the partial coreset ${result.key} is missing`);
+    partials.push(decodeMemoryNpz(bytes));
+  }
+  const first = partials[0]!;
+  for (const [i, p] of partials.entries()) {
+    if (p.dim !== first.dim || p.tokenH !== first.tokenH || p.tokenW !== first.tokenW) {
+      throw new InvalidInputError(`Token grid mismatch: chunk 0 gives ${first.tokenH}x${first.tokenW}x${first.dim}, chunk ${i} gives ${p.tokenH}x${p.tokenW}x${p.dim}`);
+    }
+  }
+  const reductions: ChunkReduction[] = partials.map((p) => ({ rows: p.embeddings, count: p.count, nEmbeddings: Number(p.metadata.n_embeddings), coveringRadius: Number(p.metadata.covering_radius) }));
+  const merged = await ctx.timings.time("coreset_merge", () => mergeChunks(reductions, first.dim, { rate: config.patchcore.coresetRate, keepAll: command.keepAll, seed: config.patchcore.seed, threads: config.model.ortThreads }));
+  const nImages = results.reduce((sum, r) => sum + r.images, 0);
+  const fitId = randomUUID();
+  const bank: MemoryBank = {
+    embeddings: merged.rows,
+    count: merged.count,
+    dim: first.dim,
+    tokenH: first.tokenH,
+    tokenW: first.tokenW,
+    metadata: {
+      model_id: first.metadata.model_id,
+      input_size: first.metadata.input_size,
+      fit_id: fitId,
+      mm_per_px: command.mmPerPx,
+      created_at: new Date().toISOString(),
+      version: config.version,
+      ...identityEcho(identity),
+      coreset_rate_requested: merged.rateRequested,
+      coreset_rate_applied: merged.rateApplied,
+      n_embeddings: merged.nEmbeddings,
+      coreset_size: merged.count,
+      covering_radius: merged.coveringRadius,
+      memory_fit: command.keepAll,
+      seed: config.patchcore.seed,
+      n_images: nImages,
+      from_dataset: true,
+      two_stage_coreset: !command.keepAll,
+    },
+  };
+  const index = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows) === "hnsw" ? await ctx.timings.time("index_build", () => HnswScorer.build(bank).serialise()) : null;
+  await ensureMmPerPx(services, identity.recipeId, command.mmPerPx, ctx);
+  await memories.saveFit(modelKeys(config.s3.prefix, identity), bank, index, ctx.timings, ctx.log);
+  ctx.timings.add("coordinator_total", performance.now() - started);
+  ctx.log.info("fitted from the dataset", { ...identityEcho(identity), fit_id: fitId, n_images: nImages, coreset_size: bank.count, workers: tasks.length });
+  return {
+    n_embeddings: merged.nEmbeddings,
+    coreset_size: bank.count,
+    token_shape: [bank.tokenH, bank.tokenW],
+    coreset_rate_requested: merged.rateRequested,
+    coreset_rate_applied: merged.rateApplied,
+    covering_radius: merged.coveringRadius,
+    n_images: nImages,
+    memory_fit: command.keepAll,
+    model: String(first.metadata.model_id ?? ""),
+    fit_id: fitId,
+    index: index ? "hnsw" : "none",
+    ...identityEcho(identity),
+    timings_ms: ctx.timings.toJSON(),
+    fan_out: { workers: tasks.length, chunk_images: config.jobs.fitChunkImages, retried, worker_ms_max: Math.round(Math.max(...results.map((r) => r.workMs))), two_stage_coreset: !command.keepAll },
+  };
+}

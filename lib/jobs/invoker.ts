@@ -1,0 +1,56 @@
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import type { Config } from "../config";
+import type { WorkerResult, WorkerTask } from "./tasks";
+
+/** Runs one worker task somewhere and answers its result; throws when the worker failed. */
+export interface WorkerInvoker {
+  invoke(task: WorkerTask & { attempt: number }): Promise<WorkerResult>;
+  /** Starts a function asynchronously (a job's coordinator), returning once Lambda has queued it. */
+  startAsync(functionName: string, payload: unknown): Promise<void>;
+}
+
+export class WorkerFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WorkerFailedError";
+  }
+}
+
+/**
+ * Worker invocations through the Lambda API (@aws-sdk/client-lambda): on AWS the worker
+ * function, locally serverless-offline's Lambda endpoint serving the same handler. One
+ * invocation per chunk, RequestResponse; retries are the fan-out's own (once per chunk).
+ */
+export class LambdaInvoker implements WorkerInvoker {
+  private readonly client: LambdaClient;
+
+  constructor(private readonly jobs: Config["jobs"], region: string) {
+    this.client = new LambdaClient({
+      region,
+      maxAttempts: 1,
+      ...(jobs.lambdaEndpoint ? { endpoint: jobs.lambdaEndpoint } : {}),
+      // a worker may run up to its own timeout: no socket timeout shorter than that
+      requestHandler: { connectionTimeout: 2000, requestTimeout: 0 },
+    });
+  }
+
+  async invoke(task: WorkerTask & { attempt: number }): Promise<WorkerResult> {
+    const out = await this.client.send(new InvokeCommand({ FunctionName: this.jobs.workerFunction, InvocationType: "RequestResponse", Payload: Buffer.from(JSON.stringify(task)) }));
+    const text = out.Payload ? Buffer.from(out.Payload).toString("utf8") : "null";
+    if (out.FunctionError) {
+      let message = text;
+      try {
+        const parsed = JSON.parse(text) as { errorMessage?: string; errorType?: string };
+        message = `${parsed.errorType ?? "Error"}: ${parsed.errorMessage ?? text}`;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new WorkerFailedError(`worker ${task.kind} chunk ${task.chunk} failed: ${message}`);
+    }
+    return JSON.parse(text) as WorkerResult;
+  }
+
+  async startAsync(functionName: string, payload: unknown): Promise<void> {
+    await this.client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: "Event", Payload: Buffer.from(JSON.stringify(payload)) }));
+  }
+}

@@ -1,0 +1,137 @@
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import type { InspectionClient } from "../../lib/contract/client";
+import { overlayPng } from "../eval/visuals";
+import { clientOf, ok, resultOrJob, type GlobalOptions } from "./client";
+import { EXIT } from "./exitCodes";
+import { imageFile, imagePaths } from "./images";
+import { progressBar } from "./progress";
+
+const print = (value: unknown) => process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+
+interface ModelOptions extends GlobalOptions {
+  readonly role: string;
+  readonly roi: string;
+  readonly modelKey?: string;
+}
+
+function ids(options: ModelOptions) {
+  return { role_id: options.role, roi_id: options.roi, ...(options.modelKey ? { model_key: options.modelKey } : {}), ...(options.recipe ? { recipe_id: options.recipe } : {}) };
+}
+
+/** Uploads files to a dataset label straight to S3 (presigned PUTs), `batch` per commit. */
+async function uploadToDataset(api: InspectionClient, options: ModelOptions, label: "ok" | "ng", files: readonly string[], mmPerPx: number | undefined, batch = 100): Promise<string[]> {
+  const dataset = { role_id: options.role, roi_id: options.roi, ...(options.recipe ? { recipe_id: options.recipe } : {}) };
+  const bar = progressBar(`upload ${label}`, files.length);
+  const saved: string[] = [];
+  try {
+    for (let start = 0; start < files.length; start += batch) {
+      const images = await Promise.all(files.slice(start, start + batch).map(imageFile));
+      const links = await ok("POST /datasets/uploads", api.createUploads({ ...dataset, label, files: images.map((f) => ({ filename: f.filename, content_type: f.type as "image/png" | "image/jpeg" })) }));
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (next < images.length) {
+            const i = next++;
+            const upload = links.uploads[i]!;
+            const put = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: Buffer.from(images[i]!.data) });
+            if (!put.ok) throw new Error(`upload of ${images[i]!.filename} answered HTTP ${put.status}`);
+            bar.update(start + i + 1);
+          }
+        }),
+      );
+      const metas = images.map((f) => ({ filename: f.filename, ...(mmPerPx !== undefined ? { mm_per_px: mmPerPx } : {}) }));
+      const committed = await ok("POST /datasets/uploads/commit", api.commitUploads({ ...dataset, label, uploads: links.uploads.map((u, i) => ({ upload_id: u.upload_id, meta: metas[i]! })) }));
+      saved.push(...committed.saved);
+    }
+  } finally {
+    bar.stop();
+  }
+  return saved;
+}
+
+/** `fit <folder>`: the folder's images into the ROI's OK dataset (direct uploads), then a fit from the dataset (a job when large). */
+export async function fitCommand(folder: string, options: ModelOptions & { mmPerPx: number; memoryFit?: boolean; replace?: boolean }): Promise<number> {
+  const api = clientOf(options);
+  const files = await imagePaths(folder);
+  if (options.replace) await ok("DELETE /datasets/clear", api.clearDataset({ role_id: options.role, roi_id: options.roi, label: "ok", ...(options.recipe ? { recipe_id: options.recipe } : {}) }));
+  await uploadToDataset(api, options, "ok", files, options.mmPerPx);
+  const result = await resultOrJob(api, "POST /fit_ok", api.fitOk({ ...ids(options), mm_per_px: options.mmPerPx, use_dataset: true, memory_fit: options.memoryFit ?? false }, []));
+  print(result);
+  return EXIT.OK;
+}
+
+/** `infer <image|folder>`: one JSON line per image; overlays (image | heatmap + regions) in --out; exit 1 when any image is defective. */
+export async function inferCommand(target: string, options: ModelOptions & { mmPerPx?: number; shape?: string; out?: string }): Promise<number> {
+  const api = clientOf(options);
+  const files = await imagePaths(target);
+  if (options.out) await mkdir(options.out, { recursive: true });
+  const bar = progressBar("infer", files.length, files.length > 1 && process.stderr.isTTY === true);
+  let defects = 0;
+  try {
+    for (const [i, file] of files.entries()) {
+      const image = await imageFile(file);
+      const res = await ok(`POST /infer ${image.filename}`, api.infer({ ...ids(options), ...(options.mmPerPx !== undefined ? { mm_per_px: options.mmPerPx } : {}), ...(options.shape ? { shape: options.shape } : {}) } as Parameters<InspectionClient["infer"]>[0], image));
+      const defective = res.threshold !== null && res.score >= res.threshold;
+      if (defective) defects++;
+      process.stdout.write(
+        JSON.stringify({ file, score: res.score, threshold: res.threshold, verdict: res.threshold === null ? "uncalibrated" : defective ? "defect" : "ok", regions: res.regions.map((r) => ({ bbox: r.bbox, area_mm2: r.area_mm2 })) }) + "\n",
+      );
+      if (options.out) {
+        const caption = `${image.filename}  score ${res.score.toFixed(4)}  threshold ${res.threshold?.toFixed(4) ?? "none"}  ${defective ? "DEFECT" : "ok"}`;
+        await overlayPng(Buffer.from(image.data), res.heatmap_png_base64, res.regions, [], caption, path.join(options.out, `${image.filename.replace(/\.\w+$/, "")}_overlay.png`));
+      }
+      bar.update(i + 1);
+    }
+  } finally {
+    bar.stop();
+  }
+  return defects > 0 ? EXIT.DEFECT : EXIT.OK;
+}
+
+/** `calibrate`: from the stored dataset (/calibrate_dataset), or from --ok/--ng folders scored one by one then /calibrate_ng. */
+export async function calibrateCommand(options: ModelOptions & { ok?: string; ng?: string; mmPerPx?: number; scorePercentile?: number; areaMm2Thr?: number }): Promise<number> {
+  const api = clientOf(options);
+  const settings = { ...(options.scorePercentile !== undefined ? { score_percentile: options.scorePercentile } : {}), ...(options.areaMm2Thr !== undefined ? { area_mm2_thr: options.areaMm2Thr } : {}) };
+  if (!options.ok) {
+    print(await resultOrJob(api, "POST /calibrate_dataset", api.calibrateDataset({ ...ids(options), ...settings, ...(options.mmPerPx !== undefined ? { default_mm_per_px: options.mmPerPx } : {}) })));
+    return EXIT.OK;
+  }
+  const score = async (folder: string, label: string) => {
+    const files = await imagePaths(folder);
+    const bar = progressBar(`score ${label}`, files.length);
+    const scores: number[] = [];
+    try {
+      for (const [i, file] of files.entries()) {
+        const res = await ok(`POST /infer ${file}`, api.infer({ ...ids(options), ...(options.mmPerPx !== undefined ? { mm_per_px: options.mmPerPx } : {}) } as Parameters<InspectionClient["infer"]>[0], await imageFile(file)));
+        scores.push(res.score);
+        bar.update(i + 1);
+      }
+    } finally {
+      bar.stop();
+    }
+    return scores;
+  };
+  const okScores = await score(options.ok, "ok");
+  const ngScores = options.ng ? await score(options.ng, "ng") : null;
+  print(await ok("POST /calibrate_ng", api.calibrateNg({ ...ids(options), ok_scores: okScores, ng_scores: ngScores, ...settings, ...(options.mmPerPx !== undefined ? { mm_per_px: options.mmPerPx } : {}) })));
+  return EXIT.OK;
+}
+
+/** `status`: the service (/health), a model (/state + /manifest), or a job. */
+export async function statusCommand(options: GlobalOptions & { role?: string; roi?: string; modelKey?: string; job?: string }): Promise<number> {
+  const api = clientOf(options);
+  if (options.job) {
+    print(await ok("GET /jobs", api.getJob(options.job)));
+    return EXIT.OK;
+  }
+  const health = await ok("GET /health", api.health());
+  if (!options.role || !options.roi) {
+    print(health);
+    return EXIT.OK;
+  }
+  const model = ids({ ...options, role: options.role, roi: options.roi });
+  const manifest = await ok("GET /manifest", api.manifest(model));
+  print({ service: { model: health.model, version: health.version }, ...manifest });
+  return EXIT.OK;
+}

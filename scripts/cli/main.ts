@@ -1,0 +1,78 @@
+import { Command, InvalidArgumentError } from "commander";
+import { version } from "../../package.json";
+import { calibrateCommand, fitCommand, inferCommand, statusCommand } from "./commands";
+import { CliError, EXIT } from "./exitCodes";
+
+function number(name: string) {
+  return (value: string) => {
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed)) throw new InvalidArgumentError(`${name} must be a number`);
+    return parsed;
+  };
+}
+
+const program = new Command()
+  .name("patchcore-inspect")
+  .description("The inspection API from the command line: fit a ROI on good images, calibrate, inspect images.")
+  .version(version)
+  .option("--url <url>", "the service's base URL", process.env.INSPECTION_URL ?? "http://127.0.0.1:3000")
+  .option("--api-key <key>", "API key (x-api-key), for deployed stages that require one", process.env.INSPECTION_API_KEY)
+  .option("--recipe <id>", "recipe id (default: the service's default recipe)")
+  .addHelpText(
+    "after",
+    `\nExit status: ${EXIT.OK} done (infer: every image passed), ${EXIT.DEFECT} infer found a defect, ${EXIT.USAGE} usage error, ${EXIT.SERVICE} the service answered an error or could not be reached, ${EXIT.JOB_FAILED} a job failed.`,
+  )
+  .exitOverride();
+
+const model = (command: Command) => command.requiredOption("--role <id>", "role_id").requiredOption("--roi <id>", "roi_id").option("--model-key <key>", "model_key (default: the roi)");
+
+model(program.command("fit <folder>").description("upload the folder's PNG/JPEG images to the ROI's OK dataset (straight to S3) and fit from it; waits for the job of a large fit"))
+  .requiredOption("--mm-per-px <mm>", "millimetres per ROI pixel", number("--mm-per-px"))
+  .option("--memory-fit", "keep every patch (no coreset)")
+  .option("--replace", "clear the OK dataset first (else the images are added to it)")
+  .action((folder: string, options) => run(() => fitCommand(folder, { ...program.opts(), ...options })));
+
+model(program.command("infer <target>").description("inspect an image, or every image of a folder: one JSON line each; exit 1 if any is defective"))
+  .option("--mm-per-px <mm>", "millimetres per ROI pixel (default: the value stored at fit)", number("--mm-per-px"))
+  .option("--shape <json>", 'ROI shape, e.g. {"kind":"circle","cx":100,"cy":100,"r":80}')
+  .option("--out <folder>", "write an overlay PNG (image | heatmap + regions) per image here")
+  .action((target: string, options) => run(() => inferCommand(target, { ...program.opts(), ...options })));
+
+model(program.command("calibrate").description("calibrate the threshold: from the stored dataset (default), or from --ok/--ng folders"))
+  .option("--ok <folder>", "good images to score (instead of the stored dataset)")
+  .option("--ng <folder>", "defective images to score")
+  .option("--mm-per-px <mm>", "millimetres per ROI pixel (default: the value stored at fit)", number("--mm-per-px"))
+  .option("--score-percentile <p>", "percentile of the OK scores (default 99)", number("--score-percentile"))
+  .option("--area-mm2-thr <mm2>", "smallest defect region kept, mm² (default 1)", number("--area-mm2-thr"))
+  .action((options) => run(() => calibrateCommand({ ...program.opts(), ...options })));
+
+program
+  .command("status")
+  .description("the service's health; with --role/--roi what is stored for a model; with --job a job's state")
+  .option("--role <id>", "role_id")
+  .option("--roi <id>", "roi_id")
+  .option("--model-key <key>", "model_key")
+  .option("--job <id>", "a job id")
+  .action((options) => run(() => statusCommand({ ...program.opts(), ...options })));
+
+async function run(command: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await command();
+  } catch (error) {
+    if (error instanceof CliError) {
+      process.stderr.write(`patchcore-inspect: ${error.message}\n`);
+      process.exitCode = error.code;
+    } else {
+      process.stderr.write(`patchcore-inspect: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = EXIT.SERVICE;
+    }
+  }
+}
+
+try {
+  program.parse(process.argv);
+} catch (error) {
+  // commander's own exits (help, version, usage errors) have already printed their message
+  const code = (error as { exitCode?: number; code?: string }).code;
+  process.exitCode = code === "commander.helpDisplayed" || code === "commander.version" ? EXIT.OK : EXIT.USAGE;
+}
