@@ -11,7 +11,13 @@ export const calibrateNgRequest = z
     score_percentile: numberField("score_percentile", (v) => v >= 0 && v <= 100, "a number in [0, 100]", "Percentile of the OK scores; default SCORE_PERCENTILE (99).").optional(),
     area_mm2_thr: numberField("area_mm2_thr", (v) => v >= 0, "a number >= 0", "Smallest defect region kept, in mm²; default AREA_MM2_THR (1.0).").optional(),
   }, { error: () => "The body must be a JSON object" })
-  .meta({ id: "CalibrateNgRequest" });
+  .meta({
+    id: "CalibrateNgRequest",
+    examples: [
+      { role_id: "Master1", roi_id: "Pattern", ok_scores: [0.027, 0.031, 0.029], ng_scores: [0.2, 0.31], mm_per_px: 0.1, area_mm2_thr: 1.0 },
+      { role_id: "Master1", roi_id: "Pattern", ok_scores: [0.027, 0.031, 0.029] },
+    ],
+  });
 export type CalibrateNgRequest = z.output<typeof calibrateNgRequest>;
 
 /** The stored calibration, as the old backend names its fields. */
@@ -33,5 +39,25 @@ export const calibrationProvenance = {
 
 export const calibrateNgResponse = z
   .object({ ...calibrationFields, ...calibrationProvenance, ...identityEcho, request_id: z.string() })
-  .meta({ id: "CalibrateNgResponse" });
+  .meta({
+    id: "CalibrateNgResponse",
+    examples: [
+      {
+        threshold: 0.11823,
+        ok_mean: 0.029,
+        ng_mean: 0.255,
+        p99_ok: 0.03096,
+        p5_ng: 0.2055,
+        mm_per_px: 0.1,
+        area_mm2_thr: 1,
+        score_percentile: 99,
+        fit_id: null,
+        role_id: "Master1",
+        roi_id: "Pattern",
+        model_key: "Pattern",
+        recipe_id: "default",
+        request_id: "bdb496aa-0a4d-48f9-9e61-fc8b672f177d",
+      },
+    ],
+  });
 export type CalibrateNgResponse = z.infer<typeof calibrateNgResponse>;

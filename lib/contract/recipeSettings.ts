@@ -20,7 +20,7 @@ export const putRecipeSettingsRequest = z
     },
     { error: () => "The body must be a JSON object" },
   )
-  .meta({ id: "PutRecipeSettingsRequest" });
+  .meta({ id: "PutRecipeSettingsRequest", examples: [{ recipe_id: "line-7", area_rule: "contour" }, { recipe_id: "line-7", unlock_mm_per_px: true }] });
 export type PutRecipeSettingsRequest = z.output<typeof putRecipeSettingsRequest>;
 
 export const recipeSettingsResponse = z
@@ -32,7 +32,12 @@ export const recipeSettingsResponse = z
     mm_per_px_locked_at: z.string().nullable(),
     request_id: z.string(),
   })
-  .meta({ id: "RecipeSettingsResponse" });
+  .meta({
+    id: "RecipeSettingsResponse",
+    examples: [
+      { recipe_id: "line-7", area_rule: "contour", area_rule_source: "recipe", mm_per_px: null, mm_per_px_locked_at: null, request_id: "49207191-e066-40d1-8533-ee498f3fe8b6" },
+    ],
+  });
 export type RecipeSettingsResponse = z.infer<typeof recipeSettingsResponse>;
 
 export { areaRule as areaRuleSchema };

@@ -42,6 +42,13 @@ export interface RouteSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodT
   readonly accepted?: Acc;
   /** Error statuses this route can answer (besides 500/503, which every route can). */
   readonly errors: readonly number[];
+  /**
+   * Reachable without the API key on stages that require one (the documentation only);
+   * serverless.yml's custom.apiAccess.publicPaths lists the same paths (a test checks).
+   */
+  readonly public?: boolean;
+  /** The media type of a 200 answer (default application/json; the documentation's page and assets are text). */
+  readonly produces?: "application/json" | "text/html" | "text/css" | "text/javascript";
 }
 
 function route<Req extends z.ZodType, Res extends z.ZodType, Acc extends z.ZodType | undefined = undefined>(spec: RouteSpec<Req, Res, Acc>): RouteSpec<Req, Res, Acc> {
@@ -49,6 +56,7 @@ function route<Req extends z.ZodType, Res extends z.ZodType, Acc extends z.ZodTy
 }
 
 const noInput = z.object({});
+const text = (id: string, description: string) => z.string().meta({ id, description });
 
 /** Every route of the service: serverless.yml's http events and the OpenAPI document follow this table. */
 export const routes = {
@@ -71,6 +79,43 @@ export const routes = {
     request: noInput,
     response: z.record(z.string(), z.unknown()).meta({ id: "OpenApiDocument" }),
     errors: [],
+    public: true,
+  }),
+  docs: route({
+    name: "docs",
+    method: "GET",
+    path: "docs",
+    summary: "Swagger UI on this document: every operation, with Try it out (its assets are served by the two routes below, no CDN).",
+    body: "none",
+    request: noInput,
+    response: text("SwaggerUiPage", "The Swagger UI page (HTML)."),
+    errors: [],
+    public: true,
+    produces: "text/html",
+  }),
+  docsCss: route({
+    name: "docs_css",
+    method: "GET",
+    path: "docs/swagger-ui.css",
+    summary: "Swagger UI's stylesheet (swagger-ui-dist, packaged with the function).",
+    body: "none",
+    request: noInput,
+    response: text("SwaggerUiCss", "swagger-ui.css"),
+    errors: [],
+    public: true,
+    produces: "text/css",
+  }),
+  docsJs: route({
+    name: "docs_js",
+    method: "GET",
+    path: "docs/swagger-ui-bundle.js",
+    summary: "Swagger UI's script (swagger-ui-dist, packaged with the function).",
+    body: "none",
+    request: noInput,
+    response: text("SwaggerUiBundle", "swagger-ui-bundle.js"),
+    errors: [],
+    public: true,
+    produces: "text/javascript",
   }),
   fitOk: route({
     name: "fit_ok",

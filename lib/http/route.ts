@@ -103,3 +103,39 @@ export function httpRoute<R extends RouteSpec>(
       return respond(await run(input, ctx), ctx.requestId);
     });
 }
+
+/** A 200 that is not JSON: the documentation's page and assets. */
+export interface TextResult {
+  readonly body: string;
+  readonly contentType: string;
+  /** Cache-Control max-age for browsers, when the body never changes within a deployment. */
+  readonly cacheSeconds?: number;
+}
+
+/**
+ * A Lambda handler for a route whose 200 is text (HTML, CSS, JS) rather than the JSON of
+ * httpRoute; the same contract otherwise (request id header, logs, errors as JSON).
+ */
+export function httpText<R extends RouteSpec>(spec: R, edge: HttpEdge, run: (event: APIGatewayProxyEvent, ctx: UseCaseContext) => Promise<TextResult>) {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, HttpContext>()
+    .use(httpContract(spec, edge))
+    .handler(async (event, context) => {
+      const ctx = context.request!;
+      const result = await run(event, ctx);
+      const headers: Record<string, string> = { "Content-Type": result.contentType, "X-Request-Id": ctx.requestId };
+      if (result.cacheSeconds) headers["Cache-Control"] = `public, max-age=${result.cacheSeconds}`;
+      return { statusCode: 200, headers, body: result.body };
+    });
+}
+
+type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/** One function serving several routes: the handler of the event's route (API Gateway's `resource`, e.g. /docs/swagger-ui.css). */
+export function byRoute(handlers: Readonly<Record<string, ProxyHandler>>): ProxyHandler {
+  return async (event, context) => {
+    const handler = handlers[event.resource] ?? handlers[event.path];
+    if (handler) return handler(event, context);
+    const requestId = randomUUID();
+    return json(404, { error: `No route for ${event.httpMethod} ${event.path} in this function`, code: "not_found", request_id: requestId }, requestId);
+  };
+}

@@ -2,11 +2,13 @@
  * `npm run bench`: the product's performance figures, measured on this machine.
  * Prints markdown tables and writes bench-results/bench-<timestamp>.json.
  * Options: --runs N (default 20), --quick (fewer runs and sizes: a smoke check, not figures to quote),
- * --only a,b (sections: extraction, inference, coreset, knn, ort, http).
+ * --only a,b (sections: extraction, inference, coreset, knn, ort, http; cost = inference, whose
+ * durations it prices).
  *
  * Sections: feature extraction stages; warm /infer by stage (real handlers, in-process, S3 on an
  * embedded s3rver) with total / forward; cold start; fit for 1/5/20/50 images; the coreset alone;
- * kNN exact vs HNSW; onnxruntime settings; warm /infer through HTTP (serverless-offline); peak RSS.
+ * kNN exact vs HNSW; onnxruntime settings; warm /infer through HTTP (serverless-offline); peak RSS;
+ * the estimated AWS cost per 1000 inferences and per fit of 20 images (scripts/bench/cost.ts).
  */
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -16,6 +18,8 @@ import { kCenterGreedy } from "../../lib/patchcore/coreset";
 import { startLocalS3 } from "../local/s3Server";
 import { S3RVER_CREDENTIALS } from "../local/s3Server";
 import { clusteredRows } from "../synthetic/clustered";
+import { readFileSync } from "node:fs";
+import { costLines, costTable, memorySizes, PRICES } from "./cost";
 import { benchExtraction, extractionTable } from "./extraction";
 import { benchHttp } from "./http";
 import { benchKnn, knnTable } from "./knn";
@@ -90,7 +94,13 @@ async function main(): Promise<void> {
     print(extractionTable(extraction));
   }
 
-  if (want("inference")) await benchInference(runs, results, print);
+  if (want("inference") || want("cost")) {
+    await benchInference(runs, results, print);
+    const memory = memorySizes(readFileSync(path.join(root, "serverless.yml"), "utf8"));
+    const lines = costLines(results.inference as Record<string, unknown>, memory);
+    results.cost = { prices: PRICES, memoryMb: { infer: memory.infer, fitOk: memory.fitOk }, lines };
+    print(costTable(lines));
+  }
 
   if (want("coreset")) {
     const coresetRows = clusteredRows(20 * 1024, 1152, 200, 0.6, 9);

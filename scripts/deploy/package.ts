@@ -5,9 +5,9 @@
  * Usage: tsx scripts/deploy/package.ts [serverless options, e.g. --stage prod]
  */
 import { spawnSync } from "node:child_process";
-import { readdir, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { stageLayer } from "./stageLayer";
+import { LayerError, nativeTable, stageLayer, type StageReport } from "./stageLayer";
 import { unzippedBytes } from "./zipSize";
 
 export const LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024;
@@ -17,10 +17,28 @@ export interface PackageReport {
   layerUnzippedBytes: number;
   largestFunctionWithLayerBytes: number;
   limitBytes: number;
+  /** Runtime and architectures of the functions, and the runtimes the layer declares, from the compiled template. */
+  runtimes: { functions: string[]; architectures: string[]; layer: string[] };
+  layer: StageReport;
+}
+
+type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
+
+/** What the compiled CloudFormation template says about runtimes. */
+async function runtimesOf(root: string): Promise<PackageReport["runtimes"]> {
+  const template = JSON.parse(await readFile(path.join(root, ".serverless/cloudformation-template-update-stack.json"), "utf8")) as Template;
+  const resources = Object.values(template.Resources);
+  const functions = resources.filter((r) => r.Type === "AWS::Lambda::Function").map((r) => r.Properties);
+  const layers = resources.filter((r) => r.Type === "AWS::Lambda::LayerVersion").map((r) => r.Properties);
+  return {
+    functions: [...new Set(functions.map((f) => String(f.Runtime)))],
+    architectures: [...new Set(functions.flatMap((f) => (f.Architectures as string[] | undefined) ?? ["x86_64"]))],
+    layer: [...new Set(layers.flatMap((l) => (l.CompatibleRuntimes as string[] | undefined) ?? []))],
+  };
 }
 
 export async function packageService(root: string, args: string[] = []): Promise<PackageReport> {
-  await stageLayer(root);
+  const layer = await stageLayer(root);
   const serverlessBin = path.join(root, "node_modules/.bin/serverless");
   const result = spawnSync(serverlessBin, ["package", ...args], {
     cwd: root,
@@ -36,15 +54,17 @@ export async function packageService(root: string, args: string[] = []): Promise
     const { bytes, files } = await unzippedBytes(zipPath);
     artefacts.push({ name: file.replace(/\.zip$/, ""), zippedBytes: (await stat(zipPath)).size, unzippedBytes: bytes, files });
   }
-  const layer = artefacts.find((a) => a.name === "runtime");
-  if (!layer) throw new Error("serverless package produced no runtime layer zip");
-  const functions = artefacts.filter((a) => a !== layer);
+  const layerZip = artefacts.find((a) => a.name === "runtime");
+  if (!layerZip) throw new Error("serverless package produced no runtime layer zip");
+  const functions = artefacts.filter((a) => a !== layerZip);
   const largest = Math.max(...functions.map((f) => f.unzippedBytes));
   return {
     artefacts,
-    layerUnzippedBytes: layer.unzippedBytes,
-    largestFunctionWithLayerBytes: largest + layer.unzippedBytes,
+    layerUnzippedBytes: layerZip.unzippedBytes,
+    largestFunctionWithLayerBytes: largest + layerZip.unzippedBytes,
     limitBytes: LAMBDA_UNZIPPED_LIMIT,
+    runtimes: await runtimesOf(root),
+    layer,
   };
 }
 
@@ -56,6 +76,8 @@ if (require.main === module) {
       console.log("\n| artefact | files | zipped | unzipped |\n|---|---:|---:|---:|");
       for (const a of report.artefacts) console.log(`| ${a.name} | ${a.files} | ${mb(a.zippedBytes)} | ${mb(a.unzippedBytes)} |`);
       console.log(`\nlargest function + layer, unzipped: ${mb(report.largestFunctionWithLayerBytes)} (Lambda limit ${mb(report.limitBytes)})`);
+      console.log(`runtime: ${report.runtimes.functions.join(", ")} on ${report.runtimes.architectures.join(", ")}; layer compatible with ${report.runtimes.layer.join(", ")}\n`);
+      console.log(nativeTable(report.layer));
       await writeFile(path.join(process.cwd(), ".serverless/size-report.json"), JSON.stringify(report, null, 2));
       if (report.largestFunctionWithLayerBytes > report.limitBytes) {
         console.error("over Lambda's unzipped size limit");
@@ -63,7 +85,7 @@ if (require.main === module) {
       }
     })
     .catch((error: unknown) => {
-      console.error("package failed:", error);
+      console.error("package failed:", error instanceof LayerError ? error.message : error);
       process.exit(1);
     });
 }

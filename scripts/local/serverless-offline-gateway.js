@@ -10,6 +10,7 @@
  * every answer of the service carries (lib/http/endpoint.ts).
  */
 const { randomUUID } = require("node:crypto");
+const { localSourceCheck } = require("../deploy/serverless-api-access");
 
 const TYPE_BY_STATUS = { 413: "REQUEST_TOO_LARGE", 429: "THROTTLED", 504: "INTEGRATION_TIMEOUT" };
 
@@ -27,9 +28,15 @@ function gatewayResponses(service) {
   return out;
 }
 
+/** offline's answer to a private route without a valid x-api-key (API Gateway's INVALID_API_KEY). */
+function isApiKeyRejection(status, headers) {
+  return status === 403 && Object.entries(headers).some(([name, value]) => name.toLowerCase() === "x-amzn-errortype" && value === "ForbiddenException");
+}
+
 /** What API Gateway's $context.error.message would say, as near as offline lets us know. */
 function messageOf(request, status) {
   const response = request.response;
+  if (status === 403) return "Forbidden";
   if (status === 404) return `No route for ${request.method.toUpperCase()} ${request.path}`;
   if (status === 502) return "Internal server error"; // a crashed function; the cause is in offline's log
   if (status === 504) return "Endpoint request timed out";
@@ -52,10 +59,25 @@ class OfflineGatewayResponses {
     const createServer = hapi.Server;
     // serverless-offline imports @hapi/hapi's Server (a factory it calls with `new`) when it
     // starts, after the plugins are constructed: every server it makes gets the extension.
+    const answer = (h, type, message) => {
+      const gateway = responses[type] || responses.DEFAULT_4XX;
+      const body = render(gateway.template, message, randomUUID());
+      return h.response(body).code(Number(gateway.statusCode || 403)).type(gateway.contentType);
+    };
     const Server = function (options) {
       const server = createServer(options);
+      // the stage's source address ranges (a resource policy on AWS), when offline enforces them
+      const sourceAllowed = localSourceCheck(serverless.service);
+      if (sourceAllowed) {
+        server.ext("onRequest", (request, h) => {
+          if (sourceAllowed(request.info.remoteAddress)) return h.continue;
+          request.app.gatewayAnswered = true;
+          return answer(h, "ACCESS_DENIED", `User: anonymous is not authorized to perform: execute-api:Invoke from ${request.info.remoteAddress}`).takeover();
+        });
+      }
       server.ext("onPreResponse", (request, h) => {
         const response = request.response;
+        if (request.app.gatewayAnswered) return h.continue;
         const status = response.isBoom ? response.output.statusCode : response.statusCode;
         if (status < 400) return h.continue;
         if (status === 404 && request.method === "options") {
@@ -80,7 +102,7 @@ class OfflineGatewayResponses {
         }
         const headers = (response.isBoom ? response.output.headers : response.headers) || {};
         if (Object.keys(headers).some((name) => name.toLowerCase() === "x-request-id")) return h.continue; // the service's own
-        const type = TYPE_BY_STATUS[status] || (status < 500 ? "DEFAULT_4XX" : "DEFAULT_5XX");
+        const type = isApiKeyRejection(status, headers) ? "INVALID_API_KEY" : TYPE_BY_STATUS[status] || (status < 500 ? "DEFAULT_4XX" : "DEFAULT_5XX");
         const gateway = responses[type] || responses[status < 500 ? "DEFAULT_4XX" : "DEFAULT_5XX"];
         if (!gateway || !gateway.template) return h.continue;
         const body = render(gateway.template, messageOf(request, status), randomUUID());

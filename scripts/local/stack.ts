@@ -31,6 +31,13 @@ export interface LocalStackOptions {
   readonly buildFolder?: string;
   /** Extra environment for the service (MODEL_NAME, LOG_LEVEL, limits...). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Stage settings for this run (serverless.yml `params`, as `--param="name=value"`), e.g.
+   * `{ enforceLocally: "true" }` to apply the stage's API key and source ranges locally.
+   */
+  readonly params?: Readonly<Record<string, string>>;
+  /** More arguments for `serverless offline start` (e.g. `--stage plant-a`). */
+  readonly serverlessArgs?: readonly string[];
   /** Where serverless-offline's output goes (default: this process's stdout/stderr). */
   readonly output?: (chunk: string) => void;
   readonly startTimeoutMs?: number;
@@ -77,7 +84,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       : { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey }),
     ...options.env,
   };
-  const child = spawn(path.join(options.root, "node_modules/.bin/serverless"), ["offline", "start"], {
+  const args = ["offline", "start", ...Object.entries(options.params ?? {}).map(([name, value]) => `--param=${name}=${value}`), ...(options.serverlessArgs ?? [])];
+  const child = spawn(path.join(options.root, "node_modules/.bin/serverless"), args, {
     cwd: options.root,
     env: { ...process.env, ...env, SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -155,6 +163,7 @@ export async function startThrowawayStack(options: {
   /** The embedded S3 server's port (default: a free one), e.g. to put a proxy in front of it first. */
   s3Port?: number;
   serviceS3Endpoint?: string;
+  params?: Readonly<Record<string, string>>;
 }): Promise<LocalStack> {
   const s3Directory = await mkdtemp(path.join(os.tmpdir(), `${options.bucket}-s3-`));
   const httpPort = await freePort();
@@ -173,6 +182,7 @@ export async function startThrowawayStack(options: {
       bucket: options.bucket,
       serviceS3Endpoint: options.serviceS3Endpoint,
       buildFolder,
+      params: options.params,
       env: { LOG_LEVEL: "warn", ...options.env },
       output: options.output ?? (() => undefined),
     });

@@ -8,6 +8,10 @@
  * then come from the usual AWS variables), MODEL_DIR (default layers/runtime/models), MODEL_NAME
  * and any variable of lib/config.ts. A port already in use is one line naming it and the
  * variable that changes it, and exit status 1.
+ *
+ * Arguments go to `serverless offline start`: `npm start -- --stage plant-a` runs with that
+ * stage's settings, `npm start -- --param="enforceLocally=true"` applies the stage's API key and
+ * source ranges here too (the key: LOCAL_API_KEY, else one serverless-offline generates and prints).
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -54,6 +58,7 @@ async function main(): Promise<void> {
     s3Directory: path.join(root, ".local/s3"),
     bucket: config.s3.bucket,
     modelDir,
+    serverlessArgs: process.argv.slice(2),
   });
   console.log(
     `\nInspection API ready at ${stack.url}  (try: curl ${stack.url}/health)\n` +

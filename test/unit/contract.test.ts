@@ -23,6 +23,17 @@ describe("the contract", () => {
     expect(documented).toEqual(contract);
   });
 
+  it("marks public exactly the routes serverless.yml leaves without an API key, and documents the key on the others", () => {
+    const yml = readFileSync(path.join(PROJECT_ROOT, "serverless.yml"), "utf8");
+    const block = /\n    publicPaths:\n((?:      - \S+\n)+)/.exec(yml)![1]!;
+    const publicPaths = [...block.matchAll(/- (\S+)/g)].map((m) => m[1]).sort();
+    expect((Object.values(routes) as RouteSpec[]).filter((r) => r.public).map((r) => r.path).sort()).toEqual(publicPaths);
+    const doc = openApiDocument("test") as { paths: Record<string, Record<string, { security: unknown[] }>> };
+    for (const spec of Object.values(routes) as RouteSpec[]) {
+      expect([spec.path, doc.paths[`/${spec.path}`]![spec.method.toLowerCase()]!.security]).toEqual([spec.path, spec.public ? [] : [{ ApiKey: [] }]]);
+    }
+  });
+
   it("maps every error code to an HTTP status, 4xx for the client's mistakes", () => {
     for (const code of ERROR_CODES) expect(HTTP_STATUS[code]).toBeGreaterThanOrEqual(400);
     expect(["invalid_input", "not_fitted", "calibration_missing", "not_found", "conflict", "too_large", "unsupported_media_type"].map((c) => HTTP_STATUS[c as keyof typeof HTTP_STATUS] < 500)).not.toContain(false);
