@@ -10,7 +10,8 @@ import { decodeImage, readImageHeader } from "../image/decode";
 import { HnswScorer } from "../patchcore/knn/hnsw";
 import { knnPlan } from "../patchcore/knn/select";
 import { checkSameGrid, fitMemoryBank } from "../patchcore/memoryBank";
-import { modelKeys } from "../store/keys";
+import type { MemoryBank } from "../patchcore/memoryBank";
+import { modelKeys, type ModelIdentity } from "../store/keys";
 import type { UseCaseContext } from "./context";
 import { identityEcho, identityOf } from "./identity";
 import { checkMmPerPx, ensureMmPerPx } from "./recipes";
@@ -50,9 +51,9 @@ export async function fitOk(services: Services, input: FitOkRequest, ctx: UseCas
  * leaves the previous memory as it was.
  */
 export async function fitMemory(services: Services, input: FitOkRequest, ctx: UseCaseContext): Promise<FitResult> {
-  const { config, memories } = services;
+  const { config } = services;
   const identity = identityOf(input);
-  const keys = modelKeys(config.s3.prefix, identity); // ids too long to store: refused before any work
+  modelKeys(config.s3.prefix, identity); // ids too long to store: refused before any work
   await checkMmPerPx(services, identity.recipeId, input.mm_per_px, ctx); // a 409 before any work
   const files = input.images;
   await ctx.timings.time("decode", () => checkImages(files, config.limits.maxImagePixels, config.limits.maxRequestPixels));
@@ -76,7 +77,7 @@ export async function fitMemory(services: Services, input: FitOkRequest, ctx: Us
   }
   const fitId = randomUUID();
   const keepAll = input.memory_fit;
-  const { bank, stats } = await ctx.timings.time("coreset", () =>
+  const { bank } = await ctx.timings.time("coreset", () =>
     fitMemoryBank(
       grids,
       { coresetRate: config.patchcore.coresetRate, keepAll, seed: config.patchcore.seed, threads: config.model.ortThreads },
@@ -94,22 +95,33 @@ export async function fitMemory(services: Services, input: FitOkRequest, ctx: Us
       },
     ),
   );
-  const index = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows) === "hnsw" ? await ctx.timings.time("index_build", () => HnswScorer.build(bank).serialise()) : null;
   checkTimeBudget(`This fit of ${files.length} images`, 0, ctx.remainingMs(), TOO_SLOW_ADVICE);
-  await ensureMmPerPx(services, identity.recipeId, input.mm_per_px, ctx); // the first fit of a recipe locks its scale
-  await memories.saveFit(keys, bank, index, ctx.timings, ctx.log);
-  ctx.log.info("fitted", { ...identityEcho(identity), fit_id: fitId, n_images: files.length, coreset_size: stats.coresetSize, index: index ? "hnsw" : "none" });
+  return commitFit(services, identity, bank, input.mm_per_px, ctx);
+}
+
+/**
+ * The end of every fit (uploaded images or a dataset): the HNSW index when the kNN policy will
+ * read it, the recipe's mm_per_px lock (the first fit of a recipe sets it), the store's commit,
+ * and /fit_ok's answer from what the memory records.
+ */
+export async function commitFit(services: Services, identity: ModelIdentity, bank: MemoryBank, mmPerPx: number, ctx: UseCaseContext): Promise<FitResult> {
+  const { config, memories } = services;
+  const index = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows) === "hnsw" ? await ctx.timings.time("index_build", () => HnswScorer.build(bank).serialise()) : null;
+  await ensureMmPerPx(services, identity.recipeId, mmPerPx, ctx);
+  await memories.saveFit(modelKeys(config.s3.prefix, identity), bank, index, ctx.timings, ctx.log);
+  const m = bank.metadata;
+  ctx.log.info("fitted", { ...identityEcho(identity), fit_id: m.fit_id, n_images: m.n_images, coreset_size: bank.count, index: index ? "hnsw" : "none" });
   return {
-    n_embeddings: stats.nEmbeddings,
-    coreset_size: stats.coresetSize,
+    n_embeddings: Number(m.n_embeddings),
+    coreset_size: bank.count,
     token_shape: [bank.tokenH, bank.tokenW],
-    coreset_rate_requested: stats.rateRequested,
-    coreset_rate_applied: stats.rateApplied,
-    covering_radius: stats.coveringRadius,
-    n_images: files.length,
-    memory_fit: keepAll,
-    model: extractor.card.id,
-    fit_id: fitId,
+    coreset_rate_requested: Number(m.coreset_rate_requested),
+    coreset_rate_applied: Number(m.coreset_rate_applied),
+    covering_radius: Number(m.covering_radius),
+    n_images: Number(m.n_images),
+    memory_fit: m.memory_fit === true,
+    model: String(m.model_id ?? ""),
+    fit_id: String(m.fit_id),
     index: index ? "hnsw" : "none",
     ...identityEcho(identity),
     timings_ms: ctx.timings.toJSON(),

@@ -124,7 +124,7 @@ export const commitUploadsRequest = z
     uploads: z
       .array(z.object({ upload_id: z.string().regex(/^[0-9a-f-]{36}$/, "upload_id is not one this service gave"), meta: z.record(z.string(), z.unknown()).optional() }), { error: "uploads must be a list of {upload_id, meta}" })
       .min(1, "uploads must hold at least one upload")
-      .max(500, "at most 500 uploads per call"),
+      .max(200, "at most 200 uploads per commit call (each is read back and checked within the function's 29 s): commit in batches"),
   })
   .meta({ id: "CommitUploadsRequest" });
 export type CommitUploadsRequest = z.output<typeof commitUploadsRequest>;

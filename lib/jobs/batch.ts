@@ -8,7 +8,8 @@ import { CalibrationMissingError, InvalidInputError } from "../errors";
 import { percentile } from "../patchcore/percentile";
 import { modelKeys, type ModelIdentity } from "../store/keys";
 import { fanOutEstimateMs } from "./estimate";
-import { chunked, fanOut } from "./fanOut";
+import { runOnWorkers } from "./coordinate";
+import { chunked } from "./fanOut";
 import type { BatchItem } from "./items";
 import { JobProgress, startJob, type JobKind } from "./jobs";
 import type { ScoreTask } from "./tasks";
@@ -31,7 +32,7 @@ const TAIL_MS = 1500;
  * error). Items come back in label order, then file name order.
  */
 export async function scoreDataset(services: Services, command: BatchCommand, progress: JobProgress | null, ctx: UseCaseContext) {
-  const { config, invoker, jobs } = services;
+  const { config, jobs } = services;
   const { identity } = command;
   const { index } = await services.datasets.index({ roleId: identity.roleId, roiId: identity.roiId, recipeId: identity.recipeId }, ctx.timings);
   const files = command.labels.flatMap((label) =>
@@ -50,20 +51,8 @@ export async function scoreDataset(services: Services, command: BatchCommand, pr
     includeHeatmap: command.includeHeatmap,
     defaultMmPerPx: command.defaultMmPerPx,
   }));
-  await progress?.start(tasks.length);
-  let retried = 0;
-  const outcomes = await ctx.timings.time("fan_out", () =>
-    fanOut(tasks, (task, attempt) => invoker.invoke({ ...task, attempt }), {
-      width: config.jobs.fanOutWidth,
-      retries: 1,
-      onRetry: (task, error) => {
-        retried++;
-        progress?.retried();
-        ctx.log.warn("worker failed: retrying its chunk once", { job_id: jobId, chunk: task.chunk, error: error.message });
-      },
-      onSettled: (outcome, task) => progress?.settled(outcome, task.files.length),
-    }),
-  );
+  const { outcomes, retried } = await runOnWorkers(services, tasks, progress, ctx);
+
   const items: BatchItem[] = [];
   for (const [i, outcome] of outcomes.entries()) {
     if (outcome.ok) {
@@ -75,7 +64,6 @@ export async function scoreDataset(services: Services, command: BatchCommand, pr
   }
   const failed = outcomes.filter((o) => !o.ok).length;
   const workerMs = outcomes.map((o) => (o.ok ? o.result.workMs : 0));
-  ctx.log.info("batch fan-out done", { job_id: jobId, workers: tasks.length, retried, failed, images: files.length });
   return {
     items,
     fanOut: { workers: tasks.length, chunk_images: config.jobs.scoreChunkImages, retried, failed, worker_ms_max: Math.round(Math.max(0, ...workerMs)) },

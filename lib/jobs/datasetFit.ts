@@ -1,20 +1,19 @@
+import { randomUUID } from "node:crypto";
 import type { UseCaseContext } from "../app/context";
-import type { FitResult } from "../app/fit";
+import { commitFit, type FitResult } from "../app/fit";
 import { identityEcho } from "../app/identity";
-import { checkMmPerPx, ensureMmPerPx } from "../app/recipes";
+import { checkMmPerPx } from "../app/recipes";
 import type { Services } from "../app/services";
 import { DomainError, InvalidInputError } from "../errors";
-import { HnswScorer } from "../patchcore/knn/hnsw";
-import { knnPlan } from "../patchcore/knn/select";
 import type { MemoryBank } from "../patchcore/memoryBank";
 import { mergeChunks, type ChunkReduction } from "../patchcore/twoStageCoreset";
-import { modelKeys, type ModelIdentity } from "../store/keys";
+import type { ModelIdentity } from "../store/keys";
 import { decodeMemoryNpz } from "../store/npz";
 import { fanOutEstimateMs } from "./estimate";
-import { chunked, fanOut } from "./fanOut";
+import { runOnWorkers } from "./coordinate";
+import { chunked } from "./fanOut";
 import { JobProgress, startJob } from "./jobs";
 import type { EmbedTask } from "./tasks";
-import { randomUUID } from "node:crypto";
 
 export interface DatasetFitCommand {
   readonly identity: ModelIdentity;
@@ -65,7 +64,7 @@ export async function fitFromDatasetOrStartJob(services: Services, command: Data
  * fails twice fails the fit before anything is written: the previous model stays as it was.
  */
 export async function fitFromDataset(services: Services, command: DatasetFitCommand, progress: JobProgress | null, ctx: UseCaseContext): Promise<FitResult & { fan_out: FanOutReport }> {
-  const { config, memories, jobs: jobStore, invoker } = services;
+  const { config, jobs: jobStore } = services;
   const { identity } = command;
   const started = performance.now();
   const files = await okFiles(services, identity, ctx);
@@ -79,21 +78,8 @@ export async function fitFromDataset(services: Services, command: DatasetFitComm
     files: chunk,
     coreset: { rate: config.patchcore.coresetRate, oversample: config.jobs.coresetOversample, keepAll: command.keepAll, seed: config.patchcore.seed + i },
   }));
-  await progress?.start(tasks.length);
-  let retried = 0;
-  const outcomes = await ctx.timings.time("fan_out", () =>
-    fanOut(tasks, (task, attempt) => invoker.invoke({ ...task, attempt }), {
-      width: config.jobs.fanOutWidth,
-      retries: 1,
-      onRetry: (task, error) => {
-        retried++;
-        progress?.retried();
-        ctx.log.warn("worker failed: retrying its chunk once", { job_id: jobId, chunk: task.chunk, error: error.message });
-      },
-      onSettled: (outcome, task) => progress?.settled(outcome, task.files.length),
-    }),
-  );
-  ctx.log.info("fit fan-out done", { job_id: jobId, workers: tasks.length, retried, images: files.length });
+  const { outcomes, retried } = await runOnWorkers(services, tasks, progress, ctx);
+
   const failed = outcomes.findIndex((o) => !o.ok);
   if (failed >= 0) {
     const outcome = outcomes[failed]!;
@@ -142,24 +128,10 @@ export async function fitFromDataset(services: Services, command: DatasetFitComm
       two_stage_coreset: !command.keepAll,
     },
   };
-  const index = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows) === "hnsw" ? await ctx.timings.time("index_build", () => HnswScorer.build(bank).serialise()) : null;
-  await ensureMmPerPx(services, identity.recipeId, command.mmPerPx, ctx);
-  await memories.saveFit(modelKeys(config.s3.prefix, identity), bank, index, ctx.timings, ctx.log);
+  const answer = await commitFit(services, identity, bank, command.mmPerPx, ctx);
   ctx.timings.add("coordinator_total", performance.now() - started);
-  ctx.log.info("fitted from the dataset", { ...identityEcho(identity), fit_id: fitId, n_images: nImages, coreset_size: bank.count, workers: tasks.length });
   return {
-    n_embeddings: merged.nEmbeddings,
-    coreset_size: bank.count,
-    token_shape: [bank.tokenH, bank.tokenW],
-    coreset_rate_requested: merged.rateRequested,
-    coreset_rate_applied: merged.rateApplied,
-    covering_radius: merged.coveringRadius,
-    n_images: nImages,
-    memory_fit: command.keepAll,
-    model: String(first.metadata.model_id ?? ""),
-    fit_id: fitId,
-    index: index ? "hnsw" : "none",
-    ...identityEcho(identity),
+    ...answer,
     timings_ms: ctx.timings.toJSON(),
     fan_out: { workers: tasks.length, chunk_images: config.jobs.fitChunkImages, retried, worker_ms_max: Math.round(Math.max(...results.map((r) => r.workMs))), two_stage_coreset: !command.keepAll },
   };

@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { CorruptArtefactError, UnavailableError } from "../errors";
+import { UnavailableError } from "../errors";
 import type { Timings } from "../util/timings";
 import { PreconditionFailed, type BlobStore } from "./blobStore";
 import { DIGEST_METADATA, sha256Hex, verifyDigest } from "./integrity";
+import { jsonArtefact, parseJsonArtefact } from "./jsonArtefact";
 import { datasetKeys, type DatasetIdentity, type DatasetKeys } from "./keys";
 
 export const DATASET_LABELS = ["ok", "ng"] as const;
@@ -27,7 +28,7 @@ export type DatasetIndex = z.infer<typeof indexSchema>;
 
 const EMPTY: DatasetIndex = { version: 1, files: [] };
 /** Conditional writes of one index that collide are retried this many times (then 503: try again). */
-const MAX_ATTEMPTS = 12;
+const MAX_ATTEMPTS = 20;
 
 /**
  * A dataset: its images under keys the service generates, and one index object listing them with
@@ -50,16 +51,7 @@ export class DatasetRepository {
     const key = this.keys(dataset).index;
     const object = await timings.time("s3_get", () => this.store.get(key));
     if (!object) return { index: EMPTY, etag: null };
-    verifyDigest(key, object, "dataset index");
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(Buffer.from(object.body).toString("utf8"));
-    } catch (cause) {
-      throw new CorruptArtefactError(key, cause, "dataset index");
-    }
-    const result = indexSchema.safeParse(parsed);
-    if (!result.success) throw new CorruptArtefactError(key, new Error(result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")), "dataset index");
-    return { index: result.data, etag: object.etag };
+    return { index: parseJsonArtefact(key, object, indexSchema, "dataset index"), etag: object.etag };
   }
 
   /**
@@ -72,20 +64,14 @@ export class DatasetRepository {
       const { index, etag } = await this.index(dataset, timings);
       const { index: next, result } = change(index);
       if (next === index) return result;
-      const body = Buffer.from(JSON.stringify(next));
+      const { body, options } = jsonArtefact(next, etag === null ? { ifNoneMatch: "*" } : { ifMatch: etag });
       try {
-        await timings.time("s3_put", () =>
-          this.store.put(key, body, {
-            contentType: "application/json",
-            metadata: { [DIGEST_METADATA]: sha256Hex(body) },
-            ...(etag === null ? { ifNoneMatch: "*" as const } : { ifMatch: etag }),
-          }),
-        );
+        await timings.time("s3_put", () => this.store.put(key, body, options));
         return result;
       } catch (error) {
         if (!(error instanceof PreconditionFailed)) throw error;
         if (attempt >= MAX_ATTEMPTS) throw new UnavailableError(`The dataset index ${key} is being changed by many requests at once; try again`, { cause: error });
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * Math.min(attempt, 8)));
       }
     }
   }

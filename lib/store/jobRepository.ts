@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { CorruptArtefactError } from "../errors";
 import type { Timings } from "../util/timings";
 import type { BlobStore } from "./blobStore";
 import { DIGEST_METADATA, sha256Hex, verifyDigest } from "./integrity";
+import { jsonArtefact, parseJsonArtefact } from "./jsonArtefact";
 
 export const JOB_STATES = ["queued", "running", "done", "failed"] as const;
 
@@ -50,10 +50,7 @@ export class JobRepository {
     const key = `${this.folder(id)}job.json`;
     const object = await timings.time("s3_get", () => this.store.get(key));
     if (!object) return null;
-    verifyDigest(key, object, "job state");
-    const parsed = jobSchema.safeParse(JSON.parse(Buffer.from(object.body).toString("utf8")));
-    if (!parsed.success) throw new CorruptArtefactError(key, new Error(parsed.error.message), "job state");
-    return parsed.data;
+    return parseJsonArtefact(key, object, jobSchema, "job state");
   }
 
   async save(job: Job, timings: Timings): Promise<void> {
@@ -61,8 +58,8 @@ export class JobRepository {
   }
 
   async putJson(key: string, value: unknown, timings: Timings): Promise<void> {
-    const body = Buffer.from(JSON.stringify(value));
-    await timings.time("s3_put", () => this.store.put(key, body, { contentType: "application/json", metadata: { [DIGEST_METADATA]: sha256Hex(body) } }));
+    const { body, options } = jsonArtefact(value);
+    await timings.time("s3_put", () => this.store.put(key, body, options));
   }
 
   async putBytes(key: string, body: Uint8Array, timings: Timings): Promise<void> {

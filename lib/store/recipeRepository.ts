@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { CorruptArtefactError } from "../errors";
 import type { Timings } from "../util/timings";
 import type { BlobStore } from "./blobStore";
-import { DIGEST_METADATA, sha256Hex, verifyDigest } from "./integrity";
+import { jsonArtefact, parseJsonArtefact } from "./jsonArtefact";
 import { encodeId } from "./keys";
 
 /** What is stored per recipe: its settings and its mm_per_px lock (the old backend's recipe meta). */
@@ -39,20 +38,11 @@ export class RecipeRepository {
     const key = this.key(recipeId);
     const object = await timings.time("s3_get", () => this.store.get(key));
     if (!object) return null;
-    verifyDigest(key, object, "stored recipe settings");
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(Buffer.from(object.body).toString("utf8"));
-    } catch (cause) {
-      throw new CorruptArtefactError(key, cause, "stored recipe settings");
-    }
-    const result = recipeMeta.safeParse(parsed);
-    if (!result.success) throw new CorruptArtefactError(key, new Error(result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")), "stored recipe settings");
-    return { meta: result.data, etag: object.etag };
+    return { meta: parseJsonArtefact(key, object, recipeMeta, "stored recipe settings"), etag: object.etag };
   }
 
   async save(recipeId: string, meta: RecipeMeta, timings: Timings, condition: { ifMatch?: string; ifNoneMatch?: "*" } = {}): Promise<void> {
-    const body = Buffer.from(JSON.stringify(meta, null, 2));
-    await timings.time("s3_put", () => this.store.put(this.key(recipeId), body, { contentType: "application/json", metadata: { [DIGEST_METADATA]: sha256Hex(body) }, ...condition }));
+    const { body, options } = jsonArtefact(meta, condition, true);
+    await timings.time("s3_put", () => this.store.put(this.key(recipeId), body, options));
   }
 }

@@ -58,19 +58,21 @@ function makeUploadsAllOrNothing(server: S3rver): void {
 type KoaMiddleware = (ctx: { method: string; path: string; get(name: string): string; status: number; type: string; body: unknown }, next: () => Promise<void>) => Promise<void>;
 
 /**
- * S3 honours If-Match and If-None-Match on PutObject (412 PreconditionFailed when the object
- * changed); s3rver ignores them. The service relies on them for read-modify-write of small
- * shared objects (dataset indexes, recipe locks), so this checks them before s3rver's own
- * routes, one conditional write per key at a time (as S3 serialises them).
+ * One operation at a time per object, and conditional writes. S3 serves a reader the old object
+ * or the new one, whole: s3rver keeps an object's bytes and its metadata (ETag, user metadata
+ * such as the SHA-256 the service checks) in separate files, so a GET between a PUT's two writes
+ * would pair new bytes with old metadata. Every request on one key therefore waits for the one
+ * before it (a GET holds the key while it reads the metadata and opens the bytes). S3 also honours
+ * If-Match and If-None-Match on PutObject (412 PreconditionFailed when the object changed), which
+ * s3rver ignores; the service relies on them for read-modify-write of small shared objects
+ * (dataset indexes, recipe locks), so they are checked here, inside the key's turn.
  */
-function honourConditionalWrites(server: S3rver): void {
+function serialiseObjectRequests(server: S3rver): void {
   const app = server as unknown as { middleware: KoaMiddleware[]; store: { getMetadata(bucket: string, key: string): Promise<{ etag: string }> } };
   const queues = new Map<string, Promise<void>>();
   app.middleware.unshift(async (ctx, next) => {
-    const ifMatch = ctx.get("if-match");
-    const ifNoneMatch = ctx.get("if-none-match");
-    if (ctx.method !== "PUT" || (!ifMatch && !ifNoneMatch)) return next();
     const [, bucket, ...rest] = ctx.path.split("/");
+    if (!bucket || rest.length === 0 || rest.join("/") === "") return next(); // bucket-level requests (list, create)
     const key = rest.map(decodeURIComponent).join("/");
     const id = `${bucket}/${key}`;
     const previous = queues.get(id) ?? Promise.resolve();
@@ -80,16 +82,19 @@ function honourConditionalWrites(server: S3rver): void {
     queues.set(id, chained);
     await previous;
     try {
-      const current = await app.store.getMetadata(bucket!, key).then(
-        (m) => m.etag,
-        () => null,
-      );
-      const failed = (ifNoneMatch === "*" && current !== null) || (ifMatch !== "" && current !== ifMatch);
-      if (failed) {
-        ctx.status = 412;
-        ctx.type = "application/xml";
-        ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Key>${key}</Key></Error>`;
-        return;
+      const ifMatch = ctx.get("if-match");
+      const ifNoneMatch = ctx.get("if-none-match");
+      if (ctx.method === "PUT" && (ifMatch || ifNoneMatch)) {
+        const current = await app.store.getMetadata(bucket, key).then(
+          (m) => m.etag,
+          () => null,
+        );
+        if ((ifNoneMatch === "*" && current !== null) || (ifMatch !== "" && current !== ifMatch)) {
+          ctx.status = 412;
+          ctx.type = "application/xml";
+          ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Key>${key}</Key></Error>`;
+          return;
+        }
       }
       await next();
     } finally {
@@ -114,7 +119,7 @@ export async function startLocalS3(options: { directory: string; bucket: string;
     configureBuckets: [{ name: options.bucket }],
   });
   makeUploadsAllOrNothing(server);
-  honourConditionalWrites(server);
+  serialiseObjectRequests(server);
   const address = await server.run();
   return { endpoint: `http://${address.address}:${address.port}`, close: () => server.close() };
 }

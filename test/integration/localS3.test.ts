@@ -70,6 +70,33 @@ describe("the local S3 server keeps S3's guarantees", () => {
     expect(Buffer.from((await store.get("k/memory.npz"))!.body).toString()).toBe("previous");
   });
 
+  it("never pairs an object's new bytes with its old metadata: reads racing rewrites all pass their digest", async () => {
+    const { jsonArtefact, parseJsonArtefact } = await import("../../lib/store/jsonArtefact");
+    const { z } = await import("zod");
+    const schema = z.object({ n: z.number(), pad: z.string() });
+    let failures = 0;
+    const writes = (async () => {
+      for (let n = 0; n < 40; n++) {
+        const { body, options } = jsonArtefact({ n, pad: "x".repeat(20_000 + n) });
+        await store.put("k/job.json", body, options);
+      }
+    })();
+    const reads = Array.from({ length: 3 }, async () => {
+      for (let i = 0; i < 40; i++) {
+        const object = await store.get("k/job.json");
+        if (object) {
+          try {
+            parseJsonArtefact("k/job.json", object, schema, "job state");
+          } catch {
+            failures++;
+          }
+        }
+      }
+    });
+    await Promise.all([writes, ...reads]);
+    expect(failures).toBe(0);
+  });
+
   it("copies, lists a prefix, and takes a presigned PUT", async () => {
     const url = await store.presignPut("uploads/u1", "image/png", 60);
     const put = await fetch(url, { method: "PUT", body: Buffer.from("png bytes"), headers: { "Content-Type": "image/png" } });
