@@ -2,7 +2,7 @@
  * Two-stage coreset (a dataset fit spread over workers) vs single-pass, on a dataset in MVTec
  * layout (by default the shared MPDD metal_plate), in-process with the real modules:
  *
- *   npx tsx scripts/bench/twoStage.ts [folder] [--models texture-s14,vit-s14-shape] [--seeds 3]
+ *   npx tsx scripts/bench/twoStage.ts [folder] [--models texture-s14,vit-s14-shape] [--seeds 3] [--extra-oversample 8,16]
  *   npm run bench -- --only twostage [--dataset folder]
  *
  * For each model: every train/good image embedded (lib/features), then memories built
@@ -40,6 +40,8 @@ const MAX_PIXELS = 4096 * 4096;
 
 export interface TwoStageOptions {
   readonly folder: string;
+  /** More two-stage variants at chunks of 8 with these oversampling factors (e.g. [8, 16]). */
+  readonly extraOversamples?: readonly number[];
   readonly models: readonly string[];
   readonly seeds: number;
   readonly print: (text: string) => void;
@@ -135,7 +137,8 @@ export async function benchTwoStage(root: string, options: TwoStageOptions): Pro
       return auroc(scores, test.map((t) => t.defective));
     };
     const byVariant: Record<string, MemoryResult[]> = {};
-    for (const variant of VARIANTS) {
+    const variants = [...VARIANTS, ...(options.extraOversamples ?? []).map((o) => ({ name: `two-stage, chunks of 8, oversample ${o}`, chunkImages: 8, oversample: o }))];
+    for (const variant of variants) {
       const memories: MemoryResult[] = [];
       for (let seed = 0; seed < options.seeds; seed++) {
         const b0 = performance.now();
@@ -177,7 +180,7 @@ export async function benchTwoStage(root: string, options: TwoStageOptions): Pro
         `image AUROC ${d((r) => r.imageAuroc) >= 0 ? "+" : ""}${f4(d((r) => r.imageAuroc))} (spread ${f4(spread(single.map((r) => r.imageAuroc)))})`
       );
     };
-    lines.push("", ...VARIANTS.slice(1).map((v) => `- ${verdict(v.name)}`));
+    lines.push("", ...variants.slice(1).map((v) => `- ${verdict(v.name)}`));
     tables.push(lines.join("\n"));
     results[model] = { trainImages: train.length, patches: all.length / dim, dim, embedMs, variants: byVariant };
   }
@@ -201,11 +204,12 @@ export function defaultTwoStageFolder(root: string): string | null {
 if (require.main === module) {
   const args = process.argv.slice(2);
   const root = path.resolve(__dirname, "../..");
-  const folder = positional(args, ["--models", "--seeds"]) ?? defaultTwoStageFolder(root) ?? "/work/shared/datasets/mpdd_metal_plate";
+  const folder = positional(args, ["--models", "--seeds", "--extra-oversample"]) ?? defaultTwoStageFolder(root) ?? "/work/shared/datasets/mpdd_metal_plate";
   benchTwoStage(root, {
     folder,
     models: (flag(args, "--models") ?? "texture-s14,vit-s14-shape").split(","),
     seeds: Number(flag(args, "--seeds") ?? 3),
+    extraOversamples: (flag(args, "--extra-oversample") ?? "").split(",").filter(Boolean).map(Number),
     print: (text) => console.log(text + "\n"),
   }).catch((error: unknown) => {
     console.error(error);
