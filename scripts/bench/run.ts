@@ -21,7 +21,10 @@ import { clusteredRows } from "../synthetic/clustered";
 import { readFileSync } from "node:fs";
 import { costLines, costTable, memorySizes, PRICES } from "./cost";
 import { benchExtraction, extractionTable } from "./extraction";
+import { flag } from "../util/cli";
+import { benchFanOut } from "./fanOut";
 import { benchHttp } from "./http";
+import { benchTwoStage, defaultTwoStageFolder } from "./twoStage";
 import { benchKnn, knnTable } from "./knn";
 import { benchOrtSettings, ortTable } from "./ortSettings";
 import { measure, ms, summarise, type Summary } from "./stats";
@@ -128,6 +131,11 @@ async function main(): Promise<void> {
     print(["### Warm /infer through HTTP (serverless-offline + s3rver, 1k bank), ms", "", "| model | p50 | p95 |", "|---|---:|---:|",
       ...http.map((h) => `| ${h.model} | ${ms(h.warmInfer.p50)} | ${ms(h.warmInfer.p95)} |`)].join("\n"));
   }
+
+  if (want("fanout")) results.fanout = await benchFanOut(root, { quick, print, localWidth: Number(flag(args, "--fanout-width") ?? 2), vitBatchMax: Number(flag(args, "--fanout-vit-batch") ?? 300) });
+
+  const twoStageFolder = flag(args, "--dataset") ?? defaultTwoStageFolder(root);
+  if (want("twostage")) results.twoStage = twoStageFolder ? await benchTwoStage(root, { folder: twoStageFolder, models: ["texture-s14", "vit-s14-shape"], seeds: quick ? 1 : 3, print }) : print("### Two-stage vs single-pass coreset: skipped (no ../shared/datasets/mpdd_metal_plate; --dataset <folder in MVTec layout>)");
 
   results.peakRssMbBenchProcess = process.resourceUsage().maxRSS / 1024;
   results.seconds = (Date.now() - started) / 1000;
