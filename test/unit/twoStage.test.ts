@@ -5,7 +5,7 @@ import { DEFAULT_TWO_STAGE, distinctRows, TwoStageScorer, type TwoStageParams } 
 import { percentile } from "../../lib/patchcore/percentile";
 import { l2NormalizeRows } from "../../lib/patchcore/vectors";
 import { SeededRandom } from "../../lib/random";
-import { clusteredRows } from "../../scripts/synthetic/clustered";
+import { clusteredRows, lowRankClusteredRows } from "../../scripts/synthetic/clustered";
 
 const { abs, max, sqrt } = Math;
 
@@ -68,14 +68,21 @@ function expectSameAnswers(found: { squared: Float64Array; index: Int32Array }, 
 
 describe("two-stage nearest neighbour vs brute force", () => {
   it.each([
-    ["clustered 1152-d, 4200 rows", 4200, 1152, 42, 0.6],
-    ["clustered 384-d, 6000 rows, tight clusters", 6000, 384, 30, 0.25],
-    ["clustered 108-d, 5000 rows", 5000, 108, 50, 0.6],
-  ])("%s: the brute-force answer on every query", async (_name, rows, dim, clusters, spread) => {
-    const memory = clusteredRows(rows, dim, clusters, spread, 2);
-    const queries = clusteredRows(dim > 500 ? 128 : 256, dim, clusters, spread, 3);
-    const scorer = await TwoStageScorer.build(bankOf(memory, dim), 2);
+    // a decaying spectrum, like real patch features: the shortlist certifies (almost) every query
+    ["low-rank clustered 1152-d, 3000 rows", 3000, 1152, 42, 0.6, 96, 160, "two_stage"],
+    ["low-rank clustered 384-d, 4000 rows", 4000, 384, 30, 0.5, 64, 96, "two_stage"],
+    ["low-rank clustered 108-d, 5000 rows", 5000, 108, 50, 0.6, 24, 48, "two_stage"],
+    // isotropic noise (clusteredRows): the bounds are loose, the call is brute force
+    ["isotropic clustered 1152-d, 3000 rows", 3000, 1152, 42, 0.6, 0, 160, "exact"],
+    ["isotropic clustered 384-d, 4000 rows, tight clusters", 4000, 384, 30, 0.25, 0, 160, "exact"],
+  ] as const)("%s: the brute-force answer on every query", async (_name, rows, dim, clusters, spread, noiseRank, rank, kind) => {
+    const data = (n: number, seed: number) => (noiseRank > 0 ? lowRankClusteredRows(n, dim, clusters, spread, noiseRank, seed) : clusteredRows(n, dim, clusters, spread, seed));
+    const memory = data(rows, 2);
+    const queries = data(dim > 500 ? 128 : 256, 3);
+    const scorer = await TwoStageScorer.build(bankOf(memory, dim), 2, { ...DEFAULT_TWO_STAGE, rank });
     const found = await scorer.search(queries);
+    expect(scorer.kind).toBe(kind);
+    if (kind === "two_stage") expect(scorer.lastStats.fallbackQueries).toBeLessThanOrEqual(queries.length / dim / 20);
     expectSameAnswers(found, bruteForce(queries, memory, dim));
     // and the distances it returns are the exact scorer's (onnxruntime, float32) to float32 rounding
     const exact = await new ExactScorer(bankOf(memory, dim), 2).distances(queries);
@@ -85,23 +92,43 @@ describe("two-stage nearest neighbour vs brute force", () => {
 
   it("stays exact when the shortlist is far too short: those queries fall back to brute force", async () => {
     const dim = 256;
-    const memory = clusteredRows(3000, dim, 20, 0.6, 5);
-    const queries = clusteredRows(200, dim, 20, 0.6, 6);
-    const params: TwoStageParams = { ...DEFAULT_TWO_STAGE, rank: 4, shortlist: 3, gathered: 2 };
+    const memory = lowRankClusteredRows(3000, dim, 20, 0.6, 24, 5);
+    const queries = lowRankClusteredRows(200, dim, 20, 0.6, 24, 6);
+    const params: TwoStageParams = { ...DEFAULT_TWO_STAGE, rank: 16, shortlist: 3, gathered: 2 };
     const scorer = await TwoStageScorer.build(bankOf(memory, dim), 1, params);
     const found = await scorer.search(queries);
     expect(scorer.lastStats.fallbackQueries).toBeGreaterThan(0);
     expectSameAnswers(found, bruteForce(queries, memory, dim));
   });
 
+  it("scores a bank with no low-rank structure by brute force, says so in kind, and tries the shortlist again later", async () => {
+    const dim = 512;
+    const rng = new SeededRandom(31);
+    const memory = l2NormalizeRows(rng.fillNormal(new Float32Array(3000 * dim), 1), dim); // isotropic: every bound is loose
+    const queries = l2NormalizeRows(rng.fillNormal(new Float32Array(100 * dim), 1), dim);
+    const scorer = await TwoStageScorer.build(bankOf(memory, dim), 2, { ...DEFAULT_TWO_STAGE, rank: 32 });
+    expect(scorer.kind).toBe("two_stage");
+    const truth = bruteForce(queries, memory, dim);
+    expectSameAnswers(await scorer.search(queries), truth);
+    expect(scorer.kind).toBe("exact");
+    expect(scorer.lastStats.fallbackQueries).toBe(100);
+    for (let call = 0; call < 32; call++) {
+      expectSameAnswers(await scorer.search(queries), truth);
+      expect(scorer.lastStats.shortlistMs).toBe(0); // no shortlist tried
+    }
+    await scorer.search(queries);
+    expect(scorer.lastStats.shortlistMs).toBeGreaterThan(0); // tried again
+  });
+
   it("gives the same answers over several stage-1 blocks as over one", async () => {
     const dim = 64;
-    const memory = clusteredRows(5000, dim, 40, 0.5, 8);
-    const queries = clusteredRows(300, dim, 40, 0.5, 9);
+    const memory = lowRankClusteredRows(5000, dim, 40, 0.5, 12, 8);
+    const queries = lowRankClusteredRows(300, dim, 40, 0.5, 12, 9);
     const truth = bruteForce(queries, memory, dim);
     for (const block of [5000, 1024, 777]) {
       const scorer = await TwoStageScorer.build(bankOf(memory, dim), 2, { ...DEFAULT_TWO_STAGE, block, rank: 16 });
       expectSameAnswers(await scorer.search(queries), truth);
+      expect(scorer.kind).toBe("two_stage");
     }
   });
 

@@ -59,6 +59,11 @@ export const DEFAULT_TWO_STAGE: TwoStageParams = { rank: 160, shortlist: 32, sam
  */
 export const LOWER_BOUND_MARGIN = 1e-4;
 
+/** Share of a call's queries that cannot be certified above which the call (and the next ones) are brute force. */
+const UNFRIENDLY_SHARE = 0.5;
+/** Calls scored by brute force after an unfriendly one, before the shortlist is tried again. */
+const EXACT_CALLS_AFTER_UNFRIENDLY = 32;
+
 /** What one `distances` call did (for the bench and the tests). */
 export interface TwoStageStats {
   readonly queries: number;
@@ -78,7 +83,13 @@ export interface TwoStageStats {
 }
 
 export class TwoStageScorer implements NearestNeighbourScorer {
-  readonly kind = "two_stage" as const;
+  /** The search that scored the latest call: "exact" while the bank is scored by brute force (see `search`). */
+  get kind(): "two_stage" | "exact" {
+    return this.lastKind;
+  }
+  private lastKind: "two_stage" | "exact" = "two_stage";
+  /** Calls left to score by brute force before the shortlist is tried again. */
+  private exactCallsLeft = 0;
   /** Statistics of the latest `distances` call. */
   lastStats: TwoStageStats = { queries: 0, gatheredEvaluations: 0, exactEvaluations: 0, fallbackQueries: 0, shortlistMs: 0, gatherMs: 0, rerankMs: 0, rerankCpuMs: 0, fallbackMs: 0 };
 
@@ -162,6 +173,10 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     const n = queries.length / dim;
     if (!Number.isInteger(n)) throw new RangeError(`two-stage: ${queries.length} values is not rows of ${dim}`);
     const { rowOf, rowSquared, margin } = this;
+    if (this.exactCallsLeft > 0) {
+      this.exactCallsLeft--;
+      return this.bruteForce(queries, Int32Array.from({ length: n }, (_, i) => i), new Float64Array(n).fill(Infinity), new Int32Array(n).fill(-1), 0);
+    }
     const t0 = performance.now();
     const { bounds, candidates, width, floors } = await this.shortlists(queries);
     const t1 = performance.now();
@@ -171,6 +186,19 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     const dots = e > 0 ? await candidateDots(queries, dim, embeddings, rowOf, firstCandidates, e, this.threads) : new Float32Array(0);
     const t2 = performance.now();
     const cpu2 = process.cpuUsage();
+    // A bank whose lower bounds are loose for these queries (no low-rank structure: isotropic
+    // noise, say) would leave most queries uncertified: then brute force for all of them at once,
+    // and for the next calls too (a re-rank that ends in brute force costs both).
+    let hopeless = 0;
+    for (let i = 0; i < n && e > 0; i++) {
+      let nearest = Infinity;
+      for (let c = 0; c < e; c++) nearest = min(nearest, rowSquared[rowOf[candidates[i * width + c]!]!]! - 2 * dots[i * e + c]!);
+      if (nearest + 1 - margin > floors[i]!) hopeless++;
+    }
+    if (hopeless > UNFRIENDLY_SHARE * n) {
+      this.exactCallsLeft = EXACT_CALLS_AFTER_UNFRIENDLY;
+      return this.bruteForce(queries, Int32Array.from({ length: n }, (_, i) => i), new Float64Array(n).fill(Infinity), new Int32Array(n).fill(-1), t2 - t0);
+    }
 
     const squared = new Float64Array(n);
     const index = new Int32Array(n);
@@ -235,23 +263,10 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     const t3 = performance.now();
     const cpu3 = process.cpuUsage(cpu2);
 
-    if (fallback.length > 0) {
-      const subset = new Float32Array(fallback.length * dim);
-      fallback.forEach((i, f) => subset.set(queries.subarray(i * dim, (i + 1) * dim), f * dim));
-      const exact = await nearestSquaredL2Normalised(subset, embeddings, dim, this.threads, true);
-      fallback.forEach((i, f) => {
-        const row = exact.index![f]!;
-        let qq = 0;
-        for (let d = i * dim, end = d + dim; d < end; d++) qq += queries[d]! * queries[d]!;
-        const inv = 1 / max(sqrt(qq), 1e-12);
-        let d = qq * inv * inv - 2 * inv * dot(queries, i * dim, embeddings, row * dim, dim) + rowSquared[row]!;
-        if (d < NEAR) d = directSquared(queries, i * dim, inv, embeddings, row * dim, dim);
-        if (d < squared[i]!) {
-          squared[i] = d;
-          index[i] = row;
-        }
-      });
-    }
+    if (fallback.length > UNFRIENDLY_SHARE * n) this.exactCallsLeft = EXACT_CALLS_AFTER_UNFRIENDLY;
+    const tFallback = performance.now();
+    await this.scoreExactly(queries, Int32Array.from(fallback), squared, index);
+    this.lastKind = "two_stage";
     this.lastStats = {
       queries: n,
       gatheredEvaluations: n * e,
@@ -261,9 +276,42 @@ export class TwoStageScorer implements NearestNeighbourScorer {
       gatherMs: t2 - t1,
       rerankMs: t3 - t2,
       rerankCpuMs: (cpu3.user + cpu3.system) / 1000,
-      fallbackMs: performance.now() - t3,
+      fallbackMs: performance.now() - tFallback,
     };
     return { squared, index };
+  }
+
+  /** Brute force for every query (this call scored exactly): stats and kind say so. */
+  private async bruteForce(queries: Float32Array, all: Int32Array, squared: Float64Array, index: Int32Array, shortlistMs: number): Promise<{ squared: Float64Array; index: Int32Array }> {
+    const start = performance.now();
+    await this.scoreExactly(queries, all, squared, index);
+    this.lastKind = "exact";
+    this.lastStats = { queries: all.length, gatheredEvaluations: 0, exactEvaluations: 0, fallbackQueries: all.length, shortlistMs, gatherMs: 0, rerankMs: 0, rerankCpuMs: 0, fallbackMs: performance.now() - start };
+    return { squared, index };
+  }
+
+  /**
+   * The queries `which` by the exact onnxruntime graph over the whole bank (float32 brute force);
+   * the row it finds gets its float64 distance, kept if nearer than what `squared` holds.
+   */
+  private async scoreExactly(queries: Float32Array, which: Int32Array, squared: Float64Array, index: Int32Array): Promise<void> {
+    if (which.length === 0) return;
+    const { dim, embeddings } = this.bank;
+    const subset = new Float32Array(which.length * dim);
+    which.forEach((i, f) => subset.set(queries.subarray(i * dim, (i + 1) * dim), f * dim));
+    const exact = await nearestSquaredL2Normalised(subset, embeddings, dim, this.threads, true);
+    which.forEach((i, f) => {
+      const row = exact.index![f]!;
+      let qq = 0;
+      for (let d = i * dim, end = d + dim; d < end; d++) qq += queries[d]! * queries[d]!;
+      const inv = 1 / max(sqrt(qq), 1e-12);
+      let d = qq * inv * inv - 2 * inv * dot(queries, i * dim, embeddings, row * dim, dim) + this.rowSquared[row]!;
+      if (d < NEAR) d = directSquared(queries, i * dim, inv, embeddings, row * dim, dim);
+      if (d < squared[i]!) {
+        squared[i] = d;
+        index[i] = row;
+      }
+    });
   }
 
   /**
