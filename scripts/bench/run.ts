@@ -2,11 +2,12 @@
  * `npm run bench`: the product's performance figures, measured on this machine.
  * Prints markdown tables and writes bench-results/bench-<timestamp>.json.
  * Options: --runs N (default 20), --quick (fewer runs and sizes: a smoke check, not figures to quote),
- * --only a,b (sections: extraction, inference, coreset, knn, ort, http).
+ * --only a,b (sections: extraction, inference, coreset, knn, int8, ort, http).
  *
  * Sections: feature extraction stages; warm /infer by stage (real handlers, in-process, S3 on an
  * embedded s3rver) with total / forward; cold start; fit for 1/5/20/50 images; the coreset alone;
- * kNN exact vs HNSW; onnxruntime settings; warm /infer through HTTP (serverless-offline); peak RSS.
+ * kNN: exact vs the two-stage search, its alternatives and HNSW; the int8 model against fp32 on the
+ * same images; onnxruntime settings; warm /infer through HTTP (serverless-offline); peak RSS.
  */
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -18,6 +19,7 @@ import { S3RVER_CREDENTIALS } from "../local/s3Server";
 import { clusteredRows } from "../synthetic/clustered";
 import { benchExtraction, extractionTable } from "./extraction";
 import { benchHttp } from "./http";
+import { benchInt8, int8Table } from "./int8";
 import { benchKnn, knnTable } from "./knn";
 import { benchOrtSettings, ortTable } from "./ortSettings";
 import { measure, ms, summarise, type Summary } from "./stats";
@@ -110,6 +112,7 @@ async function main(): Promise<void> {
   if (want("extraction")) {
     const extraction = [];
     for (const model of ["texture-s14", "vit-s14-shape"]) for (const threads of [1, 2]) extraction.push(await benchExtraction(modelDir, model, threads, runs));
+    extraction.push(await benchExtraction(modelDir, "vit-s14-shape-int8", 2, runs));
     results.extraction = extraction;
     print(extractionTable(extraction));
   }
@@ -135,6 +138,12 @@ async function main(): Promise<void> {
     });
     results.knn = knn;
     print(knnTable(knn));
+  }
+
+  if (want("int8")) {
+    const int8 = await benchInt8(modelDir, "vit-s14-shape", "vit-s14-shape-int8", 2, runs);
+    results.int8 = int8;
+    print(int8Table(int8));
   }
 
   if (want("ort")) {
