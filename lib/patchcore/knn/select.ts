@@ -41,7 +41,7 @@ export function knnPlan(setting: KnnBackendSetting, rows: number, hnswMaxRows: n
  * Smallest bank the two-stage search takes under "auto". Below it the exact graph is as fast or
  * faster (its whole cost is a few ms) and the shortlist's build at load would not pay back.
  */
-export const TWO_STAGE_MIN_ROWS = 4096;
+export const TWO_STAGE_MIN_ROWS = 3000;
 
 /** The two-stage search's parameters for a bank of `rows` rows (see twoStage.ts; measured by npm run bench). */
 export function twoStageParams(rows: number): TwoStageParams {

@@ -122,32 +122,27 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     const sampleRows = Int32Array.from({ length: sampleCount }, (_, i) => Math.floor((i * u) / sampleCount));
     const sample = gather(distinct, dim, sampleRows);
     const mean = columnMean(sample, sampleCount, dim);
-    for (let r = 0; r < sampleCount; r++) for (let d = 0; d < dim; d++) sample[r * dim + d]! -= mean[d]!;
+    subtractRow(sample, sampleCount, dim, mean);
     const basis = await principalBasis(sample, sampleCount, dim, rank, params.powerIterations, params.seed, threads);
 
-    // projection of (row - mean) = row P - mean P, and the squared norm of what it misses
-    const projected = await matmulTransposedB(distinct, basis, u, dim, rank, threads); // [u, rank]
-    const meanProjected = new Float64Array(rank);
-    for (let c = 0; c < rank; c++) for (let d = 0; d < dim; d++) meanProjected[c]! += mean[d]! * basis[c * dim + d]!;
-    let meanSquared = 0;
-    for (let d = 0; d < dim; d++) meanSquared += mean[d]! * mean[d]!;
-    const rowSquared = new Float64Array(bank.count);
-    for (let r = 0; r < bank.count; r++) {
-      let s = 0;
-      for (let d = r * dim, end = d + dim; d < end; d++) s += embeddings[d]! * embeddings[d]!;
-      rowSquared[r] = s;
-    }
+    // projection of (row - mean) = row P - mean P, and the squared norm of what it misses:
+    // |row - mean|^2 = |row|^2 - 2 row.mean + |mean|^2, row.mean from the same product (one more basis row)
     const r1 = rank + 1;
+    const basisAndMean = new Float32Array(r1 * dim);
+    basisAndMean.set(basis);
+    basisAndMean.set(mean, rank * dim);
+    const projected = await matmulTransposedB(distinct, basisAndMean, u, dim, r1, threads); // [u, rank + 1]
+    const meanProjected = new Float64Array(r1);
+    for (let c = 0; c < r1; c++) for (let d = 0; d < dim; d++) meanProjected[c]! += mean[d]! * basisAndMean[c * dim + d]!;
+    const meanSquared = meanProjected[rank]!;
+    const rowSquared = squaredNorms(embeddings, bank.count, dim);
     const memoryAug = new Float32Array(u * r1);
     const memoryAugSqNorms = new Float32Array(u);
     for (let j = 0; j < u; j++) {
-      const base = j * dim;
-      let rowDotMean = 0;
-      for (let d = 0; d < dim; d++) rowDotMean += distinct[base + d]! * mean[d]!;
-      const centredSquared = rowSquared[rowOf[j]!]! - 2 * rowDotMean + meanSquared;
+      const centredSquared = rowSquared[rowOf[j]!]! - 2 * projected[j * r1 + rank]! + meanSquared;
       let projectedSquared = 0;
       for (let c = 0; c < rank; c++) {
-        const p = projected[j * rank + c]! - meanProjected[c]!;
+        const p = projected[j * r1 + c]! - meanProjected[c]!;
         memoryAug[j * r1 + c] = p;
         projectedSquared += p * p;
       }
@@ -426,6 +421,31 @@ function gather(data: Float32Array, dim: number, rows: Int32Array): Float32Array
   const out = new Float32Array(rows.length * dim);
   for (let i = 0; i < rows.length; i++) out.set(data.subarray(rows[i]! * dim, (rows[i]! + 1) * dim), i * dim);
   return out;
+}
+
+/** ||row||^2 of each row of `data` [rows, dim], float64. */
+function squaredNorms(data: Float32Array, rows: number, dim: number): Float64Array {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s0 = 0;
+    let s1 = 0;
+    let d = r * dim;
+    const end = d + dim;
+    for (; d + 1 < end; d += 2) {
+      s0 += data[d]! * data[d]!;
+      s1 += data[d + 1]! * data[d + 1]!;
+    }
+    if (d < end) s0 += data[d]! * data[d]!;
+    out[r] = s0 + s1;
+  }
+  return out;
+}
+
+function subtractRow(data: Float32Array, rows: number, dim: number, row: Float32Array): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * dim;
+    for (let d = 0; d < dim; d++) data[base + d]! -= row[d]!;
+  }
 }
 
 function columnMean(data: Float32Array, rows: number, dim: number): Float32Array {
