@@ -52,7 +52,7 @@ export interface Config {
     readonly areaRule: AreaRule;
   };
   readonly knn: {
-    /** "auto" = the measured choice (see lib/patchcore/knn/select.ts); "hnsw" needs the stored index. */
+    /** "auto" = the measured choice by bank size (see lib/patchcore/knn/select.ts); "exact" and "two_stage" force one search; "hnsw" needs the stored index. */
     readonly backend: KnnBackendSetting;
     readonly hnswEfSearch: number;
     /** Banks with more rows get no HNSW index at fit (its build time grows to many seconds). */
@@ -116,7 +116,7 @@ export const LAMBDA_RAW_BODY_BYTES = 4_400_000;
 /** Largest response body Lambda returns through API Gateway (6 MB payload), less room for the headers and the JSON envelope. */
 export const LAMBDA_RESPONSE_BYTES = 6_000_000;
 
-export const KNN_BACKEND_SETTINGS = ["auto", "exact", "hnsw"] as const;
+export const KNN_BACKEND_SETTINGS = ["auto", "exact", "hnsw", "two_stage"] as const;
 export type KnnBackendSetting = (typeof KNN_BACKEND_SETTINGS)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 

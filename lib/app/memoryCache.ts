@@ -1,7 +1,8 @@
 import { ExactScorer } from "../patchcore/knn/exact";
 import { HnswScorer } from "../patchcore/knn/hnsw";
 import type { NearestNeighbourScorer } from "../patchcore/knn/scorer";
-import { knnPlan } from "../patchcore/knn/select";
+import { knnPlan, twoStageParams } from "../patchcore/knn/select";
+import { TwoStageScorer } from "../patchcore/knn/twoStage";
 import type { MemoryBank } from "../patchcore/memoryBank";
 import type { StoredCalibration } from "../store/calibrationRepository";
 import type { ModelKeys } from "../store/keys";
@@ -18,7 +19,16 @@ export interface LoadedMemory {
 /** The scorer knnPlan chooses for this bank; an HNSW index is used only when written by the memory's own fit. */
 async function scorerFor(services: Services, bank: MemoryBank, keys: ModelKeys, ctx: UseCaseContext): Promise<NearestNeighbourScorer> {
   const { config, memories } = services;
-  if (knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows) === "hnsw") {
+  const plan = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows);
+  if (plan === "two_stage") {
+    try {
+      return await ctx.timings.time("knn_build", () => TwoStageScorer.build(bank, config.model.ortThreads, twoStageParams(bank.count)));
+    } catch (error) {
+      // the shortlist only buys speed: without it the memory is scored by brute force
+      ctx.log.warn("two-stage search unavailable: scoring exactly", { key: keys.memory, error });
+    }
+  }
+  if (plan === "hnsw") {
     const fitId = String(bank.metadata.fit_id ?? "");
     try {
       const index = await memories.loadIndex(keys, fitId, ctx.timings);

@@ -44,7 +44,7 @@ export const inferResponse = z
     mm_per_px: z.number(),
     area_mm2_thr: z.number(),
     area_rule: areaRuleSchema.meta({ description: 'How area_px was measured: "pixels" (pixel count) or "contour" (the old backend\'s contour area); set per recipe with PUT /recipe_settings.' }),
-    knn: z.enum(["exact", "hnsw"]).meta({ description: "Which nearest-neighbour search scored the patches." }),
+    knn: z.enum(["exact", "hnsw", "two_stage"]).meta({ description: "Which nearest-neighbour search scored the patches." }),
     fit_id: z.string().nullable().meta({ description: "The fit that wrote the memory used (null for memories written by the old backend)." }),
     memory_stale: z.boolean().meta({ description: "true when S3 could not be reached and a cached memory (confirmed within STALE_IF_ERROR_MS) was used: a re-fit made meanwhile is not seen." }),
     calibration_stale: z.boolean().meta({ description: "true when the calibration was computed for another fit than the memory in place: re-calibrate." }),

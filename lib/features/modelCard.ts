@@ -24,7 +24,16 @@ export interface ModelCard {
   readonly embeddingDim: number;
   /** Where the weights came from (e.g. "generated: random weights", "timm vit_small_patch14_dinov2.lvd142m"). */
   readonly source: string;
+  /**
+   * Numeric precision of the weights: "fp32", or "int8" for a dynamically quantised model (int8
+   * MatMul weights, activations quantised at run time; the outputs are float32 either way).
+   * Absent in a card = "fp32".
+   */
+  readonly precision: ModelPrecision;
 }
+
+export const MODEL_PRECISIONS = ["fp32", "int8"] as const;
+export type ModelPrecision = (typeof MODEL_PRECISIONS)[number];
 
 export interface ModelOutput {
   readonly name: string;
@@ -60,6 +69,7 @@ const isBool = (v: unknown): v is boolean => typeof v === "boolean";
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const isTriple = (v: unknown): v is [number, number, number] =>
   Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number" && Number.isFinite(x));
+const isPrecision = (v: unknown): v is ModelPrecision => (MODEL_PRECISIONS as readonly unknown[]).includes(v);
 const isLayout = (v: unknown): v is ModelOutput["layout"] => v === "tokens" || v === "nchw";
 
 /** Validates parsed JSON as a ModelCard; `where` names the card in errors. */
@@ -99,6 +109,7 @@ export function parseModelCard(json: unknown, where: string): ModelCard {
     outputs,
     embeddingDim,
     source: typeof json.source === "string" ? json.source : "unknown",
+    precision: json.precision === undefined ? "fp32" : field(json, "precision", where, isPrecision, `one of ${MODEL_PRECISIONS.map((p) => `"${p}"`).join(", ")}`),
   };
   if (card.input.size % card.input.patchSize !== 0) {
     throw new ModelCardError(where, `input size ${card.input.size} is not a multiple of patch size ${card.input.patchSize}`);

@@ -40,6 +40,79 @@ function matmulGraph(): Uint8Array {
   return b.encode(18, "patchcore-inspection-api/kernels");
 }
 
+/** a [k, n] (transposed) x b [k, m] -> [n, m]: a^T b without copying a transposed. */
+function matmulTransposedAGraph(): Uint8Array {
+  const b = new GraphBuilder("matmul_transposed_a");
+  const a = b.input("a", ["k", "n"]);
+  const c = b.input("b", ["k", "m"]);
+  b.expose(b.op("Gemm", [a, c], { transA: 1 }), "product", ["n", "m"]);
+  return b.encode(18, "patchcore-inspection-api/kernels");
+}
+
+/** a [n, k] x b [m, k] (transposed) -> [n, m]: a b^T without copying b transposed. */
+function matmulTransposedBGraph(): Uint8Array {
+  const b = new GraphBuilder("matmul_transposed_b");
+  const a = b.input("a", ["n", "k"]);
+  const c = b.input("b", ["m", "k"]);
+  b.expose(b.op("Gemm", [a, c], { transB: 1 }), "product", ["n", "m"]);
+  return b.encode(18, "patchcore-inspection-api/kernels");
+}
+
+/**
+ * The first stage of the two-stage nearest-neighbour search (lib/patchcore/knn/twoStage.ts):
+ * queries [n, D] (any norm), mean [1, D], basis [r, D] (orthonormal rows), memory_aug [m, r+1],
+ * memory_aug_sq_norms [m], k [1] ->
+ *   lower_bounds [n, k]: the k smallest lower bounds on ||q/|q| - memory row||^2, ascending, and
+ *   candidates [n, k] (int32): their rows.
+ * A query q (normalised as in `nearestGraph`, then centred) is augmented to [P^T q, |residual|],
+ * a memory row likewise (precomputed); the squared distance between augmented vectors,
+ * ||P^T(q - m)||^2 + (|r_q| - |r_m|)^2, is <= ||q - m||^2 (the residuals' dot product is at most
+ * the product of their norms). One Gemm with the memory norms as bias, one TopK: the [n, m]
+ * matrix is written once and read once, as in the exact graph, but is r+1 rather than D deep.
+ */
+function shortlistGraph(): Uint8Array {
+  const b = new GraphBuilder("two_stage_shortlist");
+  const q = b.input("queries", ["n", "dim"]);
+  const mean = b.input("mean", [1, "dim"]);
+  const basis = b.input("basis", ["r", "dim"]);
+  const m = b.input("memory_aug", ["m", "r1"]);
+  const mNorm = b.input("memory_aug_sq_norms", ["m"]);
+  const k = b.input("k", [1], GraphBuilder.INT64);
+  const axes1 = b.int64s("axes", [1]);
+  const qLength = b.op("Max", [b.op("Sqrt", [b.op("ReduceSumSquare", [q, axes1], { keepdims: 1 })]), b.floats("eps", [1], [1e-12])]);
+  const centred = b.op("Sub", [b.op("Div", [q, qLength]), mean]);
+  const projected = b.op("Gemm", [centred, basis], { transB: 1 }); // [n, r]
+  const residualSquared = b.op("Sub", [b.op("ReduceSumSquare", [centred, axes1], { keepdims: 1 }), b.op("ReduceSumSquare", [projected, axes1], { keepdims: 1 })]);
+  const residual = b.op("Sqrt", [b.op("Max", [residualSquared, b.floats("zero", [1], [0])])]); // [n, 1]
+  const augmented = b.op("Concat", [projected, residual], { axis: 1 }); // [n, r+1]
+  const partial = b.op("Gemm", [augmented, m, mNorm], { transB: 1, alpha: { float: -2 }, beta: { float: 1 } }); // |m'|^2 - 2 q'.m'
+  const [values, indices] = b.node("TopK", [partial, k], { axis: 1, largest: 0, sorted: 1 }, 2);
+  const augmentedSquared = b.op("ReduceSumSquare", [augmented, axes1], { keepdims: 1 }); // [n, 1]
+  b.expose(b.op("Add", [values!, augmentedSquared]), "lower_bounds", ["n", "k"]);
+  b.expose(b.op("Cast", [indices!], { to: GraphBuilder.INT32 }), "candidates", ["n", "k"], GraphBuilder.INT32);
+  return b.encode(18, "patchcore-inspection-api/kernels");
+}
+
+/**
+ * queries [n, D] (any norm, normalised as in `nearestGraph`), memory [m, D], bank_rows [m'] (int32:
+ * the bank row of each shortlist row), candidates [n, e] (int32, shortlist rows) ->
+ * dots [n, e]: unit query i . memory[bank_rows[candidates[i, c]]], float32. The candidate rows are
+ * gathered ([n, e, D]) and each query's e dot products are one batched matrix-vector product.
+ */
+function candidateDotsGraph(): Uint8Array {
+  const b = new GraphBuilder("candidate_dots");
+  const q = b.input("queries", ["n", "dim"]);
+  const m = b.input("memory", ["m", "dim"]);
+  const bankRows = b.input("bank_rows", ["u"], GraphBuilder.INT32);
+  const candidates = b.input("candidates", ["n", "e"], GraphBuilder.INT32);
+  const axes1 = b.int64s("axes", [1]);
+  const qLength = b.op("Max", [b.op("Sqrt", [b.op("ReduceSumSquare", [q, axes1], { keepdims: 1 })]), b.floats("eps", [1], [1e-12])]);
+  const unit = b.op("Unsqueeze", [b.op("Div", [q, qLength]), b.int64s("axis2", [2])]); // [n, D, 1]
+  const rows = b.op("Gather", [m, b.op("Gather", [bankRows, candidates], { axis: 0 })], { axis: 0 }); // [n, e, D]
+  b.expose(b.op("Squeeze", [b.op("MatMul", [rows, unit]), b.int64s("axis2b", [2])]), "dots", ["n", "e"]);
+  return b.encode(18, "patchcore-inspection-api/kernels");
+}
+
 /**
  * map [1, 1, H, W], row kernel [1, 1, 1, K], column kernel [1, 1, K, 1], pads [8] ->
  * the map convolved with both kernels after reflect padding (ONNX "reflect" mirrors without
@@ -169,6 +242,77 @@ export async function matmul(a: Float32Array, b: Float32Array, n: number, k: num
   const s = await session("matmul", matmulGraph, threads);
   const out = await s.run({ a: new ort.Tensor("float32", a, [n, k]), b: new ort.Tensor("float32", b, [k, m]) });
   return out.product!.data as Float32Array;
+}
+
+/** a b^T on onnxruntime for a [n, k], b [m, k] row-major; returns Float32Array [n, m]. */
+export async function matmulTransposedB(a: Float32Array, b: Float32Array, n: number, k: number, m: number, threads: number): Promise<Float32Array> {
+  const s = await session("matmul_transposed_b", matmulTransposedBGraph, threads);
+  const out = await s.run({ a: new ort.Tensor("float32", a, [n, k]), b: new ort.Tensor("float32", b, [m, k]) });
+  return out.product!.data as Float32Array;
+}
+
+/** a^T b on onnxruntime for a [k, n], b [k, m] row-major; returns Float32Array [n, m]. */
+export async function matmulTransposedA(a: Float32Array, b: Float32Array, k: number, n: number, m: number, threads: number): Promise<Float32Array> {
+  const s = await session("matmul_transposed_a", matmulTransposedAGraph, threads);
+  const out = await s.run({ a: new ort.Tensor("float32", a, [k, n]), b: new ort.Tensor("float32", b, [k, m]) });
+  return out.product!.data as Float32Array;
+}
+
+export interface ShortlistInputs {
+  /** Float32Array [dim]: the centre subtracted before projecting. */
+  readonly mean: Float32Array;
+  /** Float32Array [rank, dim]: orthonormal rows. */
+  readonly basis: Float32Array;
+  readonly rank: number;
+  /** Float32Array [rows, rank + 1]: each memory row's projection and residual norm. */
+  readonly memoryAug: Float32Array;
+  /** Float32Array [rows]: squared norms of memoryAug's rows. */
+  readonly memoryAugSqNorms: Float32Array;
+}
+
+export interface ShortlistBlock {
+  /** Float32Array [n, k] ascending per query: lower bounds on the squared distance. */
+  readonly lowerBounds: Float32Array;
+  /** Int32Array [n, k]: rows of the block (0-based within the block). */
+  readonly candidates: Int32Array;
+  readonly k: number;
+}
+
+/**
+ * First stage of the two-stage search, over memory rows [start, start + rows) of `inputs`: for each
+ * query the k rows with the smallest lower bound on the squared distance (shortlistGraph).
+ */
+export async function shortlist(queries: Float32Array, dim: number, inputs: ShortlistInputs, start: number, rows: number, k: number, threads: number): Promise<ShortlistBlock> {
+  const n = queries.length / dim;
+  const r1 = inputs.rank + 1;
+  const kk = min(k, rows);
+  const s = await session("two_stage_shortlist", shortlistGraph, threads);
+  const out = await s.run({
+    queries: new ort.Tensor("float32", queries, [n, dim]),
+    mean: new ort.Tensor("float32", inputs.mean, [1, dim]),
+    basis: new ort.Tensor("float32", inputs.basis, [inputs.rank, dim]),
+    memory_aug: new ort.Tensor("float32", inputs.memoryAug.subarray(start * r1, (start + rows) * r1), [rows, r1]),
+    memory_aug_sq_norms: new ort.Tensor("float32", inputs.memoryAugSqNorms.subarray(start, start + rows), [rows]),
+    k: new ort.Tensor("int64", BigInt64Array.of(BigInt(kk)), [1]),
+  });
+  return { lowerBounds: out.lower_bounds!.data as Float32Array, candidates: out.candidates!.data as Int32Array, k: kk };
+}
+
+/**
+ * Dot products of each L2-normalised query with its first candidate rows (candidateDotsGraph), on
+ * onnxruntime: float32, for ordering and pruning; the two-stage search recomputes the nearest in float64.
+ * @param candidates Int32Array [n, e]: shortlist rows, mapped to bank rows by `bankRows`
+ */
+export async function candidateDots(queries: Float32Array, dim: number, memory: Float32Array, bankRows: Int32Array, candidates: Int32Array, e: number, threads: number): Promise<Float32Array> {
+  const n = queries.length / dim;
+  const s = await session("candidate_dots", candidateDotsGraph, threads);
+  const out = await s.run({
+    queries: new ort.Tensor("float32", queries, [n, dim]),
+    memory: new ort.Tensor("float32", memory, [memory.length / dim, dim]),
+    bank_rows: new ort.Tensor("int32", bankRows, [bankRows.length]),
+    candidates: new ort.Tensor("int32", candidates, [n, e]),
+  });
+  return out.dots!.data as Float32Array;
 }
 
 /**

@@ -15,12 +15,18 @@ import { mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ModelCard } from "../../lib/features/modelCard";
+import type { ModelCard, ModelPrecision } from "../../lib/features/modelCard";
 import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
 import { writeFileAtomic } from "../../lib/util/atomicFile";
 import { flag } from "../util/cli";
 import { referenceInput } from "./referenceInput";
 
+/**
+ * The published export's files. The int8 file (model_quantized.onnx, onnxruntime dynamic int8 as
+ * Hugging Face's Optimum/transformers.js exports make it) is listed in the repository's onnx/
+ * folder; neither file could be fetched from the offline development machine, so their URLs,
+ * sizes and dynamic axes are unverified here (the download checks the axes before writing).
+ */
 export const PUBLISHED_DINOV2_SMALL = {
   repository: "onnx-community/dinov2-small",
   fp32: "https://huggingface.co/onnx-community/dinov2-small/resolve/main/onnx/model.onnx",
@@ -32,12 +38,14 @@ export interface DownloadOptions {
   readonly dir: string;
   readonly name: string;
   readonly modelId: string;
+  /** What the card says of the weights ("int8" for the published model_quantized.onnx). */
+  readonly precision?: ModelPrecision;
   readonly inputSize: number;
   readonly sha256?: string;
   readonly log?: (line: string) => void;
 }
 
-export function dinov2SmallCard(modelId: string, inputSize: number, url: string): ModelCard {
+export function dinov2SmallCard(modelId: string, inputSize: number, url: string, precision: ModelPrecision = "fp32"): ModelCard {
   return {
     id: modelId,
     description: `DINOv2 ViT-S/14, last block (final-normed last_hidden_state), 384-d, at ${inputSize} px`,
@@ -45,6 +53,7 @@ export function dinov2SmallCard(modelId: string, inputSize: number, url: string)
     outputs: [{ name: "last_hidden_state", layout: "tokens", prefixTokens: 1, dim: 384 }],
     embeddingDim: 384,
     source: `downloaded from ${url}`,
+    precision,
   };
 }
 
@@ -79,7 +88,7 @@ export async function downloadModel(options: DownloadOptions): Promise<{ bytes: 
     log(`downloaded ${(bytes / 1e6).toFixed(1)} MB, sha256 ${sha256}`);
 
     // Check it through the service's own path before it replaces anything.
-    const card = dinov2SmallCard(options.modelId, options.inputSize, options.url);
+    const card = dinov2SmallCard(options.modelId, options.inputSize, options.url, options.precision ?? "fp32");
     await writeFileAtomic(partialCard, JSON.stringify(card, null, 2) + "\n");
     const extractor = await OnnxFeatureExtractor.load({ onnxPath: partial, cardPath: partialCard, inputSize: options.inputSize, threads: 0 });
     const start = performance.now();
@@ -109,6 +118,7 @@ if (require.main === module) {
     dir: path.resolve(flag(args, "--dir") ?? process.env.MODEL_DIR ?? "layers/runtime/models"),
     name,
     modelId: flag(args, "--id") ?? `${PUBLISHED_DINOV2_SMALL.repository}${int8 ? "-int8" : ""}`,
+    precision: int8 ? "int8" : "fp32",
     inputSize: Number(flag(args, "--input-size") ?? process.env.INPUT_SIZE ?? 448),
     sha256: flag(args, "--sha256"),
   }).catch((error: unknown) => {

@@ -2,6 +2,7 @@
  * Writes the models this project generates itself into layers/runtime/models/ (or MODEL_DIR):
  *   texture-s14      the small deterministic offline extractor (default for npm start and tests)
  *   vit-s14-shape    DINOv2 ViT-S/14 architecture with random weights (timings, loader tests)
+ *   vit-s14-shape-int8  the same weights, MatMuls dynamically quantised to int8 (card precision "int8")
  * Each as `<name>.onnx` + `<name>.card.json`. A model whose card already names the current
  * version is left alone, so this runs in a few milliseconds when nothing changed.
  * Usage: tsx scripts/models/generate.ts [--force]
@@ -11,11 +12,12 @@ import path from "node:path";
 import { writeFileAtomic } from "../../lib/util/atomicFile";
 import type { ModelCard } from "../../lib/features/modelCard";
 import { buildTextureModel, TEXTURE_MODEL_ID } from "./textureModel";
-import { buildVitS14Model, VIT_MODEL_ID } from "./vitModel";
+import { buildVitS14Int8Model, buildVitS14Model, VIT_INT8_MODEL_ID, VIT_MODEL_ID } from "./vitModel";
 
 export const GENERATED_MODELS: readonly { name: string; id: string; build: () => { onnx: Uint8Array; card: ModelCard } }[] = [
   { name: "texture-s14", id: TEXTURE_MODEL_ID, build: () => buildTextureModel() },
   { name: "vit-s14-shape", id: VIT_MODEL_ID, build: () => buildVitS14Model() },
+  { name: "vit-s14-shape-int8", id: VIT_INT8_MODEL_ID, build: () => buildVitS14Int8Model() },
 ];
 
 async function currentId(cardPath: string): Promise<string | undefined> {

@@ -1,6 +1,8 @@
 import path from "node:path";
 import { embedImages } from "../../lib/features/embed";
+import { parseModelCard } from "../../lib/features/modelCard";
 import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
+import { referenceInput } from "../../scripts/models/referenceInput";
 import { PROJECT_ROOT } from "../helpers/testStack";
 import { brushedMetal, paintSpot } from "../../scripts/synthetic/images";
 
@@ -73,5 +75,45 @@ describe("generated texture model (offline extractor)", () => {
     const [second] = await embedImages(extractor, [image]);
     expect(second!.grid.embeddings).toEqual(first!.grid.embeddings);
     await extractor.release();
+  });
+});
+
+describe("generated ViT-S/14-shaped model, int8 variant", () => {
+  it("is the fp32 model with int8 MatMul weights: its own id, card precision int8, patch features within 1 % (cosine)", async () => {
+    const fp32 = await load("vit-s14-shape");
+    const int8 = await load("vit-s14-shape-int8");
+    expect(fp32.card.precision).toBe("fp32");
+    expect(int8.card.precision).toBe("int8");
+    expect(int8.card.id).not.toBe(fp32.card.id);
+    expect(int8.card.embeddingDim).toBe(fp32.card.embeddingDim);
+    const pixels = referenceInput(1, 448);
+    const [a] = await fp32.extract(pixels, 1);
+    const [b] = await int8.extract(pixels, 1);
+    const dim = a!.dim;
+    let worst = 1;
+    for (let p = 0; p < a!.h * a!.w; p++) {
+      let ab = 0;
+      let aa = 0;
+      let bb = 0;
+      for (let d = 0; d < dim; d++) {
+        const x = a!.embeddings[p * dim + d]!;
+        const y = b!.embeddings[p * dim + d]!;
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+      }
+      worst = Math.min(worst, ab / Math.sqrt(aa * bb));
+    }
+    expect(worst).toBeGreaterThan(0.99);
+    expect(worst).toBeLessThan(1); // it is quantised
+    await fp32.release();
+    await int8.release();
+  });
+
+  it("card precision: absent means fp32, anything but fp32/int8 is refused", () => {
+    const card = { id: "x", input: { name: "i", size: 28, dynamicSize: true, patchSize: 14, mean: [0, 0, 0], std: [1, 1, 1] }, outputs: [{ name: "o", layout: "nchw", dim: 4 }], embeddingDim: 4 };
+    expect(parseModelCard(card, "c").precision).toBe("fp32");
+    expect(parseModelCard({ ...card, precision: "int8" }, "c").precision).toBe("int8");
+    expect(() => parseModelCard({ ...card, precision: "fp16" }, "c")).toThrow(/"precision" must be one of "fp32", "int8"/);
   });
 });

@@ -1,0 +1,524 @@
+import { candidateDots, matmul, matmulTransposedA, matmulTransposedB, nearestSquaredL2Normalised, shortlist, type ShortlistInputs } from "../../onnx/kernels";
+import { SeededRandom } from "../../random";
+import type { MemoryBank } from "../memoryBank";
+import type { NearestNeighbourScorer } from "./scorer";
+
+const { max, min, sqrt } = Math;
+
+/**
+ * Two-stage exact nearest neighbour: a cheap shortlist of lower bounds, then an exact re-rank that
+ * stops as soon as no other row can be nearer. The answer is the brute-force answer (distances in
+ * float64 from the float32 vectors), not an approximation: the shortlist only decides how few
+ * rows need the full 1152-d distance.
+ *
+ * Stage 1 (onnxruntime, shortlistGraph in lib/onnx/kernels.ts): the bank is centred and projected
+ * on its top `rank` principal directions (a randomised range finder on a sample of rows, computed
+ * once when the scorer is built); each row keeps [projection, norm of what the projection
+ * misses] (rank + 1 numbers), each query likewise. For a query q and a row m,
+ *   LB(q, m) = ||P^T(q - m)||^2 + (|r_q| - |r_m|)^2  <=  ||q - m||^2
+ * since ||q - m||^2 = ||P^T(q - m)||^2 + |r_q|^2 + |r_m|^2 - 2 r_q.r_m and r_q.r_m <= |r_q||r_m|.
+ * One Gemm (rank + 1 deep instead of D) and a TopK give each query its `shortlist` rows of
+ * smallest LB, ascending.
+ *
+ * Stage 2 (JavaScript on typed arrays): candidates in ascending LB; the exact squared distance of
+ * each is computed until the next LB, less a rounding margin, is no smaller than the best exact
+ * distance found: then no row (in or out of the shortlist) can be nearer, and the query is
+ * certified. A query whose shortlist runs out before that (its nearest row is not among the rows
+ * with the `shortlist` smallest bounds) is scored by the exact onnxruntime graph over the whole
+ * bank. So the result never depends on the data being friendly; the speed does. Typically 1-4
+ * exact distances per query are computed: ~1k queries x a few x 1152 multiply-adds, ~1-3 ms
+ * in plain JavaScript, cheaper than a second onnxruntime run with its gather of [n, k, D]
+ * candidate rows (measured: npm run bench, knn section).
+ *
+ * Exact duplicate rows are dropped from the shortlist (they cannot change a nearest distance), so
+ * a bank with many copies of one row does not exhaust the shortlists with ties.
+ */
+export interface TwoStageParams {
+  /** Principal directions kept (the Gemm is rank + 1 deep). */
+  readonly rank: number;
+  /** Candidates per query from stage 1 (TopK's k). */
+  readonly shortlist: number;
+  /** Rows sampled to find the principal directions (all rows if the bank is smaller). */
+  readonly sampleRows: number;
+  /** Power iterations of the randomised range finder (more: directions closer to the exact PCA). */
+  readonly powerIterations: number;
+  /** Memory rows per onnxruntime run of stage 1 (bounds the [n, block] matrix). */
+  readonly block: number;
+  /** Candidates per query whose dot products are computed on onnxruntime (float32) before any in JavaScript. */
+  readonly gathered: number;
+  readonly seed: number;
+}
+
+export const DEFAULT_TWO_STAGE: TwoStageParams = { rank: 160, shortlist: 32, sampleRows: 4096, powerIterations: 1, block: 16384, gathered: 8, seed: 7 };
+
+/**
+ * Slack on the lower bounds for float32 rounding in stage 1 (queries normalised, centred and
+ * projected, the residual norm by a difference of squares, a Gemm of rank + 1 terms), in units of
+ * squared distance between unit vectors. Measured worst case on ViT-S/14-shaped and clustered
+ * banks: ~3e-6 (npm run bench, knn section, "bound slack"); this leaves a factor of ~30.
+ */
+export const LOWER_BOUND_MARGIN = 1e-4;
+
+/** Share of a call's queries that cannot be certified above which the call (and the next ones) are brute force. */
+const UNFRIENDLY_SHARE = 0.5;
+/** Calls scored by brute force after an unfriendly one, before the shortlist is tried again. */
+const EXACT_CALLS_AFTER_UNFRIENDLY = 32;
+
+/** What one `distances` call did (for the bench and the tests). */
+export interface TwoStageStats {
+  readonly queries: number;
+  /** Candidate dot products computed on onnxruntime (float32, `gathered` per query). */
+  readonly gatheredEvaluations: number;
+  /** Distances computed in float64 in stage 2, all queries together. */
+  readonly exactEvaluations: number;
+  /** Queries whose shortlist could not certify the nearest row: scored by the exact graph. */
+  readonly fallbackQueries: number;
+  /** Wall time of stage 1 (onnxruntime), of the candidates' dot products (onnxruntime), of stage 2 (JavaScript) and of the fallback, ms. */
+  readonly shortlistMs: number;
+  readonly gatherMs: number;
+  readonly rerankMs: number;
+  /** CPU time of stage 2 (single-threaded: its wall time on an idle machine), ms. */
+  readonly rerankCpuMs: number;
+  readonly fallbackMs: number;
+}
+
+export class TwoStageScorer implements NearestNeighbourScorer {
+  /** The search that scored the latest call: "exact" while the bank is scored by brute force (see `search`). */
+  get kind(): "two_stage" | "exact" {
+    return this.lastKind;
+  }
+  private lastKind: "two_stage" | "exact" = "two_stage";
+  /** Calls left to score by brute force before the shortlist is tried again. */
+  private exactCallsLeft = 0;
+  /** Statistics of the latest `distances` call. */
+  lastStats: TwoStageStats = { queries: 0, gatheredEvaluations: 0, exactEvaluations: 0, fallbackQueries: 0, shortlistMs: 0, gatherMs: 0, rerankMs: 0, rerankCpuMs: 0, fallbackMs: 0 };
+
+  private constructor(
+    private readonly bank: MemoryBank,
+    private readonly threads: number,
+    private readonly params: TwoStageParams,
+    private readonly inputs: ShortlistInputs,
+    /** Bank row of each shortlisted (distinct) row. */
+    private readonly rowOf: Int32Array,
+    /** ||row||^2 of every bank row, float64. */
+    private readonly rowSquared: Float64Array,
+    /** Rounding slack on bounds and float32 distances: LOWER_BOUND_MARGIN scaled by the largest squared row norm (1 for unit rows). */
+    private readonly margin: number,
+  ) {}
+
+  /** Number of distinct rows the shortlist searches. */
+  get distinctRows(): number {
+    return this.rowOf.length;
+  }
+
+  static async build(bank: MemoryBank, threads: number, params: TwoStageParams = DEFAULT_TWO_STAGE): Promise<TwoStageScorer> {
+    const { dim, embeddings } = bank;
+    const rowOf = distinctRows(embeddings, bank.count, dim);
+    const u = rowOf.length;
+    const rank = min(params.rank, dim);
+    const distinct = u === bank.count ? embeddings : gather(embeddings, dim, rowOf);
+
+    const sampleCount = min(u, params.sampleRows);
+    const sampleRows = Int32Array.from({ length: sampleCount }, (_, i) => Math.floor((i * u) / sampleCount));
+    const sample = gather(distinct, dim, sampleRows);
+    const mean = columnMean(sample, sampleCount, dim);
+    subtractRow(sample, sampleCount, dim, mean);
+    const basis = await principalBasis(sample, sampleCount, dim, rank, params.powerIterations, params.seed, threads);
+
+    // projection of (row - mean) = row P - mean P, and the squared norm of what it misses:
+    // |row - mean|^2 = |row|^2 - 2 row.mean + |mean|^2, row.mean from the same product (one more basis row)
+    const r1 = rank + 1;
+    const basisAndMean = new Float32Array(r1 * dim);
+    basisAndMean.set(basis);
+    basisAndMean.set(mean, rank * dim);
+    const projected = await matmulTransposedB(distinct, basisAndMean, u, dim, r1, threads); // [u, rank + 1]
+    const meanProjected = new Float64Array(r1);
+    for (let c = 0; c < r1; c++) for (let d = 0; d < dim; d++) meanProjected[c]! += mean[d]! * basisAndMean[c * dim + d]!;
+    const meanSquared = meanProjected[rank]!;
+    const rowSquared = squaredNorms(embeddings, bank.count, dim);
+    const memoryAug = new Float32Array(u * r1);
+    const memoryAugSqNorms = new Float32Array(u);
+    for (let j = 0; j < u; j++) {
+      const centredSquared = rowSquared[rowOf[j]!]! - 2 * projected[j * r1 + rank]! + meanSquared;
+      let projectedSquared = 0;
+      for (let c = 0; c < rank; c++) {
+        const p = projected[j * r1 + c]! - meanProjected[c]!;
+        memoryAug[j * r1 + c] = p;
+        projectedSquared += p * p;
+      }
+      const residual = sqrt(max(0, centredSquared - projectedSquared));
+      memoryAug[j * r1 + rank] = residual;
+      memoryAugSqNorms[j] = projectedSquared + residual * residual;
+    }
+    let largest = 1;
+    for (let r = 0; r < bank.count; r++) largest = max(largest, rowSquared[r]!);
+    return new TwoStageScorer(bank, threads, { ...params, rank }, { mean, basis, rank, memoryAug, memoryAugSqNorms }, rowOf, rowSquared, LOWER_BOUND_MARGIN * largest);
+  }
+
+  async distances(queries: Float32Array): Promise<Float32Array> {
+    const { squared } = await this.search(queries);
+    const out = new Float32Array(squared.length);
+    for (let i = 0; i < squared.length; i++) out[i] = squared[i]! > 0 ? sqrt(squared[i]!) : 0;
+    return out;
+  }
+
+  /** Squared distance (float64) and bank row of each query's nearest row (queries L2-normalised, as in `distances`). */
+  async search(queries: Float32Array): Promise<{ squared: Float64Array; index: Int32Array }> {
+    const { dim, embeddings } = this.bank;
+    const n = queries.length / dim;
+    if (!Number.isInteger(n)) throw new RangeError(`two-stage: ${queries.length} values is not rows of ${dim}`);
+    const { rowOf, rowSquared, margin } = this;
+    if (this.exactCallsLeft > 0) {
+      this.exactCallsLeft--;
+      return this.bruteForce(queries, Int32Array.from({ length: n }, (_, i) => i), new Float64Array(n).fill(Infinity), new Int32Array(n).fill(-1), 0);
+    }
+    const t0 = performance.now();
+    const { bounds, candidates, width, floors } = await this.shortlists(queries);
+    const t1 = performance.now();
+    const e = min(this.params.gathered, width);
+    const firstCandidates = new Int32Array(n * e);
+    for (let i = 0; i < n; i++) firstCandidates.set(candidates.subarray(i * width, i * width + e), i * e);
+    const dots = e > 0 ? await candidateDots(queries, dim, embeddings, rowOf, firstCandidates, e, this.threads) : new Float32Array(0);
+    const t2 = performance.now();
+    const cpu2 = process.cpuUsage();
+    // A bank whose lower bounds are loose for these queries (no low-rank structure: isotropic
+    // noise, say) would leave most queries uncertified: then brute force for all of them at once,
+    // and for the next calls too (a re-rank that ends in brute force costs both).
+    let hopeless = 0;
+    for (let i = 0; i < n && e > 0; i++) {
+      let nearest = Infinity;
+      for (let c = 0; c < e; c++) nearest = min(nearest, rowSquared[rowOf[candidates[i * width + c]!]!]! - 2 * dots[i * e + c]!);
+      if (nearest + 1 - margin > floors[i]!) hopeless++;
+    }
+    if (hopeless > UNFRIENDLY_SHARE * n) {
+      this.exactCallsLeft = EXACT_CALLS_AFTER_UNFRIENDLY;
+      return this.bruteForce(queries, Int32Array.from({ length: n }, (_, i) => i), new Float64Array(n).fill(Infinity), new Int32Array(n).fill(-1), t2 - t0);
+    }
+
+    const squared = new Float64Array(n);
+    const index = new Int32Array(n);
+    const fallback: number[] = [];
+    const approx = new Float64Array(e);
+    let evaluations = 0;
+    let recomputed = 0;
+    for (let i = 0; i < n; i++) {
+      const base = i * dim;
+      // the exact graph's normalisation q / max(|q|, 1e-12), in float64: |q^|^2 - 2 q^.m + |m|^2
+      let qq = 0;
+      for (let d = base, end = base + dim; d < end; d++) qq += queries[d]! * queries[d]!;
+      const inv = 1 / max(sqrt(qq), 1e-12);
+      const unitSquared = qq * inv * inv;
+      // `bestAbove`: an upper bound on the nearest squared distance so far (a float32 distance plus its margin)
+      let bestAbove = Infinity;
+      let best = Infinity;
+      let bestRow = -1;
+      let certified = false;
+      let t = 0;
+      for (; t < width; t++) {
+        const bound = bounds[i * width + t]!;
+        if (bound - margin >= bestAbove) {
+          certified = true;
+          break;
+        }
+        if (bound === Infinity) break;
+        const row = rowOf[candidates[i * width + t]!]!;
+        if (t < e) {
+          const d = unitSquared - 2 * dots[i * e + t]! + rowSquared[row]!;
+          approx[t] = d;
+          if (d + margin < bestAbove) bestAbove = d + margin;
+        } else {
+          const d = unitSquared - 2 * inv * dot(queries, base, embeddings, row * dim, dim) + rowSquared[row]!;
+          evaluations++;
+          if (d < best) {
+            best = d;
+            bestRow = row;
+          }
+          if (d < bestAbove) bestAbove = d;
+        }
+      }
+      // the float32 distances that may be the nearest: again in float64
+      for (let c = 0; c < min(t, e); c++) {
+        if (approx[c]! - margin <= bestAbove) {
+          const row = rowOf[candidates[i * width + c]!]!;
+          const d = unitSquared - 2 * inv * dot(queries, base, embeddings, row * dim, dim) + rowSquared[row]!;
+          recomputed++;
+          if (d < best) {
+            best = d;
+            bestRow = row;
+          }
+        }
+      }
+      if (!certified && best <= floors[i]! - margin) certified = true;
+      // |q|^2 - 2 q.m + |m|^2 cancels for near-copies: their distance again, from the differences
+      if (best < NEAR) best = directSquared(queries, base, inv, embeddings, bestRow * dim, dim);
+      squared[i] = best;
+      index[i] = bestRow;
+      if (!certified) fallback.push(i);
+    }
+    const t3 = performance.now();
+    const cpu3 = process.cpuUsage(cpu2);
+
+    if (fallback.length > UNFRIENDLY_SHARE * n) this.exactCallsLeft = EXACT_CALLS_AFTER_UNFRIENDLY;
+    const tFallback = performance.now();
+    await this.scoreExactly(queries, Int32Array.from(fallback), squared, index);
+    this.lastKind = "two_stage";
+    this.lastStats = {
+      queries: n,
+      gatheredEvaluations: n * e,
+      exactEvaluations: evaluations + recomputed,
+      fallbackQueries: fallback.length,
+      shortlistMs: t1 - t0,
+      gatherMs: t2 - t1,
+      rerankMs: t3 - t2,
+      rerankCpuMs: (cpu3.user + cpu3.system) / 1000,
+      fallbackMs: performance.now() - tFallback,
+    };
+    return { squared, index };
+  }
+
+  /** Brute force for every query (this call scored exactly): stats and kind say so. */
+  private async bruteForce(queries: Float32Array, all: Int32Array, squared: Float64Array, index: Int32Array, shortlistMs: number): Promise<{ squared: Float64Array; index: Int32Array }> {
+    const start = performance.now();
+    await this.scoreExactly(queries, all, squared, index);
+    this.lastKind = "exact";
+    this.lastStats = { queries: all.length, gatheredEvaluations: 0, exactEvaluations: 0, fallbackQueries: all.length, shortlistMs, gatherMs: 0, rerankMs: 0, rerankCpuMs: 0, fallbackMs: performance.now() - start };
+    return { squared, index };
+  }
+
+  /**
+   * The queries `which` by the exact onnxruntime graph over the whole bank (float32 brute force);
+   * the row it finds gets its float64 distance, kept if nearer than what `squared` holds.
+   */
+  private async scoreExactly(queries: Float32Array, which: Int32Array, squared: Float64Array, index: Int32Array): Promise<void> {
+    if (which.length === 0) return;
+    const { dim, embeddings } = this.bank;
+    const subset = new Float32Array(which.length * dim);
+    which.forEach((i, f) => subset.set(queries.subarray(i * dim, (i + 1) * dim), f * dim));
+    const exact = await nearestSquaredL2Normalised(subset, embeddings, dim, this.threads, true);
+    which.forEach((i, f) => {
+      const row = exact.index![f]!;
+      let qq = 0;
+      for (let d = i * dim, end = d + dim; d < end; d++) qq += queries[d]! * queries[d]!;
+      const inv = 1 / max(sqrt(qq), 1e-12);
+      let d = qq * inv * inv - 2 * inv * dot(queries, i * dim, embeddings, row * dim, dim) + this.rowSquared[row]!;
+      if (d < NEAR) d = directSquared(queries, i * dim, inv, embeddings, row * dim, dim);
+      if (d < squared[i]!) {
+        squared[i] = d;
+        index[i] = row;
+      }
+    });
+  }
+
+  /**
+   * Stage 1 over the shortlist rows in blocks, merged per query: `width` candidates (shortlist rows)
+   * in ascending bound (padded with +Infinity), and `floors`: a lower bound for every row in no list.
+   */
+  private async shortlists(queries: Float32Array): Promise<{ bounds: Float32Array; candidates: Int32Array; width: number; floors: Float32Array }> {
+    const { dim } = this.bank;
+    const n = queries.length / dim;
+    const u = this.rowOf.length;
+    const blocks = [];
+    for (let start = 0; start < u; start += this.params.block) {
+      const rows = min(this.params.block, u - start);
+      blocks.push({ ...(await shortlist(queries, dim, this.inputs, start, rows, this.params.shortlist, this.threads)), start, rows });
+    }
+    const floors = new Float32Array(n).fill(Infinity);
+    if (blocks.length === 1) {
+      const [{ lowerBounds, candidates, k, rows }] = blocks as [(typeof blocks)[number]];
+      if (k < rows) for (let i = 0; i < n; i++) floors[i] = lowerBounds[i * k + k - 1]!;
+      return { bounds: lowerBounds, candidates, width: k, floors };
+    }
+    const width = blocks.reduce((w, b) => w + b.k, 0);
+    const bounds = new Float32Array(n * width).fill(Infinity);
+    const candidates = new Int32Array(n * width);
+    const cursors = new Int32Array(blocks.length);
+    for (let i = 0; i < n; i++) {
+      for (const { lowerBounds, k, rows } of blocks) if (k < rows) floors[i] = min(floors[i]!, lowerBounds[i * k + k - 1]!);
+      cursors.fill(0);
+      for (let t = 0; t < width; t++) {
+        let pick = -1;
+        let bound = Infinity;
+        for (let b = 0; b < blocks.length; b++) {
+          const block = blocks[b]!;
+          if (cursors[b]! < block.k && (pick < 0 || block.lowerBounds[i * block.k + cursors[b]!]! < bound)) {
+            pick = b;
+            bound = block.lowerBounds[i * block.k + cursors[b]!]!;
+          }
+        }
+        const block = blocks[pick]!;
+        bounds[i * width + t] = bound;
+        candidates[i * width + t] = block.start + block.candidates[i * block.k + cursors[pick]!]!;
+        cursors[pick]! += 1;
+      }
+    }
+    return { bounds, candidates, width, floors };
+  }
+}
+
+/** Below this squared distance the result is recomputed from the coordinates' differences (float64 cancellation). */
+const NEAR = 1e-3;
+
+/** ||q * inv - m||^2 in float64 for q = queries[qBase ..], m = memory[mBase ..]. */
+function directSquared(queries: Float32Array, qBase: number, inv: number, memory: Float32Array, mBase: number, dim: number): number {
+  let s = 0;
+  for (let d = 0; d < dim; d++) {
+    const v = queries[qBase + d]! * inv - memory[mBase + d]!;
+    s += v * v;
+  }
+  return s;
+}
+
+/** a[aBase ..] . b[bBase ..] over `dim` values, in float64 with four partial sums (V8 keeps them in registers). */
+function dot(a: Float32Array, aBase: number, b: Float32Array, bBase: number, dim: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let d = 0;
+  for (; d + 3 < dim; d += 4) {
+    s0 += a[aBase + d]! * b[bBase + d]!;
+    s1 += a[aBase + d + 1]! * b[bBase + d + 1]!;
+    s2 += a[aBase + d + 2]! * b[bBase + d + 2]!;
+    s3 += a[aBase + d + 3]! * b[bBase + d + 3]!;
+  }
+  for (; d < dim; d++) s0 += a[aBase + d]! * b[bBase + d]!;
+  return s0 + s1 + s2 + s3;
+}
+
+/**
+ * Indices of the distinct rows of `data` [rows, dim] (first occurrence of each), by a hash of a
+ * few spread columns and a full comparison within a bucket.
+ */
+export function distinctRows(data: Float32Array, rows: number, dim: number): Int32Array {
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const step = max(1, Math.floor(dim / 16));
+  const buckets = new Map<number, number[]>();
+  const keep: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    const base = r * dim;
+    let h = 0x811c9dc5;
+    for (let d = 0; d < dim; d += step) h = Math.imul(h ^ bits[base + d]!, 0x01000193);
+    const bucket = buckets.get(h);
+    if (bucket === undefined) {
+      buckets.set(h, [r]);
+      keep.push(r);
+      continue;
+    }
+    const duplicate = bucket.some((other) => {
+      const o = other * dim;
+      for (let d = 0; d < dim; d++) if (bits[base + d] !== bits[o + d]) return false;
+      return true;
+    });
+    if (!duplicate) {
+      bucket.push(r);
+      keep.push(r);
+    }
+  }
+  return Int32Array.from(keep);
+}
+
+function gather(data: Float32Array, dim: number, rows: Int32Array): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  for (let i = 0; i < rows.length; i++) out.set(data.subarray(rows[i]! * dim, (rows[i]! + 1) * dim), i * dim);
+  return out;
+}
+
+/** ||row||^2 of each row of `data` [rows, dim], float64. */
+function squaredNorms(data: Float32Array, rows: number, dim: number): Float64Array {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s0 = 0;
+    let s1 = 0;
+    let d = r * dim;
+    const end = d + dim;
+    for (; d + 1 < end; d += 2) {
+      s0 += data[d]! * data[d]!;
+      s1 += data[d + 1]! * data[d + 1]!;
+    }
+    if (d < end) s0 += data[d]! * data[d]!;
+    out[r] = s0 + s1;
+  }
+  return out;
+}
+
+function subtractRow(data: Float32Array, rows: number, dim: number, row: Float32Array): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * dim;
+    for (let d = 0; d < dim; d++) data[base + d]! -= row[d]!;
+  }
+}
+
+function columnMean(data: Float32Array, rows: number, dim: number): Float32Array {
+  const sum = new Float64Array(dim);
+  for (let r = 0; r < rows; r++) for (let d = 0; d < dim; d++) sum[d]! += data[r * dim + d]!;
+  return Float32Array.from(sum, (s) => s / max(rows, 1));
+}
+
+/**
+ * Orthonormal basis [rank, dim] (rows) of the dominant row space of centred `sample` [rows, dim]:
+ * a randomised range finder (Halko, Martinsson, Tropp 2011) with `iterations` power iterations,
+ * the products on onnxruntime. Any orthonormal basis keeps the lower bound valid; a better one
+ * only makes it tighter.
+ */
+async function principalBasis(sample: Float32Array, rows: number, dim: number, rank: number, iterations: number, seed: number, threads: number): Promise<Float32Array> {
+  const rng = new SeededRandom(seed);
+  let basis = rng.fillNormal(new Float32Array(rank * dim), 1);
+  for (let it = 0; it <= iterations; it++) {
+    const scores = await matmulTransposedB(sample, basis, rows, dim, rank, threads); // [rows, rank]
+    basis = await orthonormalRows(await matmulTransposedA(scores, sample, rows, rank, dim, threads), rank, dim, rng, threads); // [rank, dim]
+  }
+  return basis;
+}
+
+const GRAM_SCHMIDT_BLOCK = 32;
+
+/**
+ * Orthonormal rows spanning those of `a` [count, dim] (row-major), in order: block Gram-Schmidt,
+ * twice ("BCGS2"); the projections on the rows done so far are two products on onnxruntime per
+ * block, the rows within a block are orthonormalised in float64 (modified Gram-Schmidt, twice).
+ * A row that vanishes (rank-deficient input) is replaced by a random one.
+ */
+export async function orthonormalRows(a: Float32Array, count: number, dim: number, rng: SeededRandom, threads: number): Promise<Float32Array> {
+  const out = new Float32Array(count * dim);
+  const row = new Float64Array(dim);
+  for (let start = 0; start < count; start += GRAM_SCHMIDT_BLOCK) {
+    const size = min(GRAM_SCHMIDT_BLOCK, count - start);
+    let block = a.slice(start * dim, (start + size) * dim);
+    if (start > 0) {
+      const done = out.subarray(0, start * dim);
+      for (let pass = 0; pass < 2; pass++) {
+        const coefficients = await matmulTransposedB(block, done, size, dim, start, threads); // [size, start]
+        const along = await matmul(coefficients, done, size, start, dim, threads); // [size, dim]
+        for (let i = 0; i < block.length; i++) block[i]! -= along[i]!;
+      }
+    }
+    for (let r = 0; r < size; r++) {
+      for (let attempt = 0; ; attempt++) {
+        for (let d = 0; d < dim; d++) row[d] = block[r * dim + d]!;
+        const before = norm(row);
+        for (let pass = 0; pass < 2; pass++) {
+          // the earlier blocks were projected out above, except from a replacement row
+          for (let p = attempt === 0 ? start : 0; p < start + r; p++) {
+            let s = 0;
+            for (let d = 0; d < dim; d++) s += out[p * dim + d]! * row[d]!;
+            for (let d = 0; d < dim; d++) row[d]! -= s * out[p * dim + d]!;
+          }
+        }
+        const after = norm(row);
+        if (after > 1e-6 * before && after > 1e-30) {
+          for (let d = 0; d < dim; d++) out[(start + r) * dim + d] = row[d]! / after;
+          break;
+        }
+        if (attempt > 8) throw new Error("orthonormalRows: cannot complete the basis");
+        for (let d = 0; d < dim; d++) block[r * dim + d] = rng.normal();
+      }
+    }
+  }
+  return out;
+}
+
+function norm(v: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  return sqrt(s);
+}
