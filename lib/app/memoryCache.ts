@@ -19,7 +19,7 @@ export interface LoadedMemory {
 /** The scorer knnPlan chooses for this bank; an HNSW index is used only when written by the memory's own fit. */
 async function scorerFor(services: Services, bank: MemoryBank, keys: ModelKeys, ctx: UseCaseContext): Promise<NearestNeighbourScorer> {
   const { config, memories } = services;
-  const plan = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows);
+  const plan = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows, bank.dim);
   if (plan === "two_stage") {
     try {
       return await ctx.timings.time("knn_build", () => TwoStageScorer.build(bank, config.model.ortThreads, twoStageParams(bank.count)));

@@ -63,7 +63,8 @@ function matmulTransposedBGraph(): Uint8Array {
  * queries [n, D] (any norm), mean [1, D], basis [r, D] (orthonormal rows), memory_aug [m, r+1],
  * memory_aug_sq_norms [m], k [1] ->
  *   lower_bounds [n, k]: the k smallest lower bounds on ||q/|q| - memory row||^2, ascending, and
- *   candidates [n, k] (int32): their rows.
+ *   candidates [n, k] (int32): their rows, and
+ *   query_aug_sq [n]: each query's squared norm once centred (|q'|^2: the scale of its bounds' rounding).
  * A query q (normalised as in `nearestGraph`, then centred) is augmented to [P^T q, |residual|],
  * a memory row likewise (precomputed); the squared distance between augmented vectors,
  * ||P^T(q - m)||^2 + (|r_q| - |r_m|)^2, is <= ||q - m||^2 (the residuals' dot product is at most
@@ -90,6 +91,7 @@ function shortlistGraph(): Uint8Array {
   const augmentedSquared = b.op("ReduceSumSquare", [augmented, axes1], { keepdims: 1 }); // [n, 1]
   b.expose(b.op("Add", [values!, augmentedSquared]), "lower_bounds", ["n", "k"]);
   b.expose(b.op("Cast", [indices!], { to: GraphBuilder.INT32 }), "candidates", ["n", "k"], GraphBuilder.INT32);
+  b.expose(b.op("Reshape", [augmentedSquared, b.int64s("column", [-1])]), "query_aug_sq", ["n"]);
   return b.encode(18, "patchcore-inspection-api/kernels");
 }
 
@@ -276,6 +278,8 @@ export interface ShortlistBlock {
   /** Int32Array [n, k]: rows of the block (0-based within the block). */
   readonly candidates: Int32Array;
   readonly k: number;
+  /** Float32Array [n]: |q'|^2, each query's squared norm once centred. */
+  readonly querySquared: Float32Array;
 }
 
 /**
@@ -295,7 +299,7 @@ export async function shortlist(queries: Float32Array, dim: number, inputs: Shor
     memory_aug_sq_norms: new ort.Tensor("float32", inputs.memoryAugSqNorms.subarray(start, start + rows), [rows]),
     k: new ort.Tensor("int64", BigInt64Array.of(BigInt(kk)), [1]),
   });
-  return { lowerBounds: out.lower_bounds!.data as Float32Array, candidates: out.candidates!.data as Int32Array, k: kk };
+  return { lowerBounds: out.lower_bounds!.data as Float32Array, candidates: out.candidates!.data as Int32Array, k: kk, querySquared: out.query_aug_sq!.data as Float32Array };
 }
 
 /**

@@ -1,11 +1,17 @@
+import path from "node:path";
+import { embedImages } from "../../lib/features/embed";
+import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
+import { decodeImage } from "../../lib/image/decode";
 import type { MemoryBank } from "../../lib/patchcore/memoryBank";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";
-import { knnPlan, TWO_STAGE_MIN_ROWS } from "../../lib/patchcore/knn/select";
-import { DEFAULT_TWO_STAGE, distinctRows, TwoStageScorer, type TwoStageParams } from "../../lib/patchcore/knn/twoStage";
+import { knnPlan, TWO_STAGE_MIN_DIM, TWO_STAGE_MIN_ROWS } from "../../lib/patchcore/knn/select";
+import { DEFAULT_TWO_STAGE, distinctRows, orthonormalRows, TwoStageScorer, type TwoStageParams } from "../../lib/patchcore/knn/twoStage";
 import { percentile } from "../../lib/patchcore/percentile";
-import { l2NormalizeRows } from "../../lib/patchcore/vectors";
+import { concatRows, l2NormalizeRows } from "../../lib/patchcore/vectors";
 import { SeededRandom } from "../../lib/random";
+import { benchDefect, benchImages } from "../../scripts/bench/benchImages";
 import { clusteredRows, lowRankClusteredRows } from "../../scripts/synthetic/clustered";
+import { PROJECT_ROOT } from "../helpers/testStack";
 
 const { abs, max, sqrt } = Math;
 
@@ -88,6 +94,62 @@ describe("two-stage nearest neighbour vs brute force", () => {
     const exact = await new ExactScorer(bankOf(memory, dim), 2).distances(queries);
     const distances = await scorer.distances(queries);
     for (let i = 0; i < exact.length; i++) expect(abs(distances[i]! - exact[i]!) / exact[i]!).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    ["rank >= dim (the bounds are the distances)", 160],
+    ["rank < dim, an ill-conditioned basis to find", 40],
+  ])("stays exact on near-copies (nearest distances ~1e-3, below the float32 graph's resolution): %s", async (_name, rank) => {
+    const dim = 108;
+    const memory = lowRankClusteredRows(6000, dim, 8, 0.005, 20, 41, 1, 0.0003);
+    const queries = lowRankClusteredRows(200, dim, 8, 0.005, 20, 42, 1, 0.0003);
+    const scorer = await TwoStageScorer.build(bankOf(memory, dim), 2, { ...DEFAULT_TWO_STAGE, rank });
+    const found = await scorer.search(queries);
+    const truth = bruteForce(queries, memory, dim);
+    expect(Math.sqrt(percentile(Float32Array.from(truth.squared), 50))).toBeLessThan(1e-2);
+    expectSameAnswers(found, truth);
+  });
+
+  it("stays exact on the offline texture model's features of the bench images (near-copies: nearest distances ~5e-3)", async () => {
+    const extractor = await OnnxFeatureExtractor.load({
+      onnxPath: path.join(PROJECT_ROOT, "layers/runtime/models/texture-s14.onnx"),
+      cardPath: path.join(PROJECT_ROOT, "layers/runtime/models/texture-s14.card.json"),
+      inputSize: 448,
+      threads: 2,
+    });
+    const decoded = await Promise.all((await benchImages(10, 100)).map((j) => decodeImage(j, 1 << 26)));
+    const embedded = await embedImages(extractor, decoded, { batchSize: 5 });
+    const dim = embedded[0]!.grid.dim;
+    const memory = l2NormalizeRows(concatRows(embedded.map((e) => e.grid.embeddings)), dim);
+    const [query] = await embedImages(extractor, [await decodeImage(await benchDefect(7), 1 << 26)]);
+    await extractor.release();
+    const queries = query!.grid.embeddings.slice(0, 512 * dim);
+    const truth = bruteForce(queries, memory, dim);
+    for (const rank of [160, 64]) {
+      const scorer = await TwoStageScorer.build(bankOf(memory, dim), 2, { ...DEFAULT_TWO_STAGE, rank });
+      expectSameAnswers(await scorer.search(queries), truth);
+    }
+  });
+
+  it("orthonormalises ill-conditioned rows (singular values from 1 to 1e-9) to float32 precision", async () => {
+    const rng = new SeededRandom(3);
+    const count = 96;
+    const dim = 256;
+    const scaled = rng.fillNormal(new Float32Array(count * dim), 1);
+    for (let r = 0; r < count; r++) for (let d = 0; d < dim; d++) scaled[r * dim + d]! *= Math.pow(1e-9, r / count);
+    const mixed = new Float32Array(count * dim);
+    for (let r = 0; r < count; r++) for (let k = 0; k < count; k++) {
+      const w = rng.normal();
+      for (let d = 0; d < dim; d++) mixed[r * dim + d]! += w * scaled[k * dim + d]!;
+    }
+    const q = await orthonormalRows(mixed, count, dim, rng, 2);
+    let worst = 0;
+    for (let i = 0; i < count; i++) for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let d = 0; d < dim; d++) s += q[i * dim + d]! * q[j * dim + d]!;
+      worst = Math.max(worst, Math.abs(s - (i === j ? 1 : 0)));
+    }
+    expect(worst).toBeLessThan(1e-6);
   });
 
   it("stays exact when the shortlist is far too short: those queries fall back to brute force", async () => {
@@ -198,8 +260,10 @@ describe("two-stage nearest neighbour vs brute force", () => {
 
 describe("knnPlan", () => {
   it("picks by bank size under auto, and a forced setting wins", () => {
-    expect(knnPlan("auto", TWO_STAGE_MIN_ROWS - 1, 5000)).toBe("exact");
-    expect(knnPlan("auto", TWO_STAGE_MIN_ROWS, 5000)).toBe("two_stage");
+    expect(knnPlan("auto", TWO_STAGE_MIN_ROWS - 1, 5000, 1152)).toBe("exact");
+    expect(knnPlan("auto", TWO_STAGE_MIN_ROWS, 5000, 1152)).toBe("two_stage");
+    expect(knnPlan("auto", 50000, 5000, TWO_STAGE_MIN_DIM - 1)).toBe("exact"); // narrow embeddings: the Gemm would be as deep
+    expect(knnPlan("two_stage", 50000, 5000, 108)).toBe("two_stage");
     expect(knnPlan("exact", 50000, 5000)).toBe("exact");
     expect(knnPlan("two_stage", 100, 5000)).toBe("two_stage");
     expect(knnPlan("hnsw", 4000, 5000)).toBe("hnsw");

@@ -10,8 +10,8 @@ export type KnnKind = "exact" | "hnsw" | "two_stage";
  * otherwise it scores exactly). The two-stage search needs nothing stored: its shortlist is built
  * from the bank when the memory is loaded.
  *
- * "auto": exact below TWO_STAGE_MIN_ROWS rows, the two-stage search (lib/patchcore/knn/twoStage.ts)
- * from there on. Both give the brute-force answer; the two-stage search is faster on large banks
+ * "auto": exact below TWO_STAGE_MIN_ROWS rows or TWO_STAGE_MIN_DIM dimensions, the two-stage search
+ * (lib/patchcore/knn/twoStage.ts) from there on. Both give the brute-force answer; the two-stage search is faster on large banks
  * (npm run bench, knn section: 1024 queries x 1152-d, ViT-S/14-shaped features of the bench images).
  * "exact" forces brute force everywhere; "two_stage" forces the two-stage search everywhere.
  *
@@ -30,12 +30,20 @@ export type KnnKind = "exact" | "hnsw" | "two_stage";
  * and only for banks of at most `hnswMaxRows` rows (its build time grows to many seconds); larger
  * banks are then scored as "auto" would.
  */
-export function knnPlan(setting: KnnBackendSetting, rows: number, hnswMaxRows: number): KnnKind {
+export function knnPlan(setting: KnnBackendSetting, rows: number, hnswMaxRows: number, dim = Number.POSITIVE_INFINITY): KnnKind {
   if (setting === "exact") return "exact";
   if (setting === "two_stage") return "two_stage";
   if (setting === "hnsw" && rows <= hnswMaxRows) return "hnsw";
-  return rows >= TWO_STAGE_MIN_ROWS ? "two_stage" : "exact";
+  return rows >= TWO_STAGE_MIN_ROWS && dim >= TWO_STAGE_MIN_DIM ? "two_stage" : "exact";
 }
+
+/**
+ * Narrowest embedding the two-stage search takes under "auto": its first stage is a Gemm rank + 1
+ * deep, so it saves work only when the embedding is much wider than its rank (160). Measured with
+ * the offline texture model (108-d, so the "projection" is the whole space): 51200 rows, two-stage
+ * 1190 ms against 555 ms exact (npm run bench, inference section).
+ */
+export const TWO_STAGE_MIN_DIM = 384;
 
 /**
  * Smallest bank the two-stage search takes under "auto". Below it the exact graph is as fast or

@@ -52,12 +52,24 @@ export interface TwoStageParams {
 export const DEFAULT_TWO_STAGE: TwoStageParams = { rank: 160, shortlist: 32, sampleRows: 4096, powerIterations: 1, block: 16384, gathered: 8, seed: 7 };
 
 /**
- * Slack on the lower bounds for float32 rounding in stage 1 (queries normalised, centred and
- * projected, the residual norm by a difference of squares, a Gemm of rank + 1 terms), in units of
- * squared distance between unit vectors. Measured worst case on ViT-S/14-shaped and clustered
- * banks: ~3e-6 (npm run bench, knn section, "bound slack"); this leaves a factor of ~30.
+ * Slack on a lower bound for float32 rounding in stage 1 (the query normalised, centred and
+ * projected, the residual norm by a difference of squares, a Gemm of rank + 1 terms): this factor
+ * times |q'|^2 + max |m'|^2, the centred squared norms the bound is computed from. A float32 Gemm
+ * of K terms errs by at most ~K x 6e-8 of that (1e-5 for K = 161, worst case; typically 100 times
+ * less); the factor leaves 2x on the worst case. A query whose nearest distance is below it cannot
+ * be certified (tiny distances, near-copies) and goes to the exact fallback.
  */
-export const LOWER_BOUND_MARGIN = 1e-4;
+export const LOWER_BOUND_MARGIN = 2e-5;
+
+/**
+ * Slack on a float32 distance from stage 2's onnxruntime dot products, |q^|^2 - 2 q^.m + |m|^2
+ * (not centred: up to ~1152 x 6e-8 of |m|^2 in the worst case), times max(1, max |m|^2). It only
+ * decides which candidates are recomputed in float64; the certificate uses float64 distances.
+ */
+export const DOT_MARGIN = 1e-4;
+
+/** Candidates per query in the widened shortlist of the fallback (before brute force in float64). */
+const WIDE_SHORTLIST = 2048;
 
 /** Share of a call's queries that cannot be certified above which the call (and the next ones) are brute force. */
 const UNFRIENDLY_SHARE = 0.5;
@@ -71,8 +83,10 @@ export interface TwoStageStats {
   readonly gatheredEvaluations: number;
   /** Distances computed in float64 in stage 2, all queries together. */
   readonly exactEvaluations: number;
-  /** Queries whose shortlist could not certify the nearest row: scored by the exact graph. */
+  /** Queries whose shortlist could not certify the nearest row: settled by the exact graph and a wider shortlist. */
   readonly fallbackQueries: number;
+  /** Of those, queries that needed a float64 brute force over the whole bank. */
+  readonly bruteForcedQueries: number;
   /** Wall time of stage 1 (onnxruntime), of the candidates' dot products (onnxruntime), of stage 2 (JavaScript) and of the fallback, ms. */
   readonly shortlistMs: number;
   readonly gatherMs: number;
@@ -91,7 +105,7 @@ export class TwoStageScorer implements NearestNeighbourScorer {
   /** Calls left to score by brute force before the shortlist is tried again. */
   private exactCallsLeft = 0;
   /** Statistics of the latest `distances` call. */
-  lastStats: TwoStageStats = { queries: 0, gatheredEvaluations: 0, exactEvaluations: 0, fallbackQueries: 0, shortlistMs: 0, gatherMs: 0, rerankMs: 0, rerankCpuMs: 0, fallbackMs: 0 };
+  lastStats: TwoStageStats = { queries: 0, gatheredEvaluations: 0, exactEvaluations: 0, fallbackQueries: 0, bruteForcedQueries: 0, shortlistMs: 0, gatherMs: 0, rerankMs: 0, rerankCpuMs: 0, fallbackMs: 0 };
 
   private constructor(
     private readonly bank: MemoryBank,
@@ -102,8 +116,10 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     private readonly rowOf: Int32Array,
     /** ||row||^2 of every bank row, float64. */
     private readonly rowSquared: Float64Array,
-    /** Rounding slack on bounds and float32 distances: LOWER_BOUND_MARGIN scaled by the largest squared row norm (1 for unit rows). */
-    private readonly margin: number,
+    /** Rounding slack on float32 distances: DOT_MARGIN x max(1, largest squared row norm). */
+    private readonly dotMargin: number,
+    /** Largest |m'|^2 of the shortlist rows (the bounds' rounding scale, with |q'|^2). */
+    private readonly largestAugSquared: number,
   ) {}
 
   /** Number of distinct rows the shortlist searches. */
@@ -123,7 +139,8 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     const sample = gather(distinct, dim, sampleRows);
     const mean = columnMean(sample, sampleCount, dim);
     subtractRow(sample, sampleCount, dim, mean);
-    const basis = await principalBasis(sample, sampleCount, dim, rank, params.powerIterations, params.seed, threads);
+    // the whole space: the bounds are the distances themselves (in float32), no basis to find
+    const basis = rank === dim ? identity(dim) : await principalBasis(sample, sampleCount, dim, rank, params.powerIterations, params.seed, threads);
 
     // projection of (row - mean) = row P - mean P, and the squared norm of what it misses:
     // |row - mean|^2 = |row|^2 - 2 row.mean + |mean|^2, row.mean from the same product (one more basis row)
@@ -152,7 +169,9 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     }
     let largest = 1;
     for (let r = 0; r < bank.count; r++) largest = max(largest, rowSquared[r]!);
-    return new TwoStageScorer(bank, threads, { ...params, rank }, { mean, basis, rank, memoryAug, memoryAugSqNorms }, rowOf, rowSquared, LOWER_BOUND_MARGIN * largest);
+    let largestAug = 0;
+    for (let j = 0; j < u; j++) largestAug = max(largestAug, memoryAugSqNorms[j]!);
+    return new TwoStageScorer(bank, threads, { ...params, rank }, { mean, basis, rank, memoryAug, memoryAugSqNorms }, rowOf, rowSquared, DOT_MARGIN * largest, largestAug);
   }
 
   async distances(queries: Float32Array): Promise<Float32Array> {
@@ -167,14 +186,18 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     const { dim, embeddings } = this.bank;
     const n = queries.length / dim;
     if (!Number.isInteger(n)) throw new RangeError(`two-stage: ${queries.length} values is not rows of ${dim}`);
-    const { rowOf, rowSquared, margin } = this;
+    const { rowOf, rowSquared } = this;
+    const squared = new Float64Array(n).fill(Infinity);
+    const index = new Int32Array(n).fill(-1);
+    const all = Int32Array.from({ length: n }, (_, i) => i);
     if (this.exactCallsLeft > 0) {
       this.exactCallsLeft--;
-      return this.bruteForce(queries, Int32Array.from({ length: n }, (_, i) => i), new Float64Array(n).fill(Infinity), new Int32Array(n).fill(-1), 0);
+      return this.bruteForce(queries, all, squared, index, 0);
     }
     const t0 = performance.now();
-    const { bounds, candidates, width, floors } = await this.shortlists(queries);
+    const list = await this.shortlists(queries, this.params.shortlist);
     const t1 = performance.now();
+    const { candidates, width, floors, querySquared } = list;
     const e = min(this.params.gathered, width);
     const firstCandidates = new Int32Array(n * e);
     for (let i = 0; i < n; i++) firstCandidates.set(candidates.subarray(i * width, i * width + e), i * e);
@@ -187,93 +210,143 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     let hopeless = 0;
     for (let i = 0; i < n && e > 0; i++) {
       let nearest = Infinity;
-      for (let c = 0; c < e; c++) nearest = min(nearest, rowSquared[rowOf[candidates[i * width + c]!]!]! - 2 * dots[i * e + c]!);
-      if (nearest + 1 - margin > floors[i]!) hopeless++;
+      for (let c = 0; c < e; c++) nearest = min(nearest, rowSquared[rowOf[firstCandidates[i * e + c]!]!]! - 2 * dots[i * e + c]!);
+      if (nearest + 1 - this.dotMargin > floors[i]! + this.boundMargin(querySquared[i]!)) hopeless++;
     }
     if (hopeless > UNFRIENDLY_SHARE * n) {
       this.exactCallsLeft = EXACT_CALLS_AFTER_UNFRIENDLY;
-      return this.bruteForce(queries, Int32Array.from({ length: n }, (_, i) => i), new Float64Array(n).fill(Infinity), new Int32Array(n).fill(-1), t2 - t0);
+      return this.bruteForce(queries, all, squared, index, t2 - t0);
     }
 
-    const squared = new Float64Array(n);
-    const index = new Int32Array(n);
     const fallback: number[] = [];
-    const approx = new Float64Array(e);
-    let evaluations = 0;
-    let recomputed = 0;
+    const counts = { evaluations: 0 };
     for (let i = 0; i < n; i++) {
-      const base = i * dim;
-      // the exact graph's normalisation q / max(|q|, 1e-12), in float64: |q^|^2 - 2 q^.m + |m|^2
-      let qq = 0;
-      for (let d = base, end = base + dim; d < end; d++) qq += queries[d]! * queries[d]!;
-      const inv = 1 / max(sqrt(qq), 1e-12);
-      const unitSquared = qq * inv * inv;
-      // `bestAbove`: an upper bound on the nearest squared distance so far (a float32 distance plus its margin)
-      let bestAbove = Infinity;
-      let best = Infinity;
-      let bestRow = -1;
-      let certified = false;
-      let t = 0;
-      for (; t < width; t++) {
-        const bound = bounds[i * width + t]!;
-        if (bound - margin >= bestAbove) {
-          certified = true;
-          break;
-        }
-        if (bound === Infinity) break;
-        const row = rowOf[candidates[i * width + t]!]!;
-        if (t < e) {
-          const d = unitSquared - 2 * dots[i * e + t]! + rowSquared[row]!;
-          approx[t] = d;
-          if (d + margin < bestAbove) bestAbove = d + margin;
-        } else {
-          const d = unitSquared - 2 * inv * dot(queries, base, embeddings, row * dim, dim) + rowSquared[row]!;
-          evaluations++;
-          if (d < best) {
-            best = d;
-            bestRow = row;
-          }
-          if (d < bestAbove) bestAbove = d;
-        }
-      }
-      // the float32 distances that may be the nearest: again in float64
-      for (let c = 0; c < min(t, e); c++) {
-        if (approx[c]! - margin <= bestAbove) {
-          const row = rowOf[candidates[i * width + c]!]!;
-          const d = unitSquared - 2 * inv * dot(queries, base, embeddings, row * dim, dim) + rowSquared[row]!;
-          recomputed++;
-          if (d < best) {
-            best = d;
-            bestRow = row;
-          }
-        }
-      }
-      if (!certified && best <= floors[i]! - margin) certified = true;
-      // |q|^2 - 2 q.m + |m|^2 cancels for near-copies: their distance again, from the differences
-      if (best < NEAR) best = directSquared(queries, base, inv, embeddings, bestRow * dim, dim);
-      squared[i] = best;
-      index[i] = bestRow;
-      if (!certified) fallback.push(i);
+      if (!this.rerank(queries, i, list, i, dots.subarray(i * e, i * e + e), squared, index, counts)) fallback.push(i);
     }
     const t3 = performance.now();
     const cpu3 = process.cpuUsage(cpu2);
 
     if (fallback.length > UNFRIENDLY_SHARE * n) this.exactCallsLeft = EXACT_CALLS_AFTER_UNFRIENDLY;
-    const tFallback = performance.now();
-    await this.scoreExactly(queries, Int32Array.from(fallback), squared, index);
+    const bruteForced = await this.settle(queries, Int32Array.from(fallback), squared, index, counts);
     this.lastKind = "two_stage";
     this.lastStats = {
       queries: n,
       gatheredEvaluations: n * e,
-      exactEvaluations: evaluations + recomputed,
+      exactEvaluations: counts.evaluations,
       fallbackQueries: fallback.length,
+      bruteForcedQueries: bruteForced,
       shortlistMs: t1 - t0,
       gatherMs: t2 - t1,
       rerankMs: t3 - t2,
       rerankCpuMs: (cpu3.user + cpu3.system) / 1000,
-      fallbackMs: performance.now() - tFallback,
+      fallbackMs: performance.now() - t3,
     };
     return { squared, index };
+  }
+
+  /** The bounds' rounding slack for a query of centred squared norm `querySquared`. */
+  private boundMargin(querySquared: number): number {
+    return LOWER_BOUND_MARGIN * (querySquared + this.largestAugSquared);
+  }
+
+  /**
+   * Stage 2 for query `i` (row `at` of `list`): candidates in ascending bound; the first
+   * `dots.length` by their float32 distance, the others in float64; stops when the next bound,
+   * less its margin, reaches an upper bound on the nearest distance. The float32 distances that
+   * may be the nearest are recomputed in float64. `squared[i]`/`index[i]` may already hold a
+   * float64 distance (an upper bound to start from) and are lowered to what is found.
+   * @returns whether the query is certified: no row outside what was evaluated can be nearer
+   */
+  private rerank(queries: Float32Array, i: number, list: Shortlists, at: number, dots: Float32Array, squared: Float64Array, index: Int32Array, counts: { evaluations: number }): boolean {
+    const { dim, embeddings } = this.bank;
+    const { rowOf, rowSquared, dotMargin } = this;
+    const { bounds, candidates, width, floors, querySquared } = list;
+    const margin = this.boundMargin(querySquared[at]!);
+    const base = i * dim;
+    // the exact graph's normalisation q / max(|q|, 1e-12), in float64: |q^|^2 - 2 q^.m + |m|^2
+    let qq = 0;
+    for (let d = base, end = base + dim; d < end; d++) qq += queries[d]! * queries[d]!;
+    const inv = 1 / max(sqrt(qq), 1e-12);
+    const unitSquared = qq * inv * inv;
+    let best = squared[i]!;
+    let bestRow = index[i]!;
+    // an upper bound on the nearest squared distance so far (a float32 distance plus its margin, or a float64 one)
+    let bestAbove = best;
+    let certified = false;
+    const e = dots.length;
+    let t = 0;
+    for (; t < width; t++) {
+      const bound = bounds[at * width + t]!;
+      if (bound - margin >= bestAbove) {
+        certified = true;
+        break;
+      }
+      if (bound === Infinity) break;
+      if (t < e) {
+        const d = unitSquared - 2 * dots[t]! + rowSquared[rowOf[candidates[at * width + t]!]!]!;
+        if (d + dotMargin < bestAbove) bestAbove = d + dotMargin;
+      } else {
+        const row = rowOf[candidates[at * width + t]!]!;
+        if (row === bestRow) continue;
+        const d = unitSquared - 2 * inv * dot(queries, base, embeddings, row * dim, dim) + rowSquared[row]!;
+        counts.evaluations++;
+        if (d < best) {
+          best = d;
+          bestRow = row;
+        }
+        if (d < bestAbove) bestAbove = d;
+      }
+    }
+    // the float32 distances that may be the nearest: again in float64
+    for (let c = 0; c < min(t, e); c++) {
+      const row = rowOf[candidates[at * width + c]!]!;
+      if (row === bestRow || unitSquared - 2 * dots[c]! + rowSquared[row]! - dotMargin > bestAbove) continue;
+      const d = unitSquared - 2 * inv * dot(queries, base, embeddings, row * dim, dim) + rowSquared[row]!;
+      counts.evaluations++;
+      if (d < best) {
+        best = d;
+        bestRow = row;
+      }
+    }
+    if (!certified && best <= floors[at]! - margin) certified = true;
+    // |q|^2 - 2 q.m + |m|^2 cancels for near-copies: their distance again, from the differences
+    if (best < NEAR && bestRow >= 0) best = directSquared(queries, base, inv, embeddings, bestRow * dim, dim);
+    squared[i] = best;
+    index[i] = bestRow;
+    return certified;
+  }
+
+  /**
+   * The queries `which` that stage 2 could not certify, exactly: the exact float32 graph's nearest
+   * row gives a float64 upper bound; a shortlist of WIDE_SHORTLIST rows per query is re-ranked
+   * from it; what is still uncertified is brute force in float64 (the float32 graph alone can
+   * misorder rows whose distances differ by less than its rounding, e.g. near-copies).
+   * @returns how many queries needed the float64 brute force
+   */
+  private async settle(queries: Float32Array, which: Int32Array, squared: Float64Array, index: Int32Array, counts: { evaluations: number }): Promise<number> {
+    if (which.length === 0) return 0;
+    const { dim, embeddings } = this.bank;
+    await this.scoreExactly(queries, which, squared, index);
+    const subset = new Float32Array(which.length * dim);
+    which.forEach((i, f) => subset.set(queries.subarray(i * dim, (i + 1) * dim), f * dim));
+    const wide = await this.shortlists(subset, WIDE_SHORTLIST);
+    let bruteForced = 0;
+    for (let f = 0; f < which.length; f++) {
+      const i = which[f]!;
+      if (this.rerank(queries, i, wide, f, new Float32Array(0), squared, index, counts)) continue;
+      bruteForced++;
+      let qq = 0;
+      for (let d = i * dim, end = d + dim; d < end; d++) qq += queries[d]! * queries[d]!;
+      const inv = 1 / max(sqrt(qq), 1e-12);
+      for (let row = 0; row < this.bank.count; row++) {
+        const d = directSquared(queries, i * dim, inv, embeddings, row * dim, dim);
+        if (d < squared[i]!) {
+          squared[i] = d;
+          index[i] = row;
+        }
+      }
+    }
+    return bruteForced;
   }
 
   /** Brute force for every query (this call scored exactly): stats and kind say so. */
@@ -281,7 +354,7 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     const start = performance.now();
     await this.scoreExactly(queries, all, squared, index);
     this.lastKind = "exact";
-    this.lastStats = { queries: all.length, gatheredEvaluations: 0, exactEvaluations: 0, fallbackQueries: all.length, shortlistMs, gatherMs: 0, rerankMs: 0, rerankCpuMs: 0, fallbackMs: performance.now() - start };
+    this.lastStats = { queries: all.length, gatheredEvaluations: 0, exactEvaluations: 0, fallbackQueries: all.length, bruteForcedQueries: 0, shortlistMs, gatherMs: 0, rerankMs: 0, rerankCpuMs: 0, fallbackMs: performance.now() - start };
     return { squared, index };
   }
 
@@ -313,27 +386,28 @@ export class TwoStageScorer implements NearestNeighbourScorer {
    * Stage 1 over the shortlist rows in blocks, merged per query: `width` candidates (shortlist rows)
    * in ascending bound (padded with +Infinity), and `floors`: a lower bound for every row in no list.
    */
-  private async shortlists(queries: Float32Array): Promise<{ bounds: Float32Array; candidates: Int32Array; width: number; floors: Float32Array }> {
+  private async shortlists(queries: Float32Array, k: number): Promise<Shortlists> {
     const { dim } = this.bank;
     const n = queries.length / dim;
     const u = this.rowOf.length;
     const blocks = [];
     for (let start = 0; start < u; start += this.params.block) {
       const rows = min(this.params.block, u - start);
-      blocks.push({ ...(await shortlist(queries, dim, this.inputs, start, rows, this.params.shortlist, this.threads)), start, rows });
+      blocks.push({ ...(await shortlist(queries, dim, this.inputs, start, rows, k, this.threads)), start, rows });
     }
     const floors = new Float32Array(n).fill(Infinity);
+    const { querySquared } = blocks[0]!;
     if (blocks.length === 1) {
-      const [{ lowerBounds, candidates, k, rows }] = blocks as [(typeof blocks)[number]];
-      if (k < rows) for (let i = 0; i < n; i++) floors[i] = lowerBounds[i * k + k - 1]!;
-      return { bounds: lowerBounds, candidates, width: k, floors };
+      const [{ lowerBounds, candidates, k: width, rows }] = blocks as [(typeof blocks)[number]];
+      if (width < rows) for (let i = 0; i < n; i++) floors[i] = lowerBounds[i * width + width - 1]!;
+      return { bounds: lowerBounds, candidates, width, floors, querySquared };
     }
     const width = blocks.reduce((w, b) => w + b.k, 0);
     const bounds = new Float32Array(n * width).fill(Infinity);
     const candidates = new Int32Array(n * width);
     const cursors = new Int32Array(blocks.length);
     for (let i = 0; i < n; i++) {
-      for (const { lowerBounds, k, rows } of blocks) if (k < rows) floors[i] = min(floors[i]!, lowerBounds[i * k + k - 1]!);
+      for (const block of blocks) if (block.k < block.rows) floors[i] = min(floors[i]!, block.lowerBounds[i * block.k + block.k - 1]!);
       cursors.fill(0);
       for (let t = 0; t < width; t++) {
         let pick = -1;
@@ -351,8 +425,20 @@ export class TwoStageScorer implements NearestNeighbourScorer {
         cursors[pick]! += 1;
       }
     }
-    return { bounds, candidates, width, floors };
+    return { bounds, candidates, width, floors, querySquared };
   }
+}
+
+/** Stage 1's result for n queries: `width` candidates each in ascending bound (padded with +Infinity). */
+interface Shortlists {
+  readonly bounds: Float32Array;
+  /** Shortlist rows (indices into rowOf). */
+  readonly candidates: Int32Array;
+  readonly width: number;
+  /** A lower bound for every row in no list, per query. */
+  readonly floors: Float32Array;
+  /** |q'|^2 per query. */
+  readonly querySquared: Float32Array;
 }
 
 /** Below this squared distance the result is recomputed from the coordinates' differences (float64 cancellation). */
@@ -493,12 +579,18 @@ export async function orthonormalRows(a: Float32Array, count: number, dim: numbe
       }
     }
     for (let r = 0; r < size; r++) {
+      let original = 0;
+      for (let d = 0; d < dim; d++) original += a[(start + r) * dim + d]! ** 2;
+      original = sqrt(original);
       for (let attempt = 0; ; attempt++) {
         for (let d = 0; d < dim; d++) row[d] = block[r * dim + d]!;
-        const before = norm(row);
+        // Most of the row cancelled in the float32 projection (an ill-conditioned input: power
+        // iterations spread its singular values): what is left is float32 rounding, not
+        // orthogonal to the earlier rows. Then project all of them out again in float64.
+        const lost = attempt > 0 || norm(row) < 0.5 * original;
+        const before = attempt > 0 ? norm(row) : original;
         for (let pass = 0; pass < 2; pass++) {
-          // the earlier blocks were projected out above, except from a replacement row
-          for (let p = attempt === 0 ? start : 0; p < start + r; p++) {
+          for (let p = lost ? 0 : start; p < start + r; p++) {
             let s = 0;
             for (let d = 0; d < dim; d++) s += out[p * dim + d]! * row[d]!;
             for (let d = 0; d < dim; d++) row[d]! -= s * out[p * dim + d]!;
@@ -514,6 +606,12 @@ export async function orthonormalRows(a: Float32Array, count: number, dim: numbe
       }
     }
   }
+  return out;
+}
+
+function identity(dim: number): Float32Array {
+  const out = new Float32Array(dim * dim);
+  for (let d = 0; d < dim; d++) out[d * dim + d] = 1;
   return out;
 }
 
