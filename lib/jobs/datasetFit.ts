@@ -37,8 +37,15 @@ async function okFiles(services: Services, identity: ModelIdentity, ctx: UseCase
   return files.map((f) => ({ label: "ok" as const, filename: f.filename }));
 }
 
-/** Merge estimate (stage 2 greedy + writes), ms: generous, from the measured single-pass coreset. */
-const TAIL_MS = 3000;
+/**
+ * The coordinator's own time after the workers (stage-2 greedy over the partial coresets, its
+ * full-dimension radius, the writes), ms. It grows with the square of the images (candidates x
+ * picks): measured (npm run bench -- --only fanout) ~2.5 s at 20 images and ~47 s at 300 texture
+ * images on this 2-core machine under a 10x load, i.e. ~0.25 s and ~5 s quiet; this errs high.
+ */
+function mergeEstimateMs(images: number): number {
+  return 2000 + 0.06 * images * images;
+}
 
 /**
  * POST /fit_ok with use_dataset=true: every stored OK image of the role/roi/recipe. Answered in
@@ -49,7 +56,7 @@ export async function fitFromDatasetOrStartJob(services: Services, command: Data
   const { jobs } = services.config;
   await checkMmPerPx(services, command.identity.recipeId, command.mmPerPx, ctx);
   const files = await okFiles(services, command.identity, ctx);
-  const estimate = fanOutEstimateMs(jobs, files.length, jobs.fitChunkImages, TAIL_MS);
+  const estimate = fanOutEstimateMs(jobs, files.length, jobs.fitChunkImages, mergeEstimateMs(files.length));
   if (estimate <= jobs.syncBudgetMs && estimate + 5000 <= ctx.remainingMs()) {
     return fitFromDataset(services, command, null, ctx);
   }
