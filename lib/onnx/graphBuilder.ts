@@ -91,6 +91,7 @@ export class GraphBuilder {
 
   static readonly INT64 = DataType.INT64;
   static readonly INT32 = DataType.INT32;
+  static readonly DOUBLE = DataType.DOUBLE;
 
   /** Serialises the model (ONNX IR 8, default domain at `opset`). */
   encode(opset: number, producer: string): Uint8Array {

@@ -49,6 +49,16 @@ function matmulTransposedAGraph(): Uint8Array {
   return b.encode(18, "patchcore-inspection-api/kernels");
 }
 
+/** float64 a [n, k] x b [m, k] -> a b^T [n, m], and then c - (a b^T) b [n, k]: one projection pass of block Gram-Schmidt. */
+function projectOutGraph(): Uint8Array {
+  const b = new GraphBuilder("project_out_f64");
+  const block = b.input("block", ["n", "k"], GraphBuilder.DOUBLE);
+  const done = b.input("done", ["m", "k"], GraphBuilder.DOUBLE);
+  const coefficients = b.op("Gemm", [block, done], { transB: 1 }); // [n, m]
+  b.expose(b.op("Sub", [block, b.op("MatMul", [coefficients, done])]), "rest", ["n", "k"], GraphBuilder.DOUBLE);
+  return b.encode(18, "patchcore-inspection-api/kernels");
+}
+
 /** a [n, k] x b [m, k] (transposed) -> [n, m]: a b^T without copying b transposed. */
 function matmulTransposedBGraph(): Uint8Array {
   const b = new GraphBuilder("matmul_transposed_b");
@@ -244,6 +254,16 @@ export async function matmul(a: Float32Array, b: Float32Array, n: number, k: num
   const s = await session("matmul", matmulGraph, threads);
   const out = await s.run({ a: new ort.Tensor("float32", a, [n, k]), b: new ort.Tensor("float32", b, [k, m]) });
   return out.product!.data as Float32Array;
+}
+
+/**
+ * block - (block done^T) done in float64 on onnxruntime: removes from each row of `block` [n, k]
+ * its components along the (orthonormal) rows of `done` [m, k]. Returns Float64Array [n, k].
+ */
+export async function projectOut(block: Float64Array, done: Float64Array, n: number, m: number, k: number, threads: number): Promise<Float64Array> {
+  const s = await session("project_out_f64", projectOutGraph, threads);
+  const out = await s.run({ block: new ort.Tensor("float64", block, [n, k]), done: new ort.Tensor("float64", done, [m, k]) });
+  return out.rest!.data as Float64Array;
 }
 
 /** a b^T on onnxruntime for a [n, k], b [m, k] row-major; returns Float32Array [n, m]. */

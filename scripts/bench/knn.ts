@@ -200,7 +200,10 @@ export async function benchKnn(options: {
     }
     const timing = await interleaved(methods, rounds);
 
-    const methodRows: MethodRow[] = [];
+    const methodRows: MethodRow[] = [
+      // the exact path's own agreement with float64 brute force (float32 rounding of |q|^2 - 2 q.m + |m|^2)
+      { method: "exact (onnxruntime, float32): the path before", ms: timing.exact!, agreement: agreement(exactDistances, truth.index, reference, exactDistances, queries, embeddings, dim) },
+    ];
     for (const { name, scorer, buildMs } of built) {
       const found = await scorer.search(queries);
       methodRows.push({
