@@ -118,7 +118,7 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
       head: (key: string) => (down ? Promise.reject(new UnavailableError("The model store is not available (HEAD)")) : store.head(key)),
       get: (key: string) => (down ? Promise.reject(new UnavailableError("The model store is not available (GET)")) : store.get(key)),
     });
-    const config = loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", CACHE_TTL_MS: "0", STALE_IF_ERROR_MS: "400", LOG_LEVEL: "silent" });
+    const config = loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", CACHE_TTL_MS: "0", STALE_IF_ERROR_MS: "3000", LOG_LEVEL: "silent" });
     services = createServices(config, { blobStore: flaky });
     await fit({});
     await calibrateFromScores(services, parseWith(routes.calibrateNg.request, { role_id: "R", roi_id: "Roi", ok_scores: [0.1] }), ctx());
@@ -128,7 +128,7 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
     const stale = await inspect(defect);
     expect(stale.memory_stale).toBe(true);
     expect(stale.score).toBe(fresh.score);
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    await new Promise((resolve) => setTimeout(resolve, 3100));
     await expect(inspect(defect)).rejects.toThrow(UnavailableError);
   });
 
