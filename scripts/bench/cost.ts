@@ -85,7 +85,7 @@ export function costLines(inference: Record<string, any>, memory: Record<string,
     const fitMb = memory.fitOk ?? 1024;
     for (const bank of (result.infer?.banks ?? []) as any[]) {
       // per inference: a HEAD of the memory, of the calibration and of the recipe at most (revalidation), no PUT
-      lines.push(lambdaCost(`1000 x /infer, ${model}, ${bank.rows}-row bank (warm)`, { memoryMb: inferMb, durationMs: bank.total.p50, durationSource: "warm /infer p50, real handler in-process", count: 1000, s3Gets: 3 }));
+      lines.push(lambdaCost(`1000 x /infer, ${model}, ${bank.rows}-row bank (warm)`, { memoryMb: inferMb, durationMs: bank.chosen.total.p50, durationSource: `warm /infer p50 (kNN ${bank.chosen.knn}), use case in-process`, count: 1000, s3Gets: 3 }));
     }
     if (result.infer?.cold) {
       lines.push(lambdaCost(`a cold start of /infer, ${model}`, { memoryMb: inferMb, durationMs: result.infer.cold.firstInferMs, durationSource: "first /infer of a fresh process (model load + S3 GET)", count: 1, s3Gets: 3, viaApiGateway: false }));
@@ -93,7 +93,7 @@ export function costLines(inference: Record<string, any>, memory: Record<string,
     const fit20 = ((result.fit?.fits ?? []) as any[]).find((f) => f.images === 20);
     if (fit20) {
       // a fit reads the recipe, writes the memory (and an index when the kNN policy wants one)
-      lines.push(lambdaCost(`1 x /fit_ok, 20 images, ${model}`, { memoryMb: fitMb, durationMs: fit20.total_ms, durationSource: "/fit_ok of 20 images, real handler in-process", count: 1, s3Gets: 2, s3Puts: 2 }));
+      lines.push(lambdaCost(`1 x /fit_ok, 20 images, ${model}`, { memoryMb: fitMb, durationMs: fit20.total_ms, durationSource: "/fit_ok of 20 images, use case in-process", count: 1, s3Gets: 2, s3Puts: 2 }));
     }
   }
   return lines;

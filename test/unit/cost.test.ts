@@ -24,7 +24,7 @@ describe("the bench's cost estimate", () => {
   it("prices the bench's warm inferences, cold start and 20-image fit, naming the measured duration of each", () => {
     const inference = {
       "vit-s14-shape": {
-        infer: { banks: [{ rows: 1024, total: { p50: 253.7 } }], cold: { firstInferMs: 1900 } },
+        infer: { banks: [{ rows: 1024, chosen: { knn: "exact", total: { p50: 253.7 } }, exact: { total: { p50: 260 } } }], cold: { firstInferMs: 1900 } },
         fit: { fits: [{ images: 5, total_ms: 1500 }, { images: 20, total_ms: 5750 }] },
       },
     };
