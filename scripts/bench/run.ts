@@ -3,7 +3,9 @@
  * Prints markdown tables and writes bench-results/bench-<timestamp>.json.
  * Options: --runs N (default 20), --quick (fewer runs and sizes: a smoke check, not figures to quote),
  * --only a,b (sections: extraction, inference, coreset, knn, int8, ort, http, fanout, twostage; cost =
- * inference, whose durations it prices).
+ * inference, whose durations it prices; oldbackend, only when named: the same-run comparison with
+ * the old Python backend, --old-backend <its checkout> --old-venv <folder made by
+ * scripts/bench/oldBackend/setup.sh>).
  *
  * Sections: feature extraction stages; warm /infer by stage (the inspect use case in-process, S3
  * on an embedded s3rver) with total / forward; cold start; fit for 1/5/20/50 images; the coreset
@@ -31,6 +33,7 @@ import { benchHttp } from "./http";
 import { benchTwoStage, defaultTwoStageFolder } from "./twoStage";
 import { benchInt8, int8Table } from "./int8";
 import { benchKnn, knnTable } from "./knn";
+import { benchOldBackend } from "./oldBackend";
 import { benchOrtSettings, ortTable } from "./ortSettings";
 import { measure, ms, summarise, type Summary } from "./stats";
 
@@ -178,6 +181,23 @@ async function main(): Promise<void> {
 
   if (want("fanout")) results.fanout = await benchFanOut(root, { quick, print, localWidth: Number(flag(args, "--fanout-width") ?? 2), vitBatchMax: Number(flag(args, "--fanout-vit-batch") ?? 300) });
 
+  // opt-in: needs the old backend's checkout and a Python with its requirements (scripts/bench/oldBackend/setup.sh)
+  if (only?.includes("oldbackend")) {
+    const needed = (name: string) => flag(args, name) ?? fail(`--only oldbackend needs ${name} (see scripts/bench/oldBackend/setup.sh)`);
+    const venv = needed("--old-venv");
+    results.oldBackend = await benchOldBackend({
+      root,
+      repo: needed("--old-backend"),
+      python: path.join(venv, "bin/python"),
+      weightsFile: path.join(venv, "dinov2-vits14-random-seed0.pth"),
+      modelDir: path.join(venv, "models"),
+      model: "dinov2-vits14-b9-11",
+      bankImages: quick ? [1] : [1, 10],
+      runs,
+      print,
+    });
+  }
+
   const twoStageFolder = flag(args, "--dataset") ?? defaultTwoStageFolder(root);
   if (want("twostage")) results.twoStage = twoStageFolder ? await benchTwoStage(root, { folder: twoStageFolder, models: ["texture-s14", "vit-s14-shape"], seeds: quick ? 1 : 3, print }) : print("### Two-stage vs single-pass coreset: skipped (no ../shared/datasets/mpdd_metal_plate; --dataset <folder in MVTec layout>)");
 
@@ -189,6 +209,11 @@ async function main(): Promise<void> {
   const file = path.join(outDir, `bench-${(results.when as string).replace(/[:.]/g, "-")}.json`);
   await writeFile(file, JSON.stringify(results, null, 2));
   console.log(`wrote ${path.relative(root, file)}`);
+}
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(2);
 }
 
 /** Fit and warm/cold /infer per model, each in fresh worker processes against an embedded S3 server. */

@@ -164,6 +164,8 @@ export async function startThrowawayStack(options: {
   s3Port?: number;
   serviceS3Endpoint?: string;
   params?: Readonly<Record<string, string>>;
+  /** Folder of the ONNX models (default: the project's layers/runtime/models). */
+  modelDir?: string;
 }): Promise<LocalStack> {
   const s3Directory = await mkdtemp(path.join(os.tmpdir(), `${options.bucket}-s3-`));
   const httpPort = await freePort();
@@ -183,6 +185,7 @@ export async function startThrowawayStack(options: {
       serviceS3Endpoint: options.serviceS3Endpoint,
       buildFolder,
       params: options.params,
+      modelDir: options.modelDir,
       env: { LOG_LEVEL: "warn", ...options.env },
       output: options.output ?? (() => undefined),
     });

@@ -9,17 +9,26 @@ Run where the internet is reachable (timm downloads the pretrained weights):
 
 What it writes (NAME = dinov2-vits14-b9-11 by default):
   NAME.onnx            input "pixel_values" [batch, 3, S, S] (ImageNet-normalised RGB),
-                       outputs "block9", "block10", "block11": final-normed patch tokens
+                       outputs "block9", "block10", "block11": the blocks' patch tokens as
+                       the old backend took them (get_intermediate_layers' default: NOT
+                       passed through the final LayerNorm; --final-norm to apply it)
                        [batch, (S/14)^2, 384] (prefix tokens already removed) -> 1152-d
   NAME.card.json       the model card lib/features/modelCard.ts reads
   NAME.reference.json  PyTorch's output for a deterministic input, for
                        `npm run models:verify -- NAME` (our loader vs PyTorch)
   NAME-int8.*          with --int8: onnxruntime dynamic int8 quantisation, with its own card
 
-The positional embedding is interpolated to S/14 x S/14 tokens when the model is created
-(timm resamples it bicubically), as the old backend did, so the export is fixed-size.
+The positional embedding is resized to S/14 x S/14 tokens the way the old backend's
+features.py did on every call: the checkpoint's grid (37 x 37 for DINOv2's 518 px) through
+torch's bicubic interpolate (align_corners=False, no antialiasing; timm's own resampling at
+model creation antialiases, which moves scores by ~0.5 %), the CLS position kept, so the export
+is fixed-size. Measured against the old backend itself on the same weights file:
+npm run bench -- --only oldbackend (scripts/bench/oldBackend/).
 --random-weights builds the same architecture without downloading anything (for testing the
-export path offline; the features then mean nothing, and the card says so).
+export path offline; the features then mean nothing, and the card says so). --weights-file
+loads a checkpoint from disk instead of downloading it (the card names its SHA-256); the
+same-run comparison with the old backend (scripts/bench/oldBackend/) uses it so that both
+backends run identical weights.
 """
 import argparse
 import json
@@ -45,15 +54,48 @@ def reference_input(batch: int, size: int) -> np.ndarray:
 
 
 class IntermediateBlocks(torch.nn.Module):
-    """Final-normed patch tokens of the chosen blocks, prefix (CLS/register) tokens dropped."""
+    """Patch tokens of the chosen blocks (final LayerNorm applied only with final_norm), prefix
+    (CLS/register) tokens dropped."""
 
-    def __init__(self, vit: torch.nn.Module, blocks: list):
+    def __init__(self, vit: torch.nn.Module, blocks: list, final_norm: bool):
         super().__init__()
         self.vit = vit
         self.blocks = blocks
+        self.final_norm = final_norm
 
     def forward(self, pixel_values):
-        return tuple(self.vit.get_intermediate_layers(pixel_values, n=self.blocks, reshape=False, norm=True))
+        return tuple(self.vit.get_intermediate_layers(pixel_values, n=self.blocks, reshape=False, norm=self.final_norm))
+
+
+def fix_input_size(vit: torch.nn.Module, size: int) -> None:
+    """The old backend's input-size change: the patch embedding told the new size, the
+    positional embedding's grid resized by bicubic interpolation (align_corners=False, no
+    antialiasing) from the checkpoint's grid, the class token's position kept."""
+    patch = vit.patch_embed.patch_size[0]
+    grid = size // patch
+    pe = vit.patch_embed
+    if hasattr(pe, "set_input_size"):
+        pe.set_input_size((size, size))
+    pe.img_size = (size, size)
+    pe.grid_size = (grid, grid)
+    with torch.no_grad():
+        pos = vit.pos_embed  # [1, prefix + g*g, C]
+        prefix = pos.shape[1] - int(round((pos.shape[1] - 1) ** 0.5)) ** 2
+        cls, tokens = pos[:, :prefix], pos[:, prefix:]
+        old = int(round(tokens.shape[1] ** 0.5))
+        tokens_2d = tokens.reshape(1, old, old, -1).permute(0, 3, 1, 2)
+        resized = torch.nn.functional.interpolate(tokens_2d, size=(grid, grid), mode="bicubic", align_corners=False)
+        vit.pos_embed = torch.nn.Parameter(torch.cat([cls, resized.permute(0, 2, 3, 1).reshape(1, grid * grid, -1)], dim=1), requires_grad=False)
+
+
+def file_sha256(path: str) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def write_json_atomic(path: str, obj) -> None:
@@ -83,8 +125,11 @@ def main() -> int:
     parser.add_argument("--input-size", type=int, default=448)
     parser.add_argument("--blocks", default="9,10,11", help="0-based block indices whose outputs are concatenated")
     parser.add_argument("--opset", type=int, default=17)
+    parser.add_argument("--final-norm", action="store_true", help="apply the final LayerNorm to the blocks' tokens (the old backend did not)")
     parser.add_argument("--int8", action="store_true", help="also write NAME-int8 (dynamic int8 quantisation)")
     parser.add_argument("--random-weights", action="store_true", help="no download: same architecture, random weights")
+    parser.add_argument("--weights-file", help="no download: load the checkpoint from this file (a timm/torch state dict of "
+                        f"{TIMM_ID}, e.g. one downloaded elsewhere), resampled to --input-size as timm does for pretrained weights")
     args = parser.parse_args()
 
     if args.input_size % 14:
@@ -94,12 +139,18 @@ def main() -> int:
     torch.manual_seed(0)
 
     started = time.time()
-    vit = timm.create_model(TIMM_ID, pretrained=not args.random_weights, img_size=args.input_size, num_classes=0)
+    if args.random_weights and args.weights_file:
+        parser.error("--random-weights and --weights-file exclude each other")
+    if args.weights_file:
+        vit = timm.create_model(TIMM_ID, pretrained=True, pretrained_cfg_overlay=dict(file=os.path.abspath(args.weights_file)), num_classes=0)
+    else:
+        vit = timm.create_model(TIMM_ID, pretrained=not args.random_weights, num_classes=0)
+    fix_input_size(vit, args.input_size)
     vit.eval()
     depth, dim = len(vit.blocks), vit.embed_dim
     if any(b < 0 or b >= depth for b in blocks):
         parser.error(f"--blocks {args.blocks}: the model has blocks 0..{depth - 1}")
-    model = IntermediateBlocks(vit, blocks).eval()
+    model = IntermediateBlocks(vit, blocks, args.final_norm).eval()
     grid = args.input_size // 14
 
     onnx_path = os.path.join(args.out_dir, f"{args.name}.onnx")
@@ -123,10 +174,17 @@ def main() -> int:
     if args.random_weights:
         model_id = f"{TIMM_ID}-random-weights-b{'-'.join(map(str, blocks))}"
         source = f"timm {timm.__version__} {TIMM_ID} architecture, RANDOM weights (export-path test), torch {torch.__version__}"
+    elif args.weights_file:
+        digest = file_sha256(args.weights_file)
+        model_id = f"{TIMM_ID}-weights-{digest[:12]}-b{'-'.join(map(str, blocks))}"
+        source = f"timm {timm.__version__} {TIMM_ID} with weights from {os.path.basename(args.weights_file)} (sha256 {digest}), torch {torch.__version__}"
     else:
         model_id = TIMM_ID if blocks == [9, 10, 11] else f"{TIMM_ID}-b{'-'.join(map(str, blocks))}"
         source = f"timm {timm.__version__} {TIMM_ID} pretrained, torch {torch.__version__}"
-    description = f"DINOv2 ViT-S/14 blocks {blocks} final-normed patch tokens at {args.input_size} px ({grid}x{grid} tokens)"
+    if args.final_norm:
+        model_id += "-final-norm"
+    tokens = "final-normed patch tokens" if args.final_norm else "patch tokens (no final norm, as the old backend)"
+    description = f"DINOv2 ViT-S/14 blocks {blocks} {tokens} at {args.input_size} px ({grid}x{grid} tokens)"
     card = card_for(model_id, description, args.input_size, blocks, dim, source)
 
     # PyTorch vs onnxruntime on the reference input (batch 2: the batch axis is exported dynamic)

@@ -10,8 +10,10 @@ import { quantizeMatMulWeights } from "./quantize";
  * token grid, CLS token. Weights are random (seeded): it exists for honest timings and for
  * testing the loader path; its features mean nothing.
  *
- * Outputs, like the old backend: the final-normed tokens of blocks 9, 10 and 11,
- * each [batch, 1 + h*w, 384] (CLS first), concatenated by the extractor to 1152-d.
+ * Outputs: the tokens of blocks 9, 10 and 11 as the old backend chose them, each [batch, 1 + h*w,
+ * 384] (CLS first), concatenated by the extractor to 1152-d; here after the final LayerNorm,
+ * which the old backend did not apply (scripts/models/export_dinov2.py follows it: no final
+ * norm); one LayerNorm per token is noise in the timing this model exists for.
  */
 export const VIT_MODEL_ID = "vit-s14-shape-random-v1";
 const WIDTH = 384;
