@@ -2,7 +2,7 @@ import type { InferRequest } from "../contract/infer";
 import type { ResultOf, Routes } from "../contract/routes";
 import { InvalidInputError, TooLargeError } from "../errors";
 import { decodeImage } from "../image/decode";
-import { inferImage } from "../patchcore/engine";
+import { embedForInference, scoreEmbedded } from "../patchcore/engine";
 import { parseShape } from "../patchcore/roiMask";
 import { modelKeys } from "../store/keys";
 import type { UseCaseContext } from "./context";
@@ -42,12 +42,17 @@ export async function inspectImage(services: Services, input: InferRequest, ctx:
   const image = await ctx.timings.time("decode", () => decodeImage(file.data, config.limits.maxImagePixels, "image"));
   const shape = input.shape === undefined ? undefined : parseShape(input.shape, image.width, image.height);
   if (input.include_anomaly_map) checkMapFits(image.width, image.height, config.limits.maxResponseBytes);
-  const [{ memory, stale }, calibration, recipe, extractor] = await Promise.all([
-    loadMemory(services, keys, ctx),
-    loadCalibration(services, keys, ctx),
-    loadRecipeMeta(services, identity.recipeId, ctx),
-    services.extractor(),
+  // the forward needs no stored artefact: it runs while they load (on AWS each S3 HEAD or GET is
+  // 10-30 ms, a miss far more); both are settled before anything is answered, so no request
+  // leaves work running behind it
+  const [stored, forward] = await Promise.allSettled([
+    Promise.all([loadMemory(services, keys, ctx), loadCalibration(services, keys, ctx), loadRecipeMeta(services, identity.recipeId, ctx)]),
+    services.extractor().then(async (extractor) => ({ extractor, embedded: await embedForInference(extractor, image, ctx.timings) })),
   ]);
+  if (stored.status === "rejected") throw stored.reason;
+  if (forward.status === "rejected") throw forward.reason;
+  const [{ memory, stale }, calibration, recipe] = stored.value;
+  const { extractor, embedded } = forward.value;
   const areaRule = areaRuleOf(services, recipe);
   if (!memory) throw memoryNotFound(identity);
   const mmPerPx = input.mm_per_px ?? (typeof memory.bank.metadata.mm_per_px === "number" ? memory.bank.metadata.mm_per_px : undefined);
@@ -59,8 +64,9 @@ export async function inspectImage(services: Services, input: InferRequest, ctx:
   const calibrationStale = calibration !== null && typeof calibration.fit_id === "string" && calibration.fit_id !== fitId;
   const scorePercentile = calibration?.score_percentile ?? config.patchcore.scorePercentile;
   const areaMm2Threshold = calibration?.area_mm2_thr ?? config.patchcore.areaMm2Threshold;
-  const result = await inferImage(
-    extractor,
+  const result = await scoreEmbedded(
+    embedded,
+    extractor.card.id,
     memory.scorer,
     memory.bank,
     image,

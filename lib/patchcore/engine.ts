@@ -1,4 +1,4 @@
-import { embedImages } from "../features/embed";
+import { embedImages, type EmbeddedImage } from "../features/embed";
 import type { FeatureExtractor, PatchGrid } from "../features/extractor";
 import { contentTokens, type LetterboxGeometry } from "../image/letterbox";
 import { InvalidInputError, NotFittedError } from "../errors";
@@ -113,11 +113,33 @@ export async function inferImage(
   options: InferOptions,
   timings: Timings = new Timings(),
 ): Promise<InferResult> {
-  const { width: W, height: H } = image;
-  const mask = roiMask(options.shape, W, H); // validates the shape before any heavy work
+  roiMask(options.shape, image.width, image.height); // validates the shape before any heavy work
+  return scoreEmbedded(await embedForInference(extractor, image, timings), extractor.card.id, scorer, bank, image, options, timings);
+}
+
+/**
+ * The forward half of an inference (letterbox + ONNX). It needs no stored artefact, so a caller
+ * can run it while the memory, calibration and recipe load, then finish with scoreEmbedded.
+ */
+export async function embedForInference(extractor: FeatureExtractor, image: RgbImage, timings: Timings): Promise<EmbeddedImage> {
   const [embedded] = await embedImages(extractor, [image], { timings });
-  const { grid, geometry } = embedded!;
-  checkMemoryMatches(bank, grid, extractor.card.id);
+  return embedded!;
+}
+
+/** The rest of an inference, from the image's patch embeddings: kNN, anomaly map, score, heatmap, regions. */
+export async function scoreEmbedded(
+  embedded: EmbeddedImage,
+  modelId: string,
+  scorer: NearestNeighbourScorer,
+  bank: MemoryBank,
+  image: RgbImage,
+  options: InferOptions,
+  timings: Timings,
+): Promise<InferResult> {
+  const { width: W, height: H } = image;
+  const mask = roiMask(options.shape, W, H);
+  const { grid, geometry } = embedded;
+  checkMemoryMatches(bank, grid, modelId);
   const patchScores = await timings.time("knn", () => scoreContentTokens(scorer, grid, geometry));
   const map = await timings.time("anomaly_map", () => gaussianBlurFast(gridToRoi(patchScores, geometry), W, H, options.blurSigma, options.threads ?? 0));
   const { score, heatmap } = await timings.time("score", () => scoreAndHeatmap(map, mask, options.scorePercentile));
