@@ -1,7 +1,8 @@
 import type { InferRequest } from "../contract/infer";
 import type { ResultOf, Routes } from "../contract/routes";
 import { InvalidInputError, TooLargeError } from "../errors";
-import { decodeImage } from "../image/decode";
+import type { EmbeddedImage } from "../features/embed";
+import { decodeImage, type RgbImage } from "../image/decode";
 import { embedForInference, scoreEmbedded } from "../patchcore/engine";
 import { parseShape } from "../patchcore/roiMask";
 import { modelKeys } from "../store/keys";
@@ -29,17 +30,35 @@ function checkMapFits(width: number, height: number, maxResponseBytes: number): 
   }
 }
 
+export interface InspectOptions {
+  /** Take part in the recipe's mm_per_px lock (default true: /infer does, as the old backend; batch scoring of stored images does not). */
+  readonly lockScale?: boolean;
+  /**
+   * The image's patch embeddings when the caller ran the forward already (batch scoring runs
+   * several images per ONNX run); without it the forward runs here.
+   */
+  readonly embedded?: EmbeddedImage;
+}
+
 /**
  * Inspect one ROI image: score, threshold, heatmap PNG (base64), regions. With
  * include_anomaly_map the blurred anomaly map comes back as base64 float32 [height, width]
  * (little-endian), for pixel-level evaluation.
  */
-export async function inspectImage(services: Services, input: InferRequest, ctx: UseCaseContext, options: { lockScale?: boolean } = {}): Promise<InspectResult> {
+export async function inspectImage(services: Services, input: InferRequest, ctx: UseCaseContext, options: InspectOptions = {}): Promise<InspectResult> {
+  return inspectDecoded(services, input, await decodeRoi(services, input, ctx), ctx, options);
+}
+
+/** The request's ROI image decoded (the first step of an inspection; a batch decodes its images before one forward). */
+export function decodeRoi(services: Services, input: InferRequest, ctx: UseCaseContext): Promise<RgbImage> {
+  return ctx.timings.time("decode", () => decodeImage(input.image[0]!.data, services.config.limits.maxImagePixels, "image"));
+}
+
+/** inspectImage from the decoded image (`image` is input.image[0] decoded). */
+export async function inspectDecoded(services: Services, input: InferRequest, image: RgbImage, ctx: UseCaseContext, options: InspectOptions = {}): Promise<InspectResult> {
   const { config } = services;
   const identity = identityOf(input);
   const keys = modelKeys(config.s3.prefix, identity);
-  const file = input.image[0]!;
-  const image = await ctx.timings.time("decode", () => decodeImage(file.data, config.limits.maxImagePixels, "image"));
   const shape = input.shape === undefined ? undefined : parseShape(input.shape, image.width, image.height);
   if (input.include_anomaly_map) checkMapFits(image.width, image.height, config.limits.maxResponseBytes);
   // the forward needs no stored artefact: it runs while they load (on AWS each S3 HEAD or GET is
@@ -47,7 +66,7 @@ export async function inspectImage(services: Services, input: InferRequest, ctx:
   // leaves work running behind it
   const [stored, forward] = await Promise.allSettled([
     Promise.all([loadMemory(services, keys, ctx), loadCalibration(services, keys, ctx), loadRecipeMeta(services, identity.recipeId, ctx)]),
-    services.extractor().then(async (extractor) => ({ extractor, embedded: await embedForInference(extractor, image, ctx.timings) })),
+    services.extractor().then(async (extractor) => ({ extractor, embedded: options.embedded ?? (await embedForInference(extractor, image, ctx.timings)) })),
   ]);
   if (stored.status === "rejected") throw stored.reason;
   if (forward.status === "rejected") throw forward.reason;

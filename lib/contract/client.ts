@@ -9,6 +9,9 @@ import type { RecipeSettingsResponse } from "./recipeSettings";
 import { routes, type RouteSpec } from "./routes";
 
 /** An image to upload: its bytes, the filename the service will see, and its media type (default from the name). */
+
+/** Statuses of a poll worth repeating: throttled, gateway errors, the store briefly unavailable. */
+const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
 export interface ImageFile {
   readonly filename: string;
   readonly data: Uint8Array;
@@ -170,14 +173,33 @@ export class InspectionClient {
     return this.send({ ...routes.getJob, path: `jobs/${encodeURIComponent(id)}` }, undefined, {});
   }
 
-  /** Polls GET /jobs/{id} every `intervalMs` until the job is done or failed (or `timeoutMs` passes); `onProgress` sees each state. */
-  async waitForJob(id: string, options: { intervalMs?: number; timeoutMs?: number; onProgress?: (job: ResponseOf<"getJob">) => void } = {}): Promise<ResponseOf<"getJob">> {
+  /**
+   * Polls GET /jobs/{id} every `intervalMs` until the job is done or failed (or `timeoutMs`
+   * passes); `onProgress` sees each state. A poll that fails transiently (429, 502, 503, 504, or no
+   * answer at all) is retried, up to `maxTransientInARow` (20) in a row, each reported to
+   * `onTransient`: one lost poll must not lose a job that is still running.
+   */
+  async waitForJob(
+    id: string,
+    options: { intervalMs?: number; timeoutMs?: number; maxTransientInARow?: number; onProgress?: (job: ResponseOf<"getJob">) => void; onTransient?: (why: string) => void } = {},
+  ): Promise<ResponseOf<"getJob">> {
     const deadline = Date.now() + (options.timeoutMs ?? 15 * 60_000);
+    const maxInARow = options.maxTransientInARow ?? 20;
+    let inARow = 0;
     for (;;) {
-      const job = (await this.getJob(id)).ok();
-      options.onProgress?.(job);
-      if (job.state === "done" || job.state === "failed") return job;
-      if (Date.now() > deadline) throw new Error(`job ${id} still ${job.state} after ${options.timeoutMs} ms`);
+      const reply = await this.getJob(id).catch((error: unknown) => error as Error);
+      const transient = reply instanceof Error ? `no answer: ${reply.message}` : TRANSIENT_STATUSES.has(reply.status) ? `HTTP ${reply.status}: ${reply.error().error}` : null;
+      if (transient !== null && inARow < maxInARow) {
+        inARow++;
+        options.onTransient?.(transient);
+      } else {
+        if (reply instanceof Error) throw reply;
+        const job = reply.ok();
+        inARow = 0;
+        options.onProgress?.(job);
+        if (job.state === "done" || job.state === "failed") return job;
+      }
+      if (Date.now() > deadline) throw new Error(`job ${id} not finished after ${options.timeoutMs ?? 15 * 60_000} ms`);
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 1000));
     }
   }

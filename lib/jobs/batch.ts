@@ -10,7 +10,7 @@ import { modelKeys, type ModelIdentity } from "../store/keys";
 import { fanOutEstimateMs } from "./estimate";
 import { runOnWorkers } from "./coordinate";
 import { chunked } from "./fanOut";
-import type { BatchItem } from "./items";
+import { errorItem, type BatchItem } from "./items";
 import { JobProgress, startJob, type JobKind } from "./jobs";
 import type { ScoreTask } from "./tasks";
 
@@ -59,7 +59,7 @@ export async function scoreDataset(services: Services, command: BatchCommand, pr
       items.push(...((await jobs.getJson(outcome.result.key, ctx.timings)) as BatchItem[]));
     } else {
       const message = `this image's worker failed twice: ${outcome.error.message}`;
-      for (const file of tasks[i]!.files) items.push({ ...file, mm_per_px: null, score: null, threshold: null, regions: [], n_regions: 0, error: message });
+      for (const file of tasks[i]!.files) items.push(errorItem(file, null, message));
     }
   }
   const failed = outcomes.filter((o) => !o.ok).length;

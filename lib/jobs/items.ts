@@ -15,6 +15,11 @@ export interface BatchItem {
   readonly calibration_stale?: boolean;
 }
 
+/** An image of a batch that could not be scored: `error` says why. */
+export function errorItem(file: { label: "ok" | "ng"; filename: string }, mmPerPx: number | null, error: string): BatchItem {
+  return { label: file.label, filename: file.filename, mm_per_px: mmPerPx, score: null, threshold: null, regions: [], n_regions: 0, error };
+}
+
 export function batchItem(file: { label: "ok" | "ng"; filename: string }, mmPerPx: number, result: InspectResult, includeHeatmap: boolean): BatchItem {
   return {
     label: file.label,

@@ -1,16 +1,17 @@
 import type { UseCaseContext } from "../app/context";
-import { inspectImage } from "../app/inspect";
+import { decodeRoi, inspectDecoded } from "../app/inspect";
+import type { InferRequest } from "../contract/infer";
 import type { Services } from "../app/services";
 import { DomainError, InvalidInputError } from "../errors";
-import { embedImages } from "../features/embed";
+import { embedImages, type EmbeddedImage } from "../features/embed";
 import type { PatchGrid } from "../features/extractor";
-import { decodeImage } from "../image/decode";
+import { decodeImage, type RgbImage } from "../image/decode";
 import { checkSameGrid } from "../patchcore/memoryBank";
 import { reduceChunk } from "../patchcore/twoStageCoreset";
 import { concatRows, l2NormalizeRows } from "../patchcore/vectors";
 import type { DatasetEntry } from "../store/datasetRepository";
 import { encodeMemoryNpz } from "../store/npz";
-import { batchItem, type BatchItem } from "./items";
+import { batchItem, errorItem, type BatchItem } from "./items";
 import type { EmbedTask, ScoreTask, WorkerResult, WorkerTask } from "./tasks";
 
 /** The test hook WORKER_FAULT ("embed:1:once"): this worker fails as told (on its first attempt only, with "once"). */
@@ -87,7 +88,9 @@ function shapeOf(raw: unknown): unknown {
 /**
  * One chunk of batch scoring: each stored image scored exactly as POST /infer would (its meta's
  * mm_per_px, else the request's default; its meta's shape_json), the memory and calibration
- * loaded once per container. One bad image is an item with an error, never a failed chunk.
+ * loaded once per container, the forward FIT_BATCH_SIZE images per ONNX run (the batch size the
+ * bench measures fastest per image; its outputs are bit-identical to one image at a time for
+ * both models, measured). One bad image is an item with an error, never a failed chunk.
  */
 export async function scoreChunk(services: Services, task: ScoreTask, attempt: number, ctx: UseCaseContext): Promise<WorkerResult> {
   failIfAsked(services, task, attempt);
@@ -95,20 +98,27 @@ export async function scoreChunk(services: Services, task: ScoreTask, attempt: n
   const dataset = datasetOf(task);
   const { index } = await services.datasets.index(dataset, ctx.timings);
   const entries = new Map(index.files.map((f: DatasetEntry) => [`${f.label}/${f.filename}`, f]));
-  const items: BatchItem[] = [];
-  for (const file of task.files) {
-    const entry = entries.get(`${file.label}/${file.filename}`);
-    const meta = entry?.meta ?? {};
-    const mmPerPx = typeof meta.mm_per_px === "number" ? meta.mm_per_px : task.defaultMmPerPx;
-    try {
-      if (!entry) throw new InvalidInputError("file not found in the dataset (deleted meanwhile?)");
-      if (mmPerPx === null) throw new InvalidInputError("mm_per_px missing and default_mm_per_px not provided");
-      const bytes = await services.datasets.file(dataset, entry, ctx.timings);
-      if (!bytes) throw new InvalidInputError("file not found in the dataset (deleted meanwhile?)");
-      const shape = shapeOf(meta.shape_json);
-      const result = await inspectImage(
-        services,
-        {
+  const items: BatchItem[] = new Array(task.files.length);
+  const failed = (at: number, mmPerPx: number | null, error: unknown) => {
+    const file = task.files[at]!;
+    if (!(error instanceof DomainError)) ctx.log.error("batch item failed", { ...file, error });
+    items[at] = errorItem(file, mmPerPx, error instanceof DomainError ? error.message : "Internal error scoring this image");
+  };
+  const batchSize = services.config.patchcore.fitBatchSize;
+  for (let start = 0; start < task.files.length; start += batchSize) {
+    const decoded: { at: number; input: InferRequest; image: RgbImage; mmPerPx: number }[] = [];
+    for (let at = start; at < Math.min(start + batchSize, task.files.length); at++) {
+      const file = task.files[at]!;
+      const entry = entries.get(`${file.label}/${file.filename}`);
+      const meta = entry?.meta ?? {};
+      const mmPerPx = typeof meta.mm_per_px === "number" ? meta.mm_per_px : task.defaultMmPerPx;
+      try {
+        if (!entry) throw new InvalidInputError("file not found in the dataset (deleted meanwhile?)");
+        if (mmPerPx === null) throw new InvalidInputError("mm_per_px missing and default_mm_per_px not provided");
+        const bytes = await services.datasets.file(dataset, entry, ctx.timings);
+        if (!bytes) throw new InvalidInputError("file not found in the dataset (deleted meanwhile?)");
+        const shape = shapeOf(meta.shape_json);
+        const input: InferRequest = {
           role_id: task.identity.roleId,
           roi_id: task.identity.roiId,
           model_key: task.identity.modelKey,
@@ -117,14 +127,26 @@ export async function scoreChunk(services: Services, task: ScoreTask, attempt: n
           ...(shape === undefined ? {} : { shape }),
           include_anomaly_map: false,
           image: [{ field: "image", filename: entry.filename, mimeType: entry.content_type, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) }],
-        },
-        { ...ctx, timings: ctx.timings },
-        { lockScale: false },
-      );
-      items.push(batchItem(file, mmPerPx, result, task.includeHeatmap));
+        };
+        decoded.push({ at, input, image: await decodeRoi(services, input, ctx), mmPerPx });
+      } catch (error) {
+        failed(at, mmPerPx, error);
+      }
+    }
+    if (decoded.length === 0) continue;
+    let embedded: EmbeddedImage[];
+    try {
+      embedded = await embedImages(await services.extractor(), decoded.map((d) => d.image), { batchSize, timings: ctx.timings });
     } catch (error) {
-      if (!(error instanceof DomainError)) ctx.log.error("batch item failed", { ...file, error });
-      items.push({ label: file.label, filename: file.filename, mm_per_px: mmPerPx, score: null, threshold: null, regions: [], n_regions: 0, error: error instanceof DomainError ? error.message : "Internal error scoring this image" });
+      for (const d of decoded) failed(d.at, d.mmPerPx, error);
+      continue;
+    }
+    for (const [k, d] of decoded.entries()) {
+      try {
+        items[d.at] = batchItem(task.files[d.at]!, d.mmPerPx, await inspectDecoded(services, d.input, d.image, ctx, { lockScale: false, embedded: embedded[k]! }), task.includeHeatmap);
+      } catch (error) {
+        failed(d.at, d.mmPerPx, error);
+      }
     }
   }
   const key = services.jobs.chunkKey(task.jobId, task.chunk, "json");

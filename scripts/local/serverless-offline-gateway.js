@@ -44,8 +44,12 @@ function messageOf(request, status) {
   return "Error";
 }
 
-function render(template, message, requestId) {
-  return template.split("$context.error.messageString").join(JSON.stringify(message)).split("$context.requestId").join(requestId);
+function render(template, message, requestId, request) {
+  return template
+    .split("$context.error.messageString").join(JSON.stringify(message))
+    .split("$context.requestId").join(requestId)
+    .split("$context.httpMethod").join(request.method.toUpperCase())
+    .split("$context.resourcePath").join(request.path);
 }
 
 class OfflineGatewayResponses {
@@ -61,7 +65,7 @@ class OfflineGatewayResponses {
     // starts, after the plugins are constructed: every server it makes gets the extension.
     const answer = (h, type, message) => {
       const gateway = responses[type] || responses.DEFAULT_4XX;
-      const body = render(gateway.template, message, randomUUID());
+      const body = render(gateway.template, message, randomUUID(), h.request);
       return h.response(body).code(Number(gateway.statusCode || 403)).type(gateway.contentType);
     };
     const Server = function (options) {
@@ -105,7 +109,7 @@ class OfflineGatewayResponses {
         const type = isApiKeyRejection(status, headers) ? "INVALID_API_KEY" : TYPE_BY_STATUS[status] || (status < 500 ? "DEFAULT_4XX" : "DEFAULT_5XX");
         const gateway = responses[type] || responses[status < 500 ? "DEFAULT_4XX" : "DEFAULT_5XX"];
         if (!gateway || !gateway.template) return h.continue;
-        const body = render(gateway.template, messageOf(request, status), randomUUID());
+        const body = render(gateway.template, messageOf(request, status), randomUUID(), request);
         return h.response(body).code(Number(gateway.statusCode || status)).type(gateway.contentType);
       });
       return server;

@@ -73,29 +73,16 @@ export interface Finished<T> {
 }
 
 /**
- * GET /jobs/{id} until done or failed. A 503 corrupt_artefact on the job's state is retried (up
- * to 20 in a row): the local S3 server (scripts/local/s3Server.ts) renames an object's new bytes
- * into place and writes its metadata (with the SHA-256) after, so a GET between the two reads
- * new bytes with the old digest while the coordinator rewrites job.json; S3 itself does not.
+ * GET /jobs/{id} until done or failed (InspectionClient.waitForJob), counting the polls that
+ * failed transiently. Locally those are mostly a 503 corrupt_artefact on the job's state: the
+ * local S3 server (scripts/local/s3Server.ts) renames an object's new bytes into place and writes
+ * its metadata (with the SHA-256) after, so a GET between the two reads new bytes with the old
+ * digest while the coordinator rewrites job.json; S3 itself does not.
  */
 export async function waitForJob(api: InspectionClient, id: string, options: { intervalMs?: number; timeoutMs?: number; onProgress?: (job: Job) => void } = {}): Promise<Job & { transientReadErrors: number }> {
-  const deadline = Date.now() + (options.timeoutMs ?? 60 * 60_000);
   let transient = 0;
-  let inARow = 0;
-  for (;;) {
-    const reply = await api.getJob(id);
-    if (reply.status === 503 && reply.error().code === "corrupt_artefact" && inARow < 20) {
-      transient++;
-      inARow++;
-    } else {
-      const job = reply.ok();
-      inARow = 0;
-      options.onProgress?.(job);
-      if (job.state === "done" || job.state === "failed") return { ...job, transientReadErrors: transient };
-    }
-    if (Date.now() > deadline) throw new Error(`job ${id} not finished after ${options.timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
-  }
+  const job = await api.waitForJob(id, { timeoutMs: 60 * 60_000, ...options, onTransient: () => transient++ });
+  return { ...job, transientReadErrors: transient };
 }
 
 async function followJob(api: InspectionClient, reply: FitAnswer | InferDatasetAnswer, onProgress?: (job: Job) => void, intervalMs = 200): Promise<(Job & { transientReadErrors: number }) | null> {
