@@ -46,7 +46,7 @@ export interface Config {
     /** Gaussian blur sigma in ROI pixels applied to the anomaly map. */
     readonly blurSigma: number;
     readonly seed: number;
-    /** Images per ONNX run when fitting. */
+    /** Images per ONNX run when fitting and in batch scoring (single /infer runs one). */
     readonly fitBatchSize: number;
     /** How a region's area is measured unless its recipe says otherwise (see lib/patchcore/regions.ts). */
     readonly areaRule: AreaRule;
@@ -259,7 +259,7 @@ export function loadConfig(env: Env = process.env): Config {
       jobRunnerFunction: text(env, "JOB_RUNNER_FUNCTION", "patchcore-inspection-dev-jobRunner"),
       fitChunkImages: number(env, "FIT_CHUNK_IMAGES", 8, { min: 1, max: 200, integer: true }),
       scoreChunkImages: number(env, "SCORE_CHUNK_IMAGES", 10, { min: 1, max: 500, integer: true }),
-      fanOutWidth: number(env, "FANOUT_WIDTH", 16, { min: 1, max: 1000, integer: true }),
+      fanOutWidth: number(env, "FANOUT_WIDTH", 32, { min: 1, max: 1000, integer: true }),
       coresetOversample: number(env, "CORESET_OVERSAMPLE", 4, { min: 1, max: 100 }),
       syncBudgetMs: number(env, "SYNC_BUDGET_MS", 20_000, { min: 0, integer: true }),
       imageEstimateMs: number(env, "IMAGE_ESTIMATE_MS", 350, { min: 1, integer: true }),

@@ -79,6 +79,11 @@ export class RevalidatingCache<T> {
     return pending;
   }
 
+  /** Whether a value of `key` is held (fresh or due for revalidation): a get may then need no load. */
+  holds(key: string): boolean {
+    return (this.entries.get(key)?.value ?? null) !== null;
+  }
+
   invalidate(key: string): void {
     const entry = this.entries.get(key);
     if (entry) {

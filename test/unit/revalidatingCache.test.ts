@@ -103,6 +103,20 @@ describe("RevalidatingCache", () => {
     expect([cache.size, cache.bytes]).toEqual([2, 20]);
   });
 
+  it("says whether it holds a value (not an absence), fresh or due for revalidation", async () => {
+    let now = 0;
+    const cache = new RevalidatingCache<string>(1000, 5000, () => now);
+    const present = object("fit-1");
+    const absent = object(null);
+    expect(cache.holds("k")).toBe(false);
+    await cache.get("k", present.source);
+    await cache.get("gone", absent.source);
+    now = 10_000; // past the TTL: still held until revalidated
+    expect([cache.holds("k"), cache.holds("gone")]).toEqual([true, false]);
+    cache.invalidate("k");
+    expect(cache.holds("k")).toBe(false);
+  });
+
   it("shares one load between concurrent requests", async () => {
     const cache = new RevalidatingCache<string>(1000, 1000);
     const o = object("x");
