@@ -63,12 +63,13 @@ export async function inspectDecoded(services: Services, input: InferRequest, im
   if (input.include_anomaly_map) checkMapFits(image.width, image.height, config.limits.maxResponseBytes);
   const loadStored = () => Promise.all([loadMemory(services, keys, ctx), loadCalibration(services, keys, ctx), loadRecipeMeta(services, identity.recipeId, ctx)]);
   const runForward = () => services.extractor().then(async (extractor) => ({ extractor, embedded: options.embedded ?? (await embedForInference(extractor, image, ctx.timings)) }));
-  // The forward needs no stored artefact. With the memory already in this container (the warm
-  // path) it runs while the revalidation HEADs go out (each 10-30 ms on AWS); both are settled
-  // before anything is answered, so no request leaves work running behind it. A memory still to
-  // fetch, decode and index is loaded first: that is CPU work on the same 2 vCPUs, and overlapping
-  // it with the forward made the first request slower (npm run bench, inference section's cold
-  // start: 2.34 s against 1.96 s), and a missing memory then answers without a forward.
+  // The forward needs no stored artefact. With a memory already in this container (the warm
+  // path) it runs while the revalidation HEADs go out (each 10-30 ms on AWS; after a re-fit the
+  // new memory's load overlaps it too); the request waits for both sides before it answers or
+  // fails. A memory not yet in the container is loaded first: fetching, decoding and indexing it is
+  // CPU work on the same 2 vCPUs, and overlapping that with the forward made the first request
+  // slower (npm run bench, inference section's cold start: 2.34 s against 1.96 s); a missing
+  // memory then answers without a forward.
   let loaded: Awaited<ReturnType<typeof loadStored>>;
   let forwarded: Awaited<ReturnType<typeof runForward>>;
   if (services.memoryCache.holds(keys.memory)) {

@@ -8,10 +8,10 @@ import type { JobAccepted } from "./jobs";
 import type { RecipeSettingsResponse } from "./recipeSettings";
 import { routes, type RouteSpec } from "./routes";
 
-/** An image to upload: its bytes, the filename the service will see, and its media type (default from the name). */
-
 /** Statuses of a poll worth repeating: throttled, gateway errors, the store briefly unavailable. */
 const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
+
+/** An image to upload: its bytes, the filename the service will see, and its media type (default from the name). */
 export interface ImageFile {
   readonly filename: string;
   readonly data: Uint8Array;
@@ -187,7 +187,12 @@ export class InspectionClient {
     const maxInARow = options.maxTransientInARow ?? 20;
     let inARow = 0;
     for (;;) {
-      const reply = await this.getJob(id).catch((error: unknown) => error as Error);
+      // fetch rejects with a TypeError when no answer came (connection refused or reset, DNS);
+      // anything else thrown (an answer that breaks the contract) is not retried
+      const reply = await this.getJob(id).catch((error: unknown) => {
+        if (error instanceof TypeError) return error;
+        throw error;
+      });
       const transient = reply instanceof Error ? `no answer: ${reply.message}` : TRANSIENT_STATUSES.has(reply.status) ? `HTTP ${reply.status}: ${reply.error().error}` : null;
       if (transient !== null && inARow < maxInARow) {
         inARow++;

@@ -62,13 +62,15 @@ export async function benchOldBackend(options: OldBackendOptions): Promise<OldBa
   try {
     const oldPort = await freePort();
     started.old = spawn(options.python, [path.join(__dirname, "oldBackend/serve_old_backend.py"), "--repo", options.repo, "--weights-file", options.weightsFile, "--models-dir", oldModels, "--port", String(oldPort)], { stdio: ["ignore", "ignore", "inherit"] });
+    let spawnError: Error | null = null;
+    started.old.on("error", (error) => (spawnError = error)); // e.g. no python at that path
     const targets: Target[] = [{ name: OLD, url: `http://127.0.0.1:${oldPort}` }];
     for (const [name, model] of [["this service, fp32", options.model], ["this service, int8", `${options.model}-int8`]] as const) {
       const stack = await startThrowawayStack({ root: options.root, bucket: `bench-old-${started.stacks.length}`, modelDir: options.modelDir, env: { MODEL_NAME: model } });
       started.stacks.push(stack);
       targets.push({ name, url: stack.url });
     }
-    await waitForHealth(targets[0]!.url, 300_000, started.old);
+    await waitForHealth(targets[0]!.url, 300_000, started.old, () => spawnError);
     // the model each target says it runs (the old backend names timm's, whatever the weights)
     const models: Record<string, string> = {};
     for (const target of targets) models[target.name] = String(((await (await fetch(target.url + "/health")).json()) as { model?: unknown }).model);
@@ -129,9 +131,11 @@ export function oldBackendTable(result: OldBackendResult, runs: number): string 
   return lines.join("\n");
 }
 
-async function waitForHealth(url: string, timeoutMs: number, child: ChildProcess): Promise<void> {
+async function waitForHealth(url: string, timeoutMs: number, child: ChildProcess, spawnError: () => Error | null): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const failed = spawnError();
+    if (failed) throw new Error(`the old backend could not start: ${failed.message}`);
     if (child.exitCode !== null) throw new Error(`the old backend exited with code ${child.exitCode} before answering /health`);
     try {
       if ((await fetch(url + "/health")).ok) return;

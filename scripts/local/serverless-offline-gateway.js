@@ -49,7 +49,8 @@ function render(template, message, requestId, request) {
     .split("$context.error.messageString").join(JSON.stringify(message))
     .split("$context.requestId").join(requestId)
     .split("$context.httpMethod").join(request.method.toUpperCase())
-    .split("$context.resourcePath").join(request.path);
+    // API Gateway's resourcePath is the route's template (/jobs/{id}); JSON-escaped as it sits in a string
+    .split("$context.resourcePath").join(JSON.stringify(String((request.route && request.route.path) || request.path)).slice(1, -1));
 }
 
 class OfflineGatewayResponses {

@@ -129,7 +129,7 @@ def main() -> int:
     parser.add_argument("--int8", action="store_true", help="also write NAME-int8 (dynamic int8 quantisation)")
     parser.add_argument("--random-weights", action="store_true", help="no download: same architecture, random weights")
     parser.add_argument("--weights-file", help="no download: load the checkpoint from this file (a timm/torch state dict of "
-                        f"{TIMM_ID}, e.g. one downloaded elsewhere), resampled to --input-size as timm does for pretrained weights")
+                        f"{TIMM_ID}, e.g. one downloaded elsewhere); its positional grid resized to --input-size as the old backend did")
     args = parser.parse_args()
 
     if args.input_size % 14:
