@@ -4,7 +4,7 @@ import { InvalidInputError, TooLargeError } from "../errors";
 import type { EmbeddedImage } from "../features/embed";
 import { decodeImage, type RgbImage } from "../image/decode";
 import { embedForInference, scoreEmbedded } from "../patchcore/engine";
-import { parseShape } from "../patchcore/roiMask";
+import { parseShape, roiMask } from "../patchcore/roiMask";
 import { modelKeys } from "../store/keys";
 import type { UseCaseContext } from "./context";
 import { identityEcho, identityOf, memoryNotFound } from "./identity";
@@ -60,6 +60,7 @@ export async function inspectDecoded(services: Services, input: InferRequest, im
   const identity = identityOf(input);
   const keys = modelKeys(config.s3.prefix, identity);
   const shape = input.shape === undefined ? undefined : parseShape(input.shape, image.width, image.height);
+  const mask = roiMask(shape, image.width, image.height); // a shape covering no pixel fails before any heavy work
   if (input.include_anomaly_map) checkMapFits(image.width, image.height, config.limits.maxResponseBytes);
   const loadStored = () => Promise.all([loadMemory(services, keys, ctx), loadCalibration(services, keys, ctx), loadRecipeMeta(services, identity.recipeId, ctx)]);
   const runForward = () => services.extractor().then(async (extractor) => ({ extractor, embedded: options.embedded ?? (await embedForInference(extractor, image, ctx.timings)) }));
@@ -101,8 +102,8 @@ export async function inspectDecoded(services: Services, input: InferRequest, im
     memory.scorer,
     memory.bank,
     image,
+    mask,
     {
-      ...(shape ? { shape } : {}),
       threshold: calibration?.threshold ?? null,
       mmPerPx,
       areaMm2Threshold,

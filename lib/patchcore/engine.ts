@@ -45,6 +45,7 @@ export async function fitFromImages(
 }
 
 export interface InferOptions {
+  /** The ROI mask's shape (inferImage builds the mask from it; scoreEmbedded takes the mask itself). */
   readonly shape?: RoiShape;
   /** null until calibrated: then no regions. */
   readonly threshold: number | null;
@@ -113,8 +114,8 @@ export async function inferImage(
   options: InferOptions,
   timings: Timings = new Timings(),
 ): Promise<InferResult> {
-  roiMask(options.shape, image.width, image.height); // validates the shape before any heavy work
-  return scoreEmbedded(await embedForInference(extractor, image, timings), extractor.card.id, scorer, bank, image, options, timings);
+  const mask = roiMask(options.shape, image.width, image.height); // a shape covering no pixel fails before any heavy work
+  return scoreEmbedded(await embedForInference(extractor, image, timings), extractor.card.id, scorer, bank, image, mask, options, timings);
 }
 
 /**
@@ -126,18 +127,21 @@ export async function embedForInference(extractor: FeatureExtractor, image: RgbI
   return embedded!;
 }
 
-/** The rest of an inference, from the image's patch embeddings: kNN, anomaly map, score, heatmap, regions. */
+/**
+ * The rest of an inference, from the image's patch embeddings: kNN, anomaly map, score, heatmap,
+ * regions. `mask` is roiMask(options.shape) of the image, built by the caller before the forward.
+ */
 export async function scoreEmbedded(
   embedded: EmbeddedImage,
   modelId: string,
   scorer: NearestNeighbourScorer,
   bank: MemoryBank,
   image: RgbImage,
+  mask: Uint8Array,
   options: InferOptions,
   timings: Timings,
 ): Promise<InferResult> {
   const { width: W, height: H } = image;
-  const mask = roiMask(options.shape, W, H);
   const { grid, geometry } = embedded;
   checkMemoryMatches(bank, grid, modelId);
   const patchScores = await timings.time("knn", () => scoreContentTokens(scorer, grid, geometry));
