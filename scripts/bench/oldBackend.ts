@@ -4,13 +4,16 @@
  * serve_old_backend.py) and this service over HTTP (serverless-offline + s3rver) with the fp32
  * and int8 ONNX exports of the SAME weights file, all fitted on the same images
  * (memory_fit: the bank is every patch, so all three hold the same rows), then /infer requests
- * interleaved round-robin on one image so every target sees the same machine load.
+ * interleaved round-robin on one image so every target sees the same machine load. One client
+ * (InspectionClient, unvalidated: the old backend's answers lack our additive fields) sends the
+ * GUI's multipart requests to all three.
  * Setup (Python venv, weights, exports): scripts/bench/oldBackend/setup.sh.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { InspectionClient } from "../../lib/contract/client";
 import { startThrowawayStack, type LocalStack } from "../local/stack";
 import { freePort } from "../util/ports";
 import { benchDefect, benchImages } from "./benchImages";
@@ -35,6 +38,7 @@ export interface OldBackendOptions {
 interface Target {
   readonly name: string;
   readonly url: string;
+  readonly api: InspectionClient;
 }
 
 interface BankResult {
@@ -64,23 +68,24 @@ export async function benchOldBackend(options: OldBackendOptions): Promise<OldBa
     started.old = spawn(options.python, [path.join(__dirname, "oldBackend/serve_old_backend.py"), "--repo", options.repo, "--weights-file", options.weightsFile, "--models-dir", oldModels, "--port", String(oldPort)], { stdio: ["ignore", "ignore", "inherit"] });
     let spawnError: Error | null = null;
     started.old.on("error", (error) => (spawnError = error)); // e.g. no python at that path
-    const targets: Target[] = [{ name: OLD, url: `http://127.0.0.1:${oldPort}` }];
+    const oldUrl = `http://127.0.0.1:${oldPort}`;
+    const targets: Target[] = [{ name: OLD, url: oldUrl, api: new InspectionClient(oldUrl) }];
     for (const [name, model] of [["this service, fp32", options.model], ["this service, int8", `${options.model}-int8`]] as const) {
       const stack = await startThrowawayStack({ root: options.root, bucket: `bench-old-${started.stacks.length}`, modelDir: options.modelDir, env: { MODEL_NAME: model } });
       started.stacks.push(stack);
-      targets.push({ name, url: stack.url });
+      targets.push({ name, url: stack.url, api: new InspectionClient(stack.url) });
     }
     await waitForHealth(targets[0]!.url, 300_000, started.old, () => spawnError);
     // the model each target says it runs (the old backend names timm's, whatever the weights)
     const models: Record<string, string> = {};
-    for (const target of targets) models[target.name] = String(((await (await fetch(target.url + "/health")).json()) as { model?: unknown }).model);
+    for (const target of targets) models[target.name] = (await target.api.health()).ok().model;
 
     const image = await benchDefect(7);
     const banks: BankResult[] = [];
     for (const images of options.bankImages) {
-      const ids = { role_id: "bench", roi_id: `old-${images}`, mm_per_px: "0.1" };
+      const ids = { role_id: "bench", roi_id: `old-${images}`, mm_per_px: 0.1 };
       const fitImages = await benchImages(images, 100);
-      for (const target of targets) await post(target.url, "/fit_ok", { ...ids, memory_fit: "true" }, fitImages.map((data, i) => ({ field: "images", name: `ok${i}.jpg`, data })));
+      for (const target of targets) (await target.api.fitOk({ ...ids, memory_fit: true }, fitImages.map((data, i) => ({ filename: `ok${i}.jpg`, data })))).ok();
       const scores: Record<string, number> = {};
       const knn: Record<string, string> = {};
       const samples: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
@@ -89,7 +94,8 @@ export async function benchOldBackend(options: OldBackendOptions): Promise<OldBa
         for (let k = 0; k < targets.length; k++) {
           const target = targets[(k + Math.max(0, round)) % targets.length]!;
           const t0 = performance.now();
-          const reply = await post(target.url, "/infer", ids, [{ field: "image", name: "x.jpg", data: image }]);
+          // the old backend answers /infer without our additive fields (knn among them)
+          const reply: { score: number; knn?: string } = (await target.api.infer(ids, { filename: "x.jpg", data: image })).ok();
           const elapsed = performance.now() - t0;
           if (round >= 0) samples[target.name]!.push(elapsed);
           scores[target.name] = Number(reply.score);
@@ -145,15 +151,4 @@ async function waitForHealth(url: string, timeoutMs: number, child: ChildProcess
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`the old backend did not answer ${url}/health within ${timeoutMs / 1000} s`);
-}
-
-/** The GUI's multipart request, byte for byte the same for every target. */
-async function post(base: string, route: string, fields: Record<string, string>, files: { field: string; name: string; data: Buffer }[]): Promise<Record<string, unknown>> {
-  const form = new FormData();
-  for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  for (const f of files) form.append(f.field, new Blob([f.data], { type: "image/jpeg" }), f.name);
-  const response = await fetch(base + route, { method: "POST", body: form });
-  const body = (await response.json()) as Record<string, unknown>;
-  if (!response.ok) throw new Error(`${base}${route} answered ${response.status}: ${JSON.stringify(body).slice(0, 500)}`);
-  return body;
 }
