@@ -1,8 +1,8 @@
 import { ExactScorer } from "../patchcore/knn/exact";
 import { HnswScorer } from "../patchcore/knn/hnsw";
 import type { NearestNeighbourScorer } from "../patchcore/knn/scorer";
-import { knnPlan, twoStageParams } from "../patchcore/knn/select";
-import { TwoStageScorer } from "../patchcore/knn/twoStage";
+import { knnPlan } from "../patchcore/knn/select";
+import { DEFAULT_TWO_STAGE, TwoStageScorer } from "../patchcore/knn/twoStage";
 import type { MemoryBank } from "../patchcore/memoryBank";
 import type { StoredCalibration } from "../store/calibrationRepository";
 import type { ModelKeys } from "../store/keys";
@@ -22,7 +22,7 @@ async function scorerFor(services: Services, bank: MemoryBank, keys: ModelKeys, 
   const plan = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows, bank.dim);
   if (plan === "two_stage") {
     try {
-      return await ctx.timings.time("knn_build", () => TwoStageScorer.build(bank, config.model.ortThreads, twoStageParams(bank.count)));
+      return await ctx.timings.time("knn_build", () => TwoStageScorer.build(bank, config.model.ortThreads, DEFAULT_TWO_STAGE));
     } catch (error) {
       // the shortlist only buys speed: without it the memory is scored by brute force
       ctx.log.warn("two-stage search unavailable: scoring exactly", { key: keys.memory, error });

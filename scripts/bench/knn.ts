@@ -8,8 +8,7 @@ import { nearestSquaredL2Normalised } from "../../lib/onnx/kernels";
 import { NO_SPINNING } from "../../lib/onnx/sessionOptions";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";
 import { DEFAULT_HNSW, HnswScorer } from "../../lib/patchcore/knn/hnsw";
-import { twoStageParams } from "../../lib/patchcore/knn/select";
-import { TwoStageScorer, type TwoStageParams, type TwoStageStats } from "../../lib/patchcore/knn/twoStage";
+import { DEFAULT_TWO_STAGE, TwoStageScorer, type TwoStageParams, type TwoStageStats } from "../../lib/patchcore/knn/twoStage";
 import type { MemoryBank } from "../../lib/patchcore/memoryBank";
 import { percentile } from "../../lib/patchcore/percentile";
 import { concatRows, l2NormalizeRows } from "../../lib/patchcore/vectors";
@@ -179,7 +178,7 @@ export async function benchKnn(options: {
     const reference = Float64Array.from({ length: truth.index!.length }, (_, i) => float64Distance(queries, i, embeddings, truth.index![i]!, dim));
     const exactDistances = await exact.distances(queries);
 
-    const chosen = twoStageParams(size);
+    const chosen = DEFAULT_TWO_STAGE;
     const variants: { name: string; params: TwoStageParams }[] = [{ name: `two-stage (rank ${chosen.rank}, the product's)`, params: chosen }];
     if (data !== "clustered" || dim === 1152) {
       for (const rank of [64, 96, 128, 192, 256]) if (rank !== chosen.rank && rank < dim) variants.push({ name: `two-stage rank ${rank}`, params: { ...chosen, rank } });

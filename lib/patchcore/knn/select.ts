@@ -1,5 +1,4 @@
 import type { KnnBackendSetting } from "../../config";
-import { DEFAULT_TWO_STAGE, type TwoStageParams } from "./twoStage";
 
 export type KnnKind = "exact" | "hnsw" | "two_stage";
 
@@ -50,9 +49,3 @@ export const TWO_STAGE_MIN_DIM = 384;
  * faster (its whole cost is a few ms) and the shortlist's build at load would not pay back.
  */
 export const TWO_STAGE_MIN_ROWS = 3000;
-
-/** The two-stage search's parameters for a bank of `rows` rows (see twoStage.ts; measured by npm run bench). */
-export function twoStageParams(rows: number): TwoStageParams {
-  void rows;
-  return DEFAULT_TWO_STAGE;
-}
