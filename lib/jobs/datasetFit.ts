@@ -40,8 +40,9 @@ async function okFiles(services: Services, identity: ModelIdentity, ctx: UseCase
 /**
  * The coordinator's own time after the workers (stage-2 greedy over the partial coresets, its
  * full-dimension radius, the writes), ms. It grows with the square of the images (candidates x
- * picks): measured (npm run bench -- --only fanout) ~2.5 s at 20 images and ~47 s at 300 texture
- * images on this 2-core machine under a 10x load, i.e. ~0.25 s and ~5 s quiet; this errs high.
+ * picks): measured (npm run bench -- --only fanout, idle 2-core AVX2 machine, 2026-11-25) 0.8 s
+ * at 20 texture images, 1.3 s at 100, 8.6 s at 300; 3.1 s at 100 ViT-shaped images. This gives
+ * 2.0 / 2.6 / 7.4 / 2.6 s: close, a little under at 300 and for the wider ViT rows.
  */
 function mergeEstimateMs(images: number): number {
   return 2000 + 0.06 * images * images;
