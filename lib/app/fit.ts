@@ -9,6 +9,7 @@ import type { PatchGrid } from "../features/extractor";
 import { decodeImage, readImageHeader } from "../image/decode";
 import { HnswScorer } from "../patchcore/knn/hnsw";
 import { knnPlan } from "../patchcore/knn/select";
+import { findBankBasis } from "../patchcore/knn/twoStage";
 import { checkSameGrid, fitMemoryBank } from "../patchcore/memoryBank";
 import type { MemoryBank } from "../patchcore/memoryBank";
 import { modelKeys, type ModelIdentity } from "../store/keys";
@@ -101,16 +102,20 @@ export async function fitMemory(services: Services, input: FitOkRequest, ctx: Us
 
 /**
  * The end of every fit (uploaded images or a dataset): the HNSW index when the kNN policy will
- * read it, the recipe's mm_per_px lock (the first fit of a recipe sets it), the store's commit,
+ * read it (or the two-stage search's basis, stored in the memory, when that search will score it), the recipe's mm_per_px lock (the first fit of a recipe sets it), the store's commit,
  * and /fit_ok's answer from what the memory records.
  */
 export async function commitFit(services: Services, identity: ModelIdentity, bank: MemoryBank, mmPerPx: number, ctx: UseCaseContext): Promise<FitResult> {
   const { config, memories } = services;
-  const index = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows) === "hnsw" ? await ctx.timings.time("index_build", () => HnswScorer.build(bank).serialise()) : null;
+  const plan = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows, bank.dim);
+  const index = plan === "hnsw" ? await ctx.timings.time("index_build", () => HnswScorer.build(bank).serialise()) : null;
+  // found once here rather than by every container that loads the memory
+  const stored = plan === "two_stage" ? { ...bank, shortlistBasis: await ctx.timings.time("knn_basis", () => findBankBasis(bank, config.model.ortThreads)) } : bank;
   await ensureMmPerPx(services, identity.recipeId, mmPerPx, ctx);
-  await memories.saveFit(modelKeys(config.s3.prefix, identity), bank, index, ctx.timings, ctx.log);
+  await memories.saveFit(modelKeys(config.s3.prefix, identity), stored, index, ctx.timings, ctx.log);
   const m = bank.metadata;
-  ctx.log.info("fitted", { ...identityEcho(identity), fit_id: m.fit_id, n_images: m.n_images, coreset_size: bank.count, index: index ? "hnsw" : "none" });
+  const indexKind = index ? "hnsw" : stored.shortlistBasis ? "two_stage" : "none";
+  ctx.log.info("fitted", { ...identityEcho(identity), fit_id: m.fit_id, n_images: m.n_images, coreset_size: bank.count, index: indexKind });
   return {
     n_embeddings: Number(m.n_embeddings),
     coreset_size: bank.count,
@@ -122,7 +127,7 @@ export async function commitFit(services: Services, identity: ModelIdentity, ban
     memory_fit: m.memory_fit === true,
     model: String(m.model_id ?? ""),
     fit_id: String(m.fit_id),
-    index: index ? "hnsw" : "none",
+    index: indexKind,
     ...identityEcho(identity),
     timings_ms: ctx.timings.toJSON(),
   };

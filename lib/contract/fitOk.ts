@@ -31,7 +31,10 @@ export const fitOkResponse = z
     memory_fit: z.boolean(),
     model: z.string(),
     fit_id: z.string(),
-    index: z.enum(["hnsw", "none"]).meta({ description: "Whether an HNSW index was stored with the memory (only when the kNN policy will read it)." }),
+    index: z.enum(["hnsw", "two_stage", "none"]).meta({
+      description:
+        "What the fit stored for the nearest-neighbour search /infer will use on this memory: an HNSW index (only when KNN_BACKEND=hnsw), the two-stage search's principal basis inside the memory (large banks of wide embeddings), or nothing (exact search).",
+    }),
     ...identityEcho,
     timings_ms: timingsMs,
     fan_out: z

@@ -38,7 +38,15 @@ export class GraphBuilder {
 
   /** A float32 initializer; `data` is row-major with `dims`. */
   floats(prefix: string, dims: number[], data: Float32Array | number[]): string {
-    const array = data instanceof Float32Array ? data : Float32Array.from(data);
+    return this.initializer(prefix, dims, DataType.FLOAT, data instanceof Float32Array ? data : Float32Array.from(data));
+  }
+
+  /** A float64 initializer; `data` is row-major with `dims`. */
+  doubles(prefix: string, dims: number[], data: number[]): string {
+    return this.initializer(prefix, dims, DataType.DOUBLE, Float64Array.from(data));
+  }
+
+  private initializer(prefix: string, dims: number[], dataType: number, array: Float32Array | Float64Array): string {
     if (array.length !== dims.reduce((a, b) => a * b, 1)) {
       throw new Error(`initializer ${prefix}: ${array.length} values for dims [${dims.join(", ")}]`);
     }
@@ -46,7 +54,7 @@ export class GraphBuilder {
     this.initializers.push({
       name,
       dims,
-      dataType: DataType.FLOAT,
+      dataType,
       rawData: new Uint8Array(array.buffer, array.byteOffset, array.byteLength),
     });
     return name;
@@ -92,6 +100,7 @@ export class GraphBuilder {
   static readonly INT64 = DataType.INT64;
   static readonly INT32 = DataType.INT32;
   static readonly DOUBLE = DataType.DOUBLE;
+  static readonly FLOAT = DataType.FLOAT;
 
   /** Serialises the model (ONNX IR 8, default domain at `opset`). */
   encode(opset: number, producer: string): Uint8Array {

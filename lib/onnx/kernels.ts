@@ -106,6 +106,42 @@ function shortlistGraph(): Uint8Array {
 }
 
 /**
+ * What the two-stage search keeps of each memory row (lib/patchcore/knn/twoStage.ts): memory [m, D],
+ * rows [b] (int32: which rows), mean [1, D], basis [r, D] (orthonormal rows) ->
+ *   memory_aug [b, r+1]: the row centred (float32, as queries are in shortlistGraph), projected on
+ *     the basis, and the norm of what the projection misses, sqrt(|centred|^2 - |projected|^2)
+ *     with both squared norms summed in float64;
+ *   memory_aug_sq_norms [b]: |projected|^2 + residual^2 (float64, then float32).
+ */
+function memoryAugGraph(): Uint8Array {
+  const b = new GraphBuilder("two_stage_memory_aug");
+  const memory = b.input("memory", ["m", "dim"]);
+  const rows = b.input("rows", ["b"], GraphBuilder.INT32);
+  const mean = b.input("mean", [1, "dim"]);
+  const basis = b.input("basis", ["r", "dim"]);
+  const axes1 = b.int64s("axes", [1]);
+  const centred = b.op("Sub", [b.op("Gather", [memory, rows], { axis: 0 }), mean]); // [b, D]
+  const projected = b.op("Gemm", [centred, basis], { transB: 1 }); // [b, r]
+  const squared64 = (x: string) => b.op("ReduceSumSquare", [b.op("Cast", [x], { to: GraphBuilder.DOUBLE }), axes1], { keepdims: 1 }); // [b, 1] float64
+  const projectedSquared = squared64(projected);
+  const residual = b.op("Sqrt", [b.op("Max", [b.op("Sub", [squared64(centred), projectedSquared]), b.doubles("zero", [1], [0])])]); // [b, 1] float64
+  b.expose(b.op("Concat", [projected, b.op("Cast", [residual], { to: GraphBuilder.FLOAT })], { axis: 1 }), "memory_aug", ["b", "r1"]);
+  const augSquared = b.op("Add", [projectedSquared, b.op("Mul", [residual, residual])]);
+  b.expose(b.op("Cast", [b.op("Reshape", [augSquared, b.int64s("column", [-1])])], { to: GraphBuilder.FLOAT }), "memory_aug_sq_norms", ["b"]);
+  return b.encode(18, "patchcore-inspection-api/kernels");
+}
+
+/** basis [r, D] (float32) -> ||B B^T - I||_F^2, in float64 (a scalar). */
+function basisDeviationGraph(): Uint8Array {
+  const b = new GraphBuilder("basis_deviation");
+  const basis = b.op("Cast", [b.input("basis", ["r", "dim"])], { to: GraphBuilder.DOUBLE });
+  const gram = b.op("Gemm", [basis, basis], { transB: 1 }); // [r, r]
+  const identity = b.op("EyeLike", [gram]);
+  b.expose(b.op("ReduceSumSquare", [b.op("Sub", [gram, identity])], { keepdims: 0 }), "squared", [], GraphBuilder.DOUBLE);
+  return b.encode(18, "patchcore-inspection-api/kernels");
+}
+
+/**
  * queries [n, D] (any norm, normalised as in `nearestGraph`), memory [m, D], bank_rows [m'] (int32:
  * the bank row of each shortlist row), candidates [n, e] (int32, shortlist rows) ->
  * dots [n, e]: unit query i . memory[bank_rows[candidates[i, c]]], float32. The candidate rows are
@@ -320,6 +356,28 @@ export async function shortlist(queries: Float32Array, dim: number, inputs: Shor
     k: new ort.Tensor("int64", BigInt64Array.of(BigInt(kk)), [1]),
   });
   return { lowerBounds: out.lower_bounds!.data as Float32Array, candidates: out.candidates!.data as Int32Array, k: kk, querySquared: out.query_aug_sq!.data as Float32Array };
+}
+
+/**
+ * Rows `rows` of `memory` [m, dim] as the two-stage search keeps them (memoryAugGraph): Float32Array
+ * [rows.length, rank + 1] and their squared norms [rows.length].
+ */
+export async function memoryAug(memory: Float32Array, dim: number, rows: Int32Array, mean: Float32Array, basis: Float32Array, rank: number, threads: number): Promise<{ aug: Float32Array; augSquared: Float32Array }> {
+  const s = await session("two_stage_memory_aug", memoryAugGraph, threads);
+  const out = await s.run({
+    memory: new ort.Tensor("float32", memory, [memory.length / dim, dim]),
+    rows: new ort.Tensor("int32", rows, [rows.length]),
+    mean: new ort.Tensor("float32", mean, [1, dim]),
+    basis: new ort.Tensor("float32", basis, [rank, dim]),
+  });
+  return { aug: out.memory_aug!.data as Float32Array, augSquared: out.memory_aug_sq_norms!.data as Float32Array };
+}
+
+/** ||B B^T - I||_F of `basis` [rank, dim] (rows), in float64 (basisDeviationGraph). */
+export async function basisDeviationF64(basis: Float32Array, rank: number, dim: number, threads: number): Promise<number> {
+  const s = await session("basis_deviation", basisDeviationGraph, threads);
+  const out = await s.run({ basis: new ort.Tensor("float32", basis, [rank, dim]) });
+  return Math.sqrt((out.squared!.data as Float64Array)[0]!);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { PatchGrid } from "../features/extractor";
 import { InvalidInputError } from "../errors";
 import { kCenterGreedy } from "./coreset";
+import type { ShortlistBasis } from "./knn/shortlistBasis";
 import { concatRows, gatherRows, l2NormalizeRows } from "./vectors";
 
 /** What a memory records about its fit (stored as the `metadata` JSON of the .npz). */
@@ -31,6 +32,8 @@ export interface MemoryBank {
   readonly tokenH: number;
   readonly tokenW: number;
   readonly metadata: MemoryMetadata;
+  /** The two-stage search's basis, found at fit for banks that search will score (lib/patchcore/knn/shortlistBasis.ts). */
+  readonly shortlistBasis?: ShortlistBasis;
 }
 
 export interface FitOptions {

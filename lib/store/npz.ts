@@ -1,7 +1,8 @@
 import type { MemoryBank, MemoryMetadata } from "../patchcore/memoryBank";
 import { l2NormalizeRows } from "../patchcore/vectors";
 import { decodeNpy, encodeNpy, NpyFormatError, type NpyArray } from "./npy";
-import { readZip, writeZip } from "./zip";
+import { readZip, writeZip, type ZipEntry } from "./zip";
+import type { ShortlistBasis } from "../patchcore/knn/shortlistBasis";
 
 /**
  * A memory bank as the old backend stored it: a real NumPy .npz that
@@ -10,6 +11,10 @@ import { readZip, writeZip } from "./zip";
  *   token_h   int64 scalar
  *   token_w   int64 scalar
  *   metadata  0-d unicode string ('<U', what np.savez makes of a Python str) holding JSON
+ * and, for banks the two-stage search scores, the basis their fit found for it
+ * (lib/patchcore/knn/shortlistBasis.ts; numpy and the old backend ignore arrays they do not read):
+ *   knn_mean  float32 [D]
+ *   knn_basis float32 [rank, D]
  */
 export function encodeMemoryNpz(bank: MemoryBank): Buffer {
   const emb = bank.embeddings;
@@ -20,7 +25,16 @@ export function encodeMemoryNpz(bank: MemoryBank): Buffer {
     { name: "token_h.npy", data: encodeNpy("<i8", [], new Uint8Array(BigInt64Array.of(BigInt(bank.tokenH)).buffer)) },
     { name: "token_w.npy", data: encodeNpy("<i8", [], new Uint8Array(BigInt64Array.of(BigInt(bank.tokenW)).buffer)) },
     { name: "metadata.npy", data: encodeNpy(`<U${codePoints.length}`, [], new Uint8Array(codePoints.buffer)) },
+    ...(bank.shortlistBasis ? basisEntries(bank.shortlistBasis, bank.dim) : []),
   ]);
+}
+
+function basisEntries(basis: ShortlistBasis, dim: number): ZipEntry[] {
+  const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  return [
+    { name: "knn_mean.npy", data: encodeNpy("<f4", [dim], bytes(basis.mean)) },
+    { name: "knn_basis.npy", data: encodeNpy("<f4", [basis.rank, dim], bytes(basis.basis)) },
+  ];
 }
 
 /** Reads a memory .npz written by this service or by the old Python backend (numpy). */
@@ -48,7 +62,21 @@ export function decodeMemoryNpz(bytes: Uint8Array): MemoryBank {
     tokenH,
     tokenW,
     metadata: parseMetadata(arrays.get("metadata")),
+    ...storedBasis(arrays, dim),
   };
+}
+
+/**
+ * The two-stage basis if both arrays are there with the shapes it needs; anything else is ignored
+ * (the basis only buys speed: the search finds one itself, and checks a stored one before use).
+ */
+function storedBasis(arrays: Map<string, NpyArray>, dim: number): { shortlistBasis: ShortlistBasis } | Record<string, never> {
+  const mean = arrays.get("knn_mean");
+  const basis = arrays.get("knn_basis");
+  if (!mean || !basis || mean.descr !== "<f4" || basis.descr !== "<f4") return {};
+  const rank = basis.shape[0] ?? 0;
+  if (mean.shape.length !== 1 || mean.shape[0] !== dim || basis.shape.length !== 2 || basis.shape[1] !== dim || rank < 1) return {};
+  return { shortlistBasis: { mean: floatArray(mean, dim, "knn_mean"), basis: floatArray(basis, rank * dim, "knn_basis"), rank } };
 }
 
 function floatArray(array: NpyArray, length: number, name: string): Float32Array {

@@ -82,6 +82,31 @@ describe("npz: what is not a memory is refused with a reason", () => {
     expect(() => decodeMemoryNpz(make())).toThrow(message);
   });
 
+  it("round-trips the two-stage basis, and ignores one that is incomplete or of the wrong shape", () => {
+    const bank = goldenBank();
+    const shortlistBasis = { mean: Float32Array.of(0.1, 0.2, 0.3), basis: Float32Array.of(1, 0, 0, 0, 1, 0), rank: 2 };
+    const withBasis = encodeMemoryNpz({ ...bank, shortlistBasis });
+    expect(readZip(withBasis).map((e) => e.name)).toEqual(["emb.npy", "token_h.npy", "token_w.npy", "metadata.npy", "knn_mean.npy", "knn_basis.npy"]);
+    const read = decodeMemoryNpz(withBasis);
+    expect(read.shortlistBasis).toEqual(shortlistBasis);
+    expect(Array.from(read.embeddings)).toEqual(Array.from(bank.embeddings));
+    expect(decodeMemoryNpz(encodeMemoryNpz(bank)).shortlistBasis).toBeUndefined();
+    const entries = readZip(withBasis);
+    const without = (name: string) => writeZip(entries.filter((e) => e.name !== name));
+    const replaced = (name: string, data: Buffer) => writeZip(entries.map((e) => (e.name === name ? { name, data } : e)));
+    for (const spoilt of [
+      without("knn_mean.npy"),
+      without("knn_basis.npy"),
+      replaced("knn_mean.npy", encodeNpy("<f4", [2], new Uint8Array(Float32Array.of(0, 0).buffer))),
+      replaced("knn_basis.npy", encodeNpy("<f4", [2, 2], new Uint8Array(new Float32Array(4).buffer))),
+      replaced("knn_basis.npy", encodeNpy("<f8", [2, 3], new Uint8Array(new Float64Array(6).buffer))),
+    ]) {
+      const decoded = decodeMemoryNpz(spoilt);
+      expect(decoded.shortlistBasis).toBeUndefined();
+      expect(decoded.count).toBe(5);
+    }
+  });
+
   it("detects a flipped byte by CRC", () => {
     const bytes = Buffer.from(fixture("old_backend_memory.npz"));
     const entries = readZip(bytes);

@@ -1,11 +1,13 @@
 import path from "node:path";
 import { embedImages } from "../../lib/features/embed";
+import { basisDeviationF64 } from "../../lib/onnx/kernels";
 import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
 import { decodeImage } from "../../lib/image/decode";
 import type { MemoryBank } from "../../lib/patchcore/memoryBank";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";
 import { knnPlan, TWO_STAGE_MIN_DIM, TWO_STAGE_MIN_ROWS } from "../../lib/patchcore/knn/select";
-import { DEFAULT_TWO_STAGE, distinctRows, orthonormalRows, TwoStageScorer, type TwoStageParams } from "../../lib/patchcore/knn/twoStage";
+import { MAX_BASIS_DEVIATION, orthonormalRows, type ShortlistBasis } from "../../lib/patchcore/knn/shortlistBasis";
+import { DEFAULT_TWO_STAGE, distinctRows, findBankBasis, TwoStageScorer, type TwoStageParams } from "../../lib/patchcore/knn/twoStage";
 import { percentile } from "../../lib/patchcore/percentile";
 import { concatRows, l2NormalizeRows } from "../../lib/patchcore/vectors";
 import { SeededRandom } from "../../lib/random";
@@ -255,6 +257,42 @@ describe("two-stage nearest neighbour vs brute force", () => {
     const single = await TwoStageScorer.build(bankOf(same, dim), 1);
     expect(single.distinctRows).toBe(1);
     expectSameAnswers(await single.search(queries), bruteForce(queries, same, dim));
+  });
+});
+
+describe("a basis stored with the memory", () => {
+  const dim = 1152;
+  const memory = lowRankClusteredRows(3000, dim, 42, 0.6, 96, 2);
+  const queries = lowRankClusteredRows(128, dim, 42, 0.6, 96, 3);
+  const params = { ...DEFAULT_TWO_STAGE, rank: 160 };
+
+  it("is what the scorer would find, orthonormal to well under the bound it is held to, and used as is", async () => {
+    const bank = bankOf(memory, dim);
+    const basis = await findBankBasis(bank, 2, params);
+    expect(basis.rank).toBe(160);
+    expect(await basisDeviationF64(basis.basis, basis.rank, dim, 2)).toBeLessThan(MAX_BASIS_DEVIATION / 2);
+    const found = await TwoStageScorer.build(bank, 2, params);
+    const stored = await TwoStageScorer.build(bank, 2, params, basis);
+    expect([found.basisSource, stored.basisSource]).toEqual(["found", "stored"]);
+    expect(stored.buildTimings.basis).toBeUndefined();
+    const truth = bruteForce(queries, memory, dim);
+    const a = await stored.search(queries);
+    expectSameAnswers(a, truth);
+    expect(Array.from(a.squared)).toEqual(Array.from((await found.search(queries)).squared));
+    expect(stored.kind).toBe("two_stage");
+  });
+
+  it.each([
+    ["rows 1 % too long (not orthonormal)", (b: ShortlistBasis): ShortlistBasis => ({ ...b, basis: b.basis.map((v, i) => (i < dim ? v * 1.01 : v)) })],
+    ["two rows the same (not orthogonal)", (b: ShortlistBasis): ShortlistBasis => ({ ...b, basis: Float32Array.from(b.basis, (v, i) => (i >= dim && i < 2 * dim ? b.basis[i - dim]! : v)) })],
+    ["another rank than the search asks for", (b: ShortlistBasis): ShortlistBasis => ({ ...b, basis: b.basis.subarray(0, 96 * dim), rank: 96 })],
+    ["a NaN in the mean", (b: ShortlistBasis): ShortlistBasis => ({ ...b, mean: Float32Array.from(b.mean, (v, i) => (i === 5 ? NaN : v)) })],
+    ["a mean of another dimension", (b: ShortlistBasis): ShortlistBasis => ({ ...b, mean: b.mean.subarray(1) })],
+  ])("is not used, and one is found instead, when it has %s; the answers stay exact", async (_name, spoil) => {
+    const bank = bankOf(memory, dim);
+    const scorer = await TwoStageScorer.build(bank, 2, params, spoil(await findBankBasis(bank, 2, params)));
+    expect(scorer.basisSource).toBe("found");
+    expectSameAnswers(await scorer.search(queries), bruteForce(queries, memory, dim));
   });
 });
 

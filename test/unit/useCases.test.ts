@@ -4,6 +4,7 @@ import { calibrateFromScores } from "../../lib/app/calibrate";
 import { standaloneContext } from "../../lib/app/context";
 import { fitMemory } from "../../lib/app/fit";
 import { inspectImage } from "../../lib/app/inspect";
+import { loadMemory } from "../../lib/app/memoryCache";
 import { createServices, type Services } from "../../lib/app/services";
 import { loadConfig } from "../../lib/config";
 import { parseWith } from "../../lib/contract/parse";
@@ -11,7 +12,9 @@ import { routes } from "../../lib/contract/routes";
 import type { UploadedFile } from "../../lib/contract/files";
 import { CorruptArtefactError, DomainError, NotFittedError, TimeBudgetError, TooLargeError, UnavailableError } from "../../lib/errors";
 import { createLogger } from "../../lib/log";
-import { encodeId } from "../../lib/store/keys";
+import { DEFAULT_TWO_STAGE, TwoStageScorer } from "../../lib/patchcore/knn/twoStage";
+import { encodeId, modelIdentity, modelKeys } from "../../lib/store/keys";
+import { decodeMemoryNpz } from "../../lib/store/npz";
 import { MemoryBlobStore } from "../../lib/store/memoryBlobStore";
 import { brushedMetal, encodePng, paintSpot } from "../../scripts/synthetic/images";
 import { PROJECT_ROOT } from "../helpers/testStack";
@@ -71,6 +74,28 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
     services = tooBig;
     expect((await fit({ role_id: "Big" })).index).toBe("none");
     expect((await inspect(defect, { role_id: "Big" })).knn).toBe("exact");
+  });
+
+  it("stores the two-stage search's basis with the memory when that search will score it, and the loaded scorer uses it", async () => {
+    const config = loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", KNN_BACKEND: "two_stage", LOG_LEVEL: "silent" });
+    services = createServices(config, { blobStore: store });
+    const fitted = await fit({});
+    expect(fitted.index).toBe("two_stage");
+    expect(fitted.timings_ms.knn_basis).toBeGreaterThan(0);
+    const keys = modelKeys(config.s3.prefix, modelIdentity("R", "Roi"));
+    const stored = decodeMemoryNpz((await store.get(keys.memory))!.body);
+    expect(stored.shortlistBasis?.rank).toBe(Math.min(DEFAULT_TWO_STAGE.rank, stored.dim));
+    const { memory } = await loadMemory(services, keys, ctx());
+    expect((memory!.scorer as TwoStageScorer).basisSource).toBe("stored");
+    const viaTwoStage = await inspect(defect);
+    expect(viaTwoStage.knn).toBe("two_stage");
+    // the same memory scored by brute force gives the same score, to the float32 graph's rounding
+    // (it errs by up to ~1e-5 per patch; the two-stage search's distances are float64)
+    services = createServices(loadConfig({ MODEL_DIR: config.model.dir, ORT_THREADS: "1", KNN_BACKEND: "exact", LOG_LEVEL: "silent" }), { blobStore: store });
+    expect(Math.abs((await inspect(defect)).score - viaTwoStage.score)).toBeLessThanOrEqual(1e-5 * viaTwoStage.score);
+    // a fit the exact search will score stores no basis
+    expect((await fit({})).index).toBe("none");
+    expect(decodeMemoryNpz((await store.get(keys.memory))!.body).shortlistBasis).toBeUndefined();
   });
 
   it("says not_fitted for an unknown memory and for a memory of another model's dimension", async () => {

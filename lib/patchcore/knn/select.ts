@@ -6,8 +6,9 @@ export type KnnKind = "exact" | "hnsw" | "two_stage";
  * Which nearest-neighbour backend scores an inference. This one decision serves both ends: a fit
  * builds and stores an HNSW index exactly when an inference on that bank will read it, and an
  * inference reads it only then (and only when the index was written by the memory's own fit;
- * otherwise it scores exactly). The two-stage search needs nothing stored: its shortlist is built
- * from the bank when the memory is loaded.
+ * otherwise it scores exactly). For the two-stage search a fit stores its principal basis in the
+ * memory (lib/patchcore/knn/shortlistBasis.ts); the rest of its shortlist is built from the bank
+ * when the memory is loaded (and the basis too, for a memory stored without one).
  *
  * "auto": exact below TWO_STAGE_MIN_ROWS rows or TWO_STAGE_MIN_DIM dimensions, the two-stage search
  * (lib/patchcore/knn/twoStage.ts) from there on. Both give the brute-force answer; the two-stage search is faster on large banks

@@ -1,7 +1,7 @@
-import { candidateDots, matmulTransposedA, matmulTransposedB, nearestSquaredL2Normalised, projectOut, shortlist, type ShortlistInputs } from "../../onnx/kernels";
-import { SeededRandom } from "../../random";
+import { basisDeviationF64, candidateDots, memoryAug as memoryAugRows, nearestSquaredL2Normalised, shortlist, type ShortlistInputs } from "../../onnx/kernels";
 import type { MemoryBank } from "../memoryBank";
 import type { NearestNeighbourScorer } from "./scorer";
+import { findShortlistBasis, MAX_BASIS_DEVIATION, type ShortlistBasis } from "./shortlistBasis";
 
 const { max, min, sqrt } = Math;
 
@@ -136,7 +136,11 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     return this.rowOf.length;
   }
 
-  static async build(bank: MemoryBank, threads: number, params: TwoStageParams = DEFAULT_TWO_STAGE): Promise<TwoStageScorer> {
+  /**
+   * The scorer of `bank`. `stored`: the basis its fit stored with it (lib/store/npz.ts), used when
+   * it has the rank asked for and passes the orthonormality check; otherwise one is found now.
+   */
+  static async build(bank: MemoryBank, threads: number, params: TwoStageParams = DEFAULT_TWO_STAGE, stored?: ShortlistBasis): Promise<TwoStageScorer> {
     const timings: Record<string, number> = {};
     let mark = performance.now();
     const lap = (name: string) => {
@@ -147,41 +151,23 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     const { dim, embeddings } = bank;
     const rowOf = distinctRows(embeddings, bank.count, dim);
     const u = rowOf.length;
-    const rank = min(params.rank, dim);
     const rowSquared = squaredNorms(embeddings, bank.count, dim);
     lap("distinct_rows_and_norms");
 
-    const sampleCount = min(u, params.sampleRows);
-    const sampleRows = Int32Array.from({ length: sampleCount }, (_, i) => rowOf[Math.floor((i * u) / sampleCount)]!);
-    const sample = gather(embeddings, dim, sampleRows);
-    const mean = columnMean(sample, sampleCount, dim);
-    subtractRow(sample, sampleCount, dim, mean);
-    // the whole space: the bounds are the distances themselves (in float32), no basis to find
-    const basis = rank === dim ? identity(dim) : await principalBasis(sample, sampleCount, dim, rank, params.powerIterations, params.seed, threads);
-    lap("basis");
+    const usable = stored !== undefined && (await usableBasis(stored, dim, min(params.rank, dim), threads));
+    const { mean, basis, rank } = usable ? stored : await findShortlistBasis(embeddings, rowOf, dim, params, threads);
+    lap(usable ? "basis_check" : "basis");
 
-    // each row centred (in blocks, never the whole bank at once), projected, and the squared norm
-    // of what the projection misses: |row - mean|^2 in float64 less |projection|^2
+    // each row centred, projected, and the norm of what the projection misses, on onnxruntime in
+    // blocks of rows (bounds the graph's [block, D] intermediates)
     const r1 = rank + 1;
     const memoryAug = new Float32Array(u * r1);
     const memoryAugSqNorms = new Float32Array(u);
-    const centred = new Float32Array(min(u, CENTRING_BLOCK) * dim);
     for (let start = 0; start < u; start += CENTRING_BLOCK) {
-      const rows = min(CENTRING_BLOCK, u - start);
-      const centredSquared = centreRows(embeddings, rowOf, start, rows, dim, mean, centred);
-      const projected = await matmulTransposedB(centred.subarray(0, rows * dim), basis, rows, dim, rank, threads); // [rows, rank]
-      for (let i = 0; i < rows; i++) {
-        const j = start + i;
-        let projectedSquared = 0;
-        for (let c = 0; c < rank; c++) {
-          const p = projected[i * rank + c]!;
-          memoryAug[j * r1 + c] = p;
-          projectedSquared += p * p;
-        }
-        const residual = sqrt(max(0, centredSquared[i]! - projectedSquared));
-        memoryAug[j * r1 + rank] = residual;
-        memoryAugSqNorms[j] = projectedSquared + residual * residual;
-      }
+      const rows = rowOf.subarray(start, min(u, start + CENTRING_BLOCK));
+      const { aug, augSquared } = await memoryAugRows(embeddings, dim, rows, mean, basis, rank, threads);
+      memoryAug.set(aug, start * r1);
+      memoryAugSqNorms.set(augSquared, start);
     }
     lap("projection");
     let largest = 1;
@@ -190,11 +176,14 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     for (let j = 0; j < u; j++) largestAug = max(largestAug, memoryAugSqNorms[j]!);
     const scorer = new TwoStageScorer(bank, threads, { ...params, rank }, { mean, basis, rank, memoryAug, memoryAugSqNorms }, rowOf, rowSquared, DOT_MARGIN * largest, largestAug);
     scorer.buildTimings = timings;
+    scorer.basisSource = usable ? "stored" : "found";
     return scorer;
   }
 
   /** Wall time of the build's phases, ms (for the bench). */
   buildTimings: Record<string, number> = {};
+  /** Whether the basis came with the memory or was found when the scorer was built. */
+  basisSource: "stored" | "found" = "found";
 
   async distances(queries: Float32Array): Promise<Float32Array> {
     const { squared } = await this.search(queries);
@@ -525,34 +514,19 @@ export function distinctRows(data: Float32Array, rows: number, dim: number): Int
   return Int32Array.from(keep);
 }
 
-function gather(data: Float32Array, dim: number, rows: Int32Array): Float32Array {
-  const out = new Float32Array(rows.length * dim);
-  for (let i = 0; i < rows.length; i++) out.set(data.subarray(rows[i]! * dim, (rows[i]! + 1) * dim), i * dim);
-  return out;
+/** The basis the two-stage search would find for `bank` (a fit stores it with the memory: see ShortlistBasis). */
+export function findBankBasis(bank: MemoryBank, threads: number, params: TwoStageParams = DEFAULT_TWO_STAGE): Promise<ShortlistBasis> {
+  return findShortlistBasis(bank.embeddings, distinctRows(bank.embeddings, bank.count, bank.dim), bank.dim, params, threads);
 }
 
-/** Rows centred and projected per onnxruntime run while building (bounds the centred copy: 4096 x 1152 floats, 19 MB). */
+/** Whether a stored basis fits this bank: its shapes, the rank asked for, orthonormal rows (MAX_BASIS_DEVIATION). */
+async function usableBasis(stored: ShortlistBasis, dim: number, rank: number, threads: number): Promise<boolean> {
+  if (stored.rank !== rank || stored.mean.length !== dim || stored.basis.length !== rank * dim || !stored.mean.every(Number.isFinite)) return false;
+  return (await basisDeviationF64(stored.basis, rank, dim, threads)) <= MAX_BASIS_DEVIATION;
+}
+
+/** Memory rows per onnxruntime run of the build's projection (bounds its float64 copy: 4096 x 1152 x 8 bytes, 38 MB). */
 const CENTRING_BLOCK = 4096;
-
-/**
- * Rows rowOf[start .. start + rows) of `data` less `mean` into `out` [rows, dim] (float32), and
- * their squared norms computed in float64 from the same differences.
- */
-function centreRows(data: Float32Array, rowOf: Int32Array, start: number, rows: number, dim: number, mean: Float32Array, out: Float32Array): Float64Array {
-  const squared = new Float64Array(rows);
-  for (let i = 0; i < rows; i++) {
-    const from = rowOf[start + i]! * dim;
-    const to = i * dim;
-    let s = 0;
-    for (let d = 0; d < dim; d++) {
-      const v = data[from + d]! - mean[d]!;
-      out[to + d] = v;
-      s += v * v;
-    }
-    squared[i] = s;
-  }
-  return squared;
-}
 
 /** ||row||^2 of each row of `data` [rows, dim], float64. */
 function squaredNorms(data: Float32Array, rows: number, dim: number): Float64Array {
@@ -570,100 +544,4 @@ function squaredNorms(data: Float32Array, rows: number, dim: number): Float64Arr
     out[r] = s0 + s1;
   }
   return out;
-}
-
-function subtractRow(data: Float32Array, rows: number, dim: number, row: Float32Array): void {
-  for (let r = 0; r < rows; r++) {
-    const base = r * dim;
-    for (let d = 0; d < dim; d++) data[base + d]! -= row[d]!;
-  }
-}
-
-function columnMean(data: Float32Array, rows: number, dim: number): Float32Array {
-  const sum = new Float64Array(dim);
-  for (let r = 0; r < rows; r++) for (let d = 0; d < dim; d++) sum[d]! += data[r * dim + d]!;
-  return Float32Array.from(sum, (s) => s / max(rows, 1));
-}
-
-/**
- * Orthonormal basis [rank, dim] (rows) of the dominant row space of centred `sample` [rows, dim]:
- * a randomised range finder (Halko, Martinsson, Tropp 2011) with `iterations` power iterations,
- * the products on onnxruntime. Any orthonormal basis keeps the lower bound valid; a better one
- * only makes it tighter.
- */
-async function principalBasis(sample: Float32Array, rows: number, dim: number, rank: number, iterations: number, seed: number, threads: number): Promise<Float32Array> {
-  const rng = new SeededRandom(seed);
-  let basis = rng.fillNormal(new Float32Array(rank * dim), 1);
-  for (let it = 0; it <= iterations; it++) {
-    const scores = await matmulTransposedB(sample, basis, rows, dim, rank, threads); // [rows, rank]
-    basis = await orthonormalRows(await matmulTransposedA(scores, sample, rows, rank, dim, threads), rank, dim, rng, threads); // [rank, dim]
-  }
-  return basis;
-}
-
-const GRAM_SCHMIDT_BLOCK = 32;
-
-/**
- * Orthonormal rows spanning those of `a` [count, dim] (row-major), in order, in float64: block
- * Gram-Schmidt, twice ("BCGS2"), the projections on the rows done so far on onnxruntime (float64
- * Gemm), the rows of a block among themselves by modified Gram-Schmidt, twice, in JavaScript.
- * Float64 throughout: the power iteration leaves the rows ill-conditioned (singular values spread
- * by the eigenvalues squared), and float32 projections left rows not orthogonal to the earlier
- * ones, which broke the lower bound (measured: projections longer than their vector on the
- * texture model's features). A row that vanishes (rank-deficient input) is replaced by a random one.
- */
-export async function orthonormalRows(a: Float32Array, count: number, dim: number, rng: SeededRandom, threads: number): Promise<Float32Array> {
-  const q = new Float64Array(count * dim);
-  const row = new Float64Array(dim);
-  for (let start = 0; start < count; start += GRAM_SCHMIDT_BLOCK) {
-    const size = min(GRAM_SCHMIDT_BLOCK, count - start);
-    let block: Float64Array = Float64Array.from(a.subarray(start * dim, (start + size) * dim));
-    if (start > 0) for (let pass = 0; pass < 2; pass++) block = await projectOut(block, q.subarray(0, start * dim), size, start, dim, threads);
-    for (let r = 0; r < size; r++) {
-      for (let d = 0; d < dim; d++) row[d] = block[r * dim + d]!;
-      let original = 0;
-      for (let d = 0; d < dim; d++) original += a[(start + r) * dim + d]! ** 2;
-      original = sqrt(original);
-      for (let attempt = 0; ; attempt++) {
-        // a replacement row, or one that mostly cancelled (float64 rounding then matters): all earlier rows again
-        const all = attempt > 0 || norm(row) < 1e-4 * original;
-        const before = attempt > 0 ? norm(row) : original;
-        for (let pass = 0; pass < 2; pass++) for (let p = all ? 0 : start; p < start + r; p++) subtractProjection(row, q, p * dim, dim);
-        const after = norm(row);
-        if (after > 1e-9 * before && after > 1e-30) {
-          for (let d = 0; d < dim; d++) q[(start + r) * dim + d] = row[d]! / after;
-          break;
-        }
-        if (attempt > 8) throw new Error("orthonormalRows: cannot complete the basis");
-        for (let d = 0; d < dim; d++) row[d] = rng.normal();
-      }
-    }
-  }
-  return Float32Array.from(q);
-}
-
-/** row -= (row . q[base ..]) q[base ..], float64. */
-function subtractProjection(row: Float64Array, q: Float64Array, base: number, dim: number): void {
-  let s0 = 0;
-  let s1 = 0;
-  let d = 0;
-  for (; d + 1 < dim; d += 2) {
-    s0 += q[base + d]! * row[d]!;
-    s1 += q[base + d + 1]! * row[d + 1]!;
-  }
-  if (d < dim) s0 += q[base + d]! * row[d]!;
-  const s = s0 + s1;
-  for (d = 0; d < dim; d++) row[d]! -= s * q[base + d]!;
-}
-
-function identity(dim: number): Float32Array {
-  const out = new Float32Array(dim * dim);
-  for (let d = 0; d < dim; d++) out[d * dim + d] = 1;
-  return out;
-}
-
-function norm(v: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  return sqrt(s);
 }
