@@ -102,8 +102,9 @@ export async function fitMemory(services: Services, input: FitOkRequest, ctx: Us
 
 /**
  * The end of every fit (uploaded images or a dataset): the HNSW index when the kNN policy will
- * read it (or the two-stage search's basis, stored in the memory, when that search will score it), the recipe's mm_per_px lock (the first fit of a recipe sets it), the store's commit,
- * and /fit_ok's answer from what the memory records.
+ * read it (or the two-stage search's basis, stored in the memory, when that search will score
+ * it), the recipe's mm_per_px lock (the first fit of a recipe sets it), the store's commit, and
+ * /fit_ok's answer from what the memory records.
  */
 export async function commitFit(services: Services, identity: ModelIdentity, bank: MemoryBank, mmPerPx: number, ctx: UseCaseContext): Promise<FitResult> {
   const { config, memories } = services;

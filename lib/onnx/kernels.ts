@@ -362,7 +362,7 @@ export async function shortlist(queries: Float32Array, dim: number, inputs: Shor
  * Rows `rows` of `memory` [m, dim] as the two-stage search keeps them (memoryAugGraph): Float32Array
  * [rows.length, rank + 1] and their squared norms [rows.length].
  */
-export async function memoryAug(memory: Float32Array, dim: number, rows: Int32Array, mean: Float32Array, basis: Float32Array, rank: number, threads: number): Promise<{ aug: Float32Array; augSquared: Float32Array }> {
+export async function memoryAugRows(memory: Float32Array, dim: number, rows: Int32Array, mean: Float32Array, basis: Float32Array, rank: number, threads: number): Promise<{ aug: Float32Array; augSquared: Float32Array }> {
   const s = await session("two_stage_memory_aug", memoryAugGraph, threads);
   const out = await s.run({
     memory: new ort.Tensor("float32", memory, [memory.length / dim, dim]),

@@ -8,8 +8,8 @@ const { max, min, sqrt } = Math;
  * The subspace the two-stage search (./twoStage.ts) bounds distances in: the mean of the bank's
  * rows and an orthonormal basis of their dominant directions. Found from a sample of rows (a
  * randomised range finder, float64 orthonormalisation) when a memory is fitted, and stored in the
- * memory's .npz (lib/store/npz.ts), so that loading a memory does not find it again (~150-350 ms
- * at 10k x 1152, npm run bench). Any orthonormal basis keeps the search exact; a better one only
+ * memory's .npz (lib/store/npz.ts), so that loading a memory does not find it again (~300 ms
+ * at 10k x 1152: /fit_ok's timings_ms.knn_basis). Any orthonormal basis keeps the search exact; a better one only
  * makes its bounds tighter, so a stored basis is used only after a check that it is orthonormal
  * (basisDeviationF64, lib/onnx/kernels.ts).
  */
@@ -35,7 +35,8 @@ export interface BasisParams {
 /**
  * Largest deviation from orthonormality a stored basis may have: ||B B^T - I||_F, which bounds
  * how far |projection|^2 can stray from a true projection's, relative to |row|^2. The search's
- * rounding margin (LOWER_BOUND_MARGIN, 2e-5) must absorb it; bases found here measure ~1e-7.
+ * rounding margin (LOWER_BOUND_MARGIN, 2e-5) must absorb it; bases found here measure ~1.7e-7
+ * (ViT-shaped features of the bench, 10k x 1152, rank 160).
  */
 export const MAX_BASIS_DEVIATION = 1e-6;
 

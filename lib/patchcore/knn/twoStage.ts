@@ -1,4 +1,4 @@
-import { basisDeviationF64, candidateDots, memoryAug as memoryAugRows, nearestSquaredL2Normalised, shortlist, type ShortlistInputs } from "../../onnx/kernels";
+import { basisDeviationF64, candidateDots, memoryAugRows, nearestSquaredL2Normalised, shortlist, type ShortlistInputs } from "../../onnx/kernels";
 import type { MemoryBank } from "../memoryBank";
 import type { NearestNeighbourScorer } from "./scorer";
 import { findShortlistBasis, MAX_BASIS_DEVIATION, type ShortlistBasis } from "./shortlistBasis";
@@ -12,8 +12,8 @@ const { max, min, sqrt } = Math;
  * rows need the full 1152-d distance.
  *
  * Stage 1 (onnxruntime, shortlistGraph in lib/onnx/kernels.ts): the bank is centred and projected
- * on its top `rank` principal directions (a randomised range finder on a sample of rows, computed
- * once when the scorer is built); each row keeps [projection, norm of what the projection
+ * on its top `rank` principal directions (a randomised range finder on a sample of rows, found at
+ * fit and stored with the memory: ./shortlistBasis.ts); each row keeps [projection, norm of what the projection
  * misses] (rank + 1 numbers), each query likewise. For a query q and a row m,
  *   LB(q, m) = ||P^T(q - m)||^2 + (|r_q| - |r_m|)^2  <=  ||q - m||^2
  * since ||q - m||^2 = ||P^T(q - m)||^2 + |r_q|^2 + |r_m|^2 - 2 r_q.r_m and r_q.r_m <= |r_q||r_m|.
