@@ -38,15 +38,7 @@ export class GraphBuilder {
 
   /** A float32 initializer; `data` is row-major with `dims`. */
   floats(prefix: string, dims: number[], data: Float32Array | number[]): string {
-    return this.initializer(prefix, dims, DataType.FLOAT, data instanceof Float32Array ? data : Float32Array.from(data));
-  }
-
-  /** A float64 initializer; `data` is row-major with `dims`. */
-  doubles(prefix: string, dims: number[], data: number[]): string {
-    return this.initializer(prefix, dims, DataType.DOUBLE, Float64Array.from(data));
-  }
-
-  private initializer(prefix: string, dims: number[], dataType: number, array: Float32Array | Float64Array): string {
+    const array = data instanceof Float32Array ? data : Float32Array.from(data);
     if (array.length !== dims.reduce((a, b) => a * b, 1)) {
       throw new Error(`initializer ${prefix}: ${array.length} values for dims [${dims.join(", ")}]`);
     }
@@ -54,7 +46,7 @@ export class GraphBuilder {
     this.initializers.push({
       name,
       dims,
-      dataType,
+      dataType: DataType.FLOAT,
       rawData: new Uint8Array(array.buffer, array.byteOffset, array.byteLength),
     });
     return name;

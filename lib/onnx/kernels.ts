@@ -93,9 +93,8 @@ function shortlistGraph(): Uint8Array {
   const qLength = b.op("Max", [b.op("Sqrt", [b.op("ReduceSumSquare", [q, axes1], { keepdims: 1 })]), b.floats("eps", [1], [1e-12])]);
   const centred = b.op("Sub", [b.op("Div", [q, qLength]), mean]);
   const projected = b.op("Gemm", [centred, basis], { transB: 1 }); // [n, r]
-  const residualSquared = b.op("Sub", [b.op("ReduceSumSquare", [centred, axes1], { keepdims: 1 }), b.op("ReduceSumSquare", [projected, axes1], { keepdims: 1 })]);
-  const residual = b.op("Sqrt", [b.op("Max", [residualSquared, b.floats("zero", [1], [0])])]); // [n, 1]
-  const augmented = b.op("Concat", [projected, residual], { axis: 1 }); // [n, r+1]
+  const residual = residualNorm(b, centred, projected, basis, axes1); // [n, 1]
+  const augmented = b.op("Concat", [projected, b.op("Cast", [residual], { to: GraphBuilder.FLOAT })], { axis: 1 }); // [n, r+1]
   const partial = b.op("Gemm", [augmented, m, mNorm], { transB: 1, alpha: { float: -2 }, beta: { float: 1 } }); // |m'|^2 - 2 q'.m'
   const [values, indices] = b.node("TopK", [partial, k], { axis: 1, largest: 0, sorted: 1 }, 2);
   const augmentedSquared = b.op("ReduceSumSquare", [augmented, axes1], { keepdims: 1 }); // [n, 1]
@@ -106,11 +105,23 @@ function shortlistGraph(): Uint8Array {
 }
 
 /**
+ * |centred - projected B| per row, summed in float64 ([n, 1], float64): the norm of what the
+ * projection on `basis` misses, computed from the difference itself. Its rounding error is then
+ * proportional to |centred|, as the bounds' margin assumes; sqrt(|centred|^2 - |projected|^2) errs
+ * by up to the square root of the rounding of that difference, which for a vector almost inside
+ * the subspace is orders of magnitude more (a query with residual^2 ~ 1e-7 was given the wrong
+ * nearest row that way, with no fallback).
+ */
+function residualNorm(b: GraphBuilder, centred: string, projected: string, basis: string, axes1: string): string {
+  const residual = b.op("Sub", [centred, b.op("MatMul", [projected, basis])]); // [n, D]
+  return b.op("Sqrt", [b.op("ReduceSumSquare", [b.op("Cast", [residual], { to: GraphBuilder.DOUBLE }), axes1], { keepdims: 1 })]);
+}
+
+/**
  * What the two-stage search keeps of each memory row (lib/patchcore/knn/twoStage.ts): memory [m, D],
  * rows [b] (int32: which rows), mean [1, D], basis [r, D] (orthonormal rows) ->
  *   memory_aug [b, r+1]: the row centred (float32, as queries are in shortlistGraph), projected on
- *     the basis, and the norm of what the projection misses, sqrt(|centred|^2 - |projected|^2)
- *     with both squared norms summed in float64;
+ *     the basis, and the norm of what the projection misses (residualNorm);
  *   memory_aug_sq_norms [b]: |projected|^2 + residual^2 (float64, then float32).
  */
 function memoryAugGraph(): Uint8Array {
@@ -122,9 +133,8 @@ function memoryAugGraph(): Uint8Array {
   const axes1 = b.int64s("axes", [1]);
   const centred = b.op("Sub", [b.op("Gather", [memory, rows], { axis: 0 }), mean]); // [b, D]
   const projected = b.op("Gemm", [centred, basis], { transB: 1 }); // [b, r]
-  const squared64 = (x: string) => b.op("ReduceSumSquare", [b.op("Cast", [x], { to: GraphBuilder.DOUBLE }), axes1], { keepdims: 1 }); // [b, 1] float64
-  const projectedSquared = squared64(projected);
-  const residual = b.op("Sqrt", [b.op("Max", [b.op("Sub", [squared64(centred), projectedSquared]), b.doubles("zero", [1], [0])])]); // [b, 1] float64
+  const projectedSquared = b.op("ReduceSumSquare", [b.op("Cast", [projected], { to: GraphBuilder.DOUBLE }), axes1], { keepdims: 1 }); // [b, 1] float64
+  const residual = residualNorm(b, centred, projected, basis, axes1); // [b, 1] float64
   b.expose(b.op("Concat", [projected, b.op("Cast", [residual], { to: GraphBuilder.FLOAT })], { axis: 1 }), "memory_aug", ["b", "r1"]);
   const augSquared = b.op("Add", [projectedSquared, b.op("Mul", [residual, residual])]);
   b.expose(b.op("Cast", [b.op("Reshape", [augSquared, b.int64s("column", [-1])])], { to: GraphBuilder.FLOAT }), "memory_aug_sq_norms", ["b"]);

@@ -296,6 +296,56 @@ describe("a basis stored with the memory", () => {
   });
 });
 
+describe("a query almost inside the basis's subspace", () => {
+  // 8-d, rank 1 along e1. The query's residual (along e2) is tiny; the nearest row's residual is
+  // along e2 too, a decoy's along e3 is 2e-4 farther in squared distance. A residual norm computed
+  // as sqrt(|c|^2 - |p|^2) errs by ~sqrt(rounding) here (~3e-4), enough to rank the decoy first.
+  const D = 8;
+  function scene(queryResidualRatio: number): { bank: MemoryBank; query: Float32Array } {
+    const theta = Math.atan(Math.sqrt(queryResidualRatio));
+    const query = new Float32Array(D);
+    query[0] = Math.cos(theta);
+    query[1] = Math.sin(theta);
+    const distance = (a: number, b: number, axis: number) => {
+      const v = new Float64Array(D);
+      v[0] = Math.fround(a);
+      v[axis] = Math.fround(b);
+      let s = 0;
+      for (let d = 0; d < D; d++) s += (query[d]! - v[d]!) ** 2;
+      return s;
+    };
+    const nearest = distance(Math.cos(1), Math.sin(1), 1);
+    let lo = 0;
+    let hi = 1.5;
+    for (let i = 0; i < 200; i++) {
+      const mid = (lo + hi) / 2;
+      if (distance(Math.cos(mid), Math.sin(mid), 2) < nearest + 2e-4) lo = mid;
+      else hi = mid;
+    }
+    const embeddings = new Float32Array(2 * D);
+    embeddings[0] = Math.cos(1);
+    embeddings[1] = Math.sin(1);
+    embeddings[D] = Math.cos(lo);
+    embeddings[D + 2] = Math.sin(lo);
+    return { bank: { embeddings, count: 2, dim: D, tokenH: 1, tokenW: 2, metadata: {} }, query };
+  }
+
+  it.each([
+    ["an exactly orthonormal basis, query residual^2 3e-8", 0, 3e-8],
+    ["a basis at the accepted deviation (9e-7), query residual^2 9e-7", 9e-7, 9e-7],
+    ["a basis at the accepted deviation (9.9e-7), query residual^2 1e-9", 9.9e-7, 1e-9],
+  ])("still finds the true nearest row: %s", async (_name, deviation, ratio) => {
+    const { bank, query } = scene(ratio);
+    const basis = new Float32Array(D);
+    basis[0] = Math.sqrt(1 + deviation);
+    const scorer = await TwoStageScorer.build(bank, 1, { ...DEFAULT_TWO_STAGE, rank: 1 }, { mean: new Float32Array(D), basis, rank: 1 });
+    expect(scorer.basisSource).toBe("stored");
+    const found = await scorer.search(query);
+    expectSameAnswers(found, bruteForce(query, bank.embeddings, D));
+    expect(found.index[0]).toBe(0);
+  });
+});
+
 describe("knnPlan", () => {
   it("picks by bank size under auto, and a forced setting wins", () => {
     expect(knnPlan("auto", TWO_STAGE_MIN_ROWS - 1, 5000, 1152)).toBe("exact");

@@ -62,10 +62,12 @@ export const DEFAULT_TWO_STAGE: TwoStageParams = { rank: 160, shortlist: 32, sam
 
 /**
  * Slack on a lower bound for float32 rounding in stage 1 (the query normalised, centred and
- * projected, the residual norm by a difference of squares, a Gemm of rank + 1 terms): this factor
- * times |q'|^2 + max |m'|^2, the centred squared norms the bound is computed from. A float32 Gemm
- * of K terms errs by at most ~K x 6e-8 of that (1e-5 for K = 161, worst case; typically 100 times
- * less); the factor leaves 2x on the worst case. A query whose nearest distance is below it cannot
+ * projected, the residual norm from the residual itself, a Gemm of rank + 1 terms) and for a basis
+ * up to MAX_BASIS_DEVIATION from orthonormal: this factor times |q'|^2 + max |m'|^2, the centred
+ * squared norms the bound is computed from. Every one of those errors is proportional to that
+ * scale (which is why the residual norm is not taken as sqrt(|c|^2 - |p|^2): see residualNorm in
+ * lib/onnx/kernels.ts). A float32 Gemm of K terms errs by at most ~K x 6e-8 of it (1e-5 for
+ * K = 161, worst case; typically 100 times less); the factor leaves 2x on the worst case. A query whose nearest distance is below it cannot
  * be certified (tiny distances, near-copies) and goes to the exact fallback.
  */
 export const LOWER_BOUND_MARGIN = 2e-5;
