@@ -9,6 +9,7 @@ import type { PatchGrid } from "../features/extractor";
 import { decodeImage, readImageHeader } from "../image/decode";
 import { HnswScorer } from "../patchcore/knn/hnsw";
 import { knnPlan } from "../patchcore/knn/select";
+import type { ShortlistBasis } from "../patchcore/knn/shortlistBasis";
 import { findBankBasis } from "../patchcore/knn/twoStage";
 import { checkSameGrid, fitMemoryBank } from "../patchcore/memoryBank";
 import type { MemoryBank } from "../patchcore/memoryBank";
@@ -101,6 +102,19 @@ export async function fitMemory(services: Services, input: FitOkRequest, ctx: Us
 }
 
 /**
+ * The two-stage search's basis for `bank`, found once at fit rather than by every container that
+ * loads the memory; undefined if it cannot be found (it only buys speed: the load finds one then).
+ */
+async function basisOrNone(bank: MemoryBank, threads: number, ctx: UseCaseContext): Promise<ShortlistBasis | undefined> {
+  try {
+    return await ctx.timings.time("knn_basis", () => findBankBasis(bank, threads));
+  } catch (error) {
+    ctx.log.warn("two-stage basis not found at fit: the memory is stored without it", { error });
+    return undefined;
+  }
+}
+
+/**
  * The end of every fit (uploaded images or a dataset): the HNSW index when the kNN policy will
  * read it (or the two-stage search's basis, stored in the memory, when that search will score
  * it), the recipe's mm_per_px lock (the first fit of a recipe sets it), the store's commit, and
@@ -110,8 +124,7 @@ export async function commitFit(services: Services, identity: ModelIdentity, ban
   const { config, memories } = services;
   const plan = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows, bank.dim);
   const index = plan === "hnsw" ? await ctx.timings.time("index_build", () => HnswScorer.build(bank).serialise()) : null;
-  // found once here rather than by every container that loads the memory
-  const stored = plan === "two_stage" ? { ...bank, shortlistBasis: await ctx.timings.time("knn_basis", () => findBankBasis(bank, config.model.ortThreads)) } : bank;
+  const stored: MemoryBank = { ...bank, shortlistBasis: plan === "two_stage" ? await basisOrNone(bank, config.model.ortThreads, ctx) : undefined };
   await ensureMmPerPx(services, identity.recipeId, mmPerPx, ctx);
   await memories.saveFit(modelKeys(config.s3.prefix, identity), stored, index, ctx.timings, ctx.log);
   const m = bank.metadata;

@@ -22,7 +22,9 @@ async function scorerFor(services: Services, bank: MemoryBank, keys: ModelKeys, 
   const plan = knnPlan(config.knn.backend, bank.count, config.knn.hnswMaxRows, bank.dim);
   if (plan === "two_stage") {
     try {
-      return await ctx.timings.time("knn_build", () => TwoStageScorer.build(bank, config.model.ortThreads, DEFAULT_TWO_STAGE, bank.shortlistBasis));
+      const scorer = await ctx.timings.time("knn_build", () => TwoStageScorer.build(bank, config.model.ortThreads, DEFAULT_TWO_STAGE, bank.shortlistBasis));
+      if (bank.shortlistBasis && scorer.basisSource === "found") ctx.log.warn("stored two-stage basis not usable (rank or orthonormality): found again", { key: keys.memory, rank: bank.shortlistBasis.rank });
+      return scorer;
     } catch (error) {
       // the shortlist only buys speed: without it the memory is scored by brute force
       ctx.log.warn("two-stage search unavailable: scoring exactly", { key: keys.memory, error });

@@ -33,7 +33,7 @@ export const fitOkResponse = z
     fit_id: z.string(),
     index: z.enum(["hnsw", "two_stage", "none"]).meta({
       description:
-        "What the fit stored for the nearest-neighbour search /infer will use on this memory: an HNSW index (only when KNN_BACKEND=hnsw), the two-stage search's principal basis inside the memory (large banks of wide embeddings), or nothing (exact search).",
+        "What the fit stored for the nearest-neighbour search /infer will use on this memory: an HNSW index (only when KNN_BACKEND=hnsw), the two-stage search's principal basis inside the memory (under KNN_BACKEND=auto: banks of at least 3000 rows of at least 384 dimensions), or nothing (exact search).",
     }),
     ...identityEcho,
     timings_ms: timingsMs,

@@ -76,6 +76,7 @@ function storedBasis(arrays: Map<string, NpyArray>, dim: number): { shortlistBas
   if (!mean || !basis || mean.descr !== "<f4" || basis.descr !== "<f4") return {};
   const rank = basis.shape[0] ?? 0;
   if (mean.shape.length !== 1 || mean.shape[0] !== dim || basis.shape.length !== 2 || basis.shape[1] !== dim || rank < 1) return {};
+  if (mean.data.length < dim * 4 || basis.data.length < rank * dim * 4) return {};
   return { shortlistBasis: { mean: floatArray(mean, dim, "knn_mean"), basis: floatArray(basis, rank * dim, "knn_basis"), rank } };
 }
 

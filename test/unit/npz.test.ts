@@ -100,6 +100,7 @@ describe("npz: what is not a memory is refused with a reason", () => {
       replaced("knn_mean.npy", encodeNpy("<f4", [2], new Uint8Array(Float32Array.of(0, 0).buffer))),
       replaced("knn_basis.npy", encodeNpy("<f4", [2, 2], new Uint8Array(new Float32Array(4).buffer))),
       replaced("knn_basis.npy", encodeNpy("<f8", [2, 3], new Uint8Array(new Float64Array(6).buffer))),
+      replaced("knn_basis.npy", encodeNpy("<f4", [2, 3], new Uint8Array(new Float32Array(4).buffer))), // truncated
     ]) {
       const decoded = decodeMemoryNpz(spoilt);
       expect(decoded.shortlistBasis).toBeUndefined();

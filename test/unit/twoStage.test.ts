@@ -266,7 +266,7 @@ describe("a basis stored with the memory", () => {
   const queries = lowRankClusteredRows(128, dim, 42, 0.6, 96, 3);
   const params = { ...DEFAULT_TWO_STAGE, rank: 160 };
 
-  it("is what the scorer would find, orthonormal to well under the bound it is held to, and used as is", async () => {
+  it("is orthonormal to well under the bound it is held to, is used as is, and gives the answers of a basis found at load", async () => {
     const bank = bankOf(memory, dim);
     const basis = await findBankBasis(bank, 2, params);
     expect(basis.rank).toBe(160);
@@ -288,12 +288,27 @@ describe("a basis stored with the memory", () => {
     ["another rank than the search asks for", (b: ShortlistBasis): ShortlistBasis => ({ ...b, basis: b.basis.subarray(0, 96 * dim), rank: 96 })],
     ["a NaN in the mean", (b: ShortlistBasis): ShortlistBasis => ({ ...b, mean: Float32Array.from(b.mean, (v, i) => (i === 5 ? NaN : v)) })],
     ["a mean of another dimension", (b: ShortlistBasis): ShortlistBasis => ({ ...b, mean: b.mean.subarray(1) })],
+    ["a NaN in the basis", (b: ShortlistBasis): ShortlistBasis => ({ ...b, basis: Float32Array.from(b.basis, (v, i) => (i === 7 ? NaN : v)) })],
+    ["a deviation just over the bound (first row 6e-7 too long: ~1.2e-6)", (b: ShortlistBasis): ShortlistBasis => ({ ...b, basis: b.basis.map((v, i) => (i < dim ? v * (1 + 6e-7) : v)) })],
   ])("is not used, and one is found instead, when it has %s; the answers stay exact", async (_name, spoil) => {
     const bank = bankOf(memory, dim);
     const scorer = await TwoStageScorer.build(bank, 2, params, spoil(await findBankBasis(bank, 2, params)));
     expect(scorer.basisSource).toBe("found");
     expectSameAnswers(await scorer.search(queries), bruteForce(queries, memory, dim));
   });
+});
+
+it("a stored basis just under the deviation bound (first row 3e-7 too long: ~8e-7) is used", async () => {
+  const dim = 1152;
+  const memory = lowRankClusteredRows(3000, dim, 42, 0.6, 96, 2);
+  const bank = bankOf(memory, dim);
+  const params = { ...DEFAULT_TWO_STAGE, rank: 160 };
+  const basis = await findBankBasis(bank, 2, params);
+  const longer = { ...basis, basis: basis.basis.map((v, i) => (i < dim ? v * (1 + 3e-7) : v)) };
+  const deviation = await basisDeviationF64(longer.basis, longer.rank, dim, 2);
+  expect(deviation).toBeGreaterThan(5e-7);
+  expect(deviation).toBeLessThan(MAX_BASIS_DEVIATION);
+  expect((await TwoStageScorer.build(bank, 2, params, longer)).basisSource).toBe("stored");
 });
 
 describe("a query almost inside the basis's subspace", () => {

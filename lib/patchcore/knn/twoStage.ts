@@ -527,7 +527,7 @@ async function usableBasis(stored: ShortlistBasis, dim: number, rank: number, th
   return (await basisDeviationF64(stored.basis, rank, dim, threads)) <= MAX_BASIS_DEVIATION;
 }
 
-/** Memory rows per onnxruntime run of the build's projection (bounds its float64 copy: 4096 x 1152 x 8 bytes, 38 MB). */
+/** Memory rows per onnxruntime run of the build's projection (bounds its [rows, D] intermediates: 4096 x 1152 floats, 19 MB each, 38 MB in float64). */
 const CENTRING_BLOCK = 4096;
 
 /** ||row||^2 of each row of `data` [rows, dim], float64. */
