@@ -70,12 +70,12 @@ function matmulTransposedBGraph(): Uint8Array {
 
 /**
  * The first stage of the two-stage nearest-neighbour search (lib/patchcore/knn/twoStage.ts):
- * queries [n, D] (any norm), mean [1, D], basis [r, D] (orthonormal rows), memory_aug [m, r+1],
- * memory_aug_sq_norms [m], k [1] ->
+ * centred_queries [n, D] (each query normalised and centred: `centredQueries`), basis [r, D]
+ * (orthonormal rows), memory_aug [m, r+1], memory_aug_sq_norms [m], k [1] ->
  *   lower_bounds [n, k]: the k smallest lower bounds on ||q/|q| - memory row||^2, ascending, and
  *   candidates [n, k] (int32): their rows, and
  *   query_aug_sq [n]: each query's squared norm once centred (|q'|^2: the scale of its bounds' rounding).
- * A query q (normalised as in `nearestGraph`, then centred) is augmented to [P^T q, |residual|],
+ * A centred query q is augmented to [P^T q, |residual|],
  * a memory row likewise (precomputed); the squared distance between augmented vectors,
  * ||P^T(q - m)||^2 + (|r_q| - |r_m|)^2, is <= ||q - m||^2 (the residuals' dot product is at most
  * the product of their norms). One Gemm with the memory norms as bias, one TopK: the [n, m]
@@ -83,15 +83,12 @@ function matmulTransposedBGraph(): Uint8Array {
  */
 function shortlistGraph(): Uint8Array {
   const b = new GraphBuilder("two_stage_shortlist");
-  const q = b.input("queries", ["n", "dim"]);
-  const mean = b.input("mean", [1, "dim"]);
+  const centred = b.input("centred_queries", ["n", "dim"]);
   const basis = b.input("basis", ["r", "dim"]);
   const m = b.input("memory_aug", ["m", "r1"]);
   const mNorm = b.input("memory_aug_sq_norms", ["m"]);
   const k = b.input("k", [1], GraphBuilder.INT64);
   const axes1 = b.int64s("axes", [1]);
-  const qLength = b.op("Max", [b.op("Sqrt", [b.op("ReduceSumSquare", [q, axes1], { keepdims: 1 })]), b.floats("eps", [1], [1e-12])]);
-  const centred = b.op("Sub", [b.op("Div", [q, qLength]), mean]);
   const projected = b.op("Gemm", [centred, basis], { transB: 1 }); // [n, r]
   const residual = residualNorm(b, centred, projected, basis, axes1); // [n, 1]
   const augmented = b.op("Concat", [projected, b.op("Cast", [residual], { to: GraphBuilder.FLOAT })], { axis: 1 }); // [n, r+1]
@@ -349,17 +346,33 @@ export interface ShortlistBlock {
 }
 
 /**
- * First stage of the two-stage search, over memory rows [start, start + rows) of `inputs`: for each
- * query the k rows with the smallest lower bound on the squared distance (shortlistGraph).
+ * Queries [n, dim] (any norm) as stage 1 takes them: q / max(|q|, 1e-12) - mean, computed in float64
+ * and rounded once to float32, so that its error is proportional to the centred query itself (as
+ * the bounds' margin assumes). Normalising in float32 first errs by ~6e-8 of |q| = 1, which
+ * dominates when the bank's rows lie within ~1e-3 of their mean.
  */
-export async function shortlist(queries: Float32Array, dim: number, inputs: ShortlistInputs, start: number, rows: number, k: number, threads: number): Promise<ShortlistBlock> {
-  const n = queries.length / dim;
+export function centredQueries(queries: Float32Array, dim: number, mean: Float32Array): Float32Array {
+  const out = new Float32Array(queries.length);
+  for (let base = 0; base < queries.length; base += dim) {
+    let qq = 0;
+    for (let d = base; d < base + dim; d++) qq += queries[d]! * queries[d]!;
+    const inv = 1 / Math.max(Math.sqrt(qq), 1e-12);
+    for (let d = 0; d < dim; d++) out[base + d] = queries[base + d]! * inv - mean[d]!;
+  }
+  return out;
+}
+
+/**
+ * First stage of the two-stage search, over memory rows [start, start + rows) of `inputs`: for each
+ * query (`centredQueries`) the k rows with the smallest lower bound on the squared distance (shortlistGraph).
+ */
+export async function shortlist(centred: Float32Array, dim: number, inputs: ShortlistInputs, start: number, rows: number, k: number, threads: number): Promise<ShortlistBlock> {
+  const n = centred.length / dim;
   const r1 = inputs.rank + 1;
   const kk = min(k, rows);
   const s = await session("two_stage_shortlist", shortlistGraph, threads);
   const out = await s.run({
-    queries: new ort.Tensor("float32", queries, [n, dim]),
-    mean: new ort.Tensor("float32", inputs.mean, [1, dim]),
+    centred_queries: new ort.Tensor("float32", centred, [n, dim]),
     basis: new ort.Tensor("float32", inputs.basis, [inputs.rank, dim]),
     memory_aug: new ort.Tensor("float32", inputs.memoryAug.subarray(start * r1, (start + rows) * r1), [rows, r1]),
     memory_aug_sq_norms: new ort.Tensor("float32", inputs.memoryAugSqNorms.subarray(start, start + rows), [rows]),

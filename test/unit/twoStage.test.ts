@@ -1,13 +1,13 @@
 import path from "node:path";
 import { embedImages } from "../../lib/features/embed";
-import { basisDeviationF64 } from "../../lib/onnx/kernels";
+import { basisDeviationF64, centredQueries, memoryAugRows, shortlist } from "../../lib/onnx/kernels";
 import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
 import { decodeImage } from "../../lib/image/decode";
 import type { MemoryBank } from "../../lib/patchcore/memoryBank";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";
 import { knnPlan, TWO_STAGE_MIN_DIM, TWO_STAGE_MIN_ROWS } from "../../lib/patchcore/knn/select";
 import { MAX_BASIS_DEVIATION, orthonormalRows, type ShortlistBasis } from "../../lib/patchcore/knn/shortlistBasis";
-import { DEFAULT_TWO_STAGE, distinctRows, findBankBasis, TwoStageScorer, type TwoStageParams } from "../../lib/patchcore/knn/twoStage";
+import { DEFAULT_TWO_STAGE, distinctRows, findBankBasis, LOWER_BOUND_MARGIN, TwoStageScorer, type TwoStageParams } from "../../lib/patchcore/knn/twoStage";
 import { percentile } from "../../lib/patchcore/percentile";
 import { concatRows, l2NormalizeRows } from "../../lib/patchcore/vectors";
 import { SeededRandom } from "../../lib/random";
@@ -348,17 +348,70 @@ describe("a query almost inside the basis's subspace", () => {
   it.each([
     ["an exactly orthonormal basis, query residual^2 3e-8", 0, 3e-8],
     ["a basis at the accepted deviation (9e-7), query residual^2 9e-7", 9e-7, 9e-7],
-    ["a basis at the accepted deviation (9.9e-7), query residual^2 1e-9", 9.9e-7, 1e-9],
   ])("still finds the true nearest row: %s", async (_name, deviation, ratio) => {
     const { bank, query } = scene(ratio);
     const basis = new Float32Array(D);
     basis[0] = Math.sqrt(1 + deviation);
-    const scorer = await TwoStageScorer.build(bank, 1, { ...DEFAULT_TWO_STAGE, rank: 1 }, { mean: new Float32Array(D), basis, rank: 1 });
+    // gathered 0: every candidate is ranked by its bound and certified in float64 (the gathered
+    // float32 dot products' own margin would otherwise hide a bound this far off)
+    const scorer = await TwoStageScorer.build(bank, 1, { ...DEFAULT_TWO_STAGE, rank: 1, gathered: 0 }, { mean: new Float32Array(D), basis, rank: 1 });
     expect(scorer.basisSource).toBe("stored");
     const found = await scorer.search(query);
     expectSameAnswers(found, bruteForce(query, bank.embeddings, D));
     expect(found.index[0]).toBe(0);
   });
+});
+
+it("keeps every stage-1 bound within its margin of the same bound in float64, on a bank packed within 1e-4 of its mean", async () => {
+  // rows and queries are unit vectors within ~1e-4 of one another: their centred norms are ~1e-4,
+  // and so is the margin's scale; an error proportional to |q| = 1 (a query normalised in float32)
+  // would be thousands of times the margin
+  const dim = 1152;
+  const rows = 3000;
+  const queriesCount = 60;
+  const spread = lowRankClusteredRows(rows + queriesCount, dim, 1, 0.6, 96, 5, 1, 0.02);
+  const centre = l2NormalizeRows(new SeededRandom(9).fillNormal(new Float32Array(dim), 1), dim);
+  const all = new Float32Array((rows + queriesCount) * dim);
+  for (let r = 0; r < rows + queriesCount; r++) for (let d = 0; d < dim; d++) all[r * dim + d] = centre[d]! + 1e-4 * spread[r * dim + d]!;
+  l2NormalizeRows(all, dim);
+  const memory = all.subarray(0, rows * dim);
+  const queries = all.slice(rows * dim);
+  const { mean, basis, rank } = await findBankBasis(bankOf(memory, dim), 2);
+  const { aug, augSquared } = await memoryAugRows(memory, dim, Int32Array.from({ length: rows }, (_, i) => i), mean, basis, rank, 2);
+  const k = 40;
+  const list = await shortlist(centredQueries(queries, dim, mean), dim, { mean, basis, rank, memoryAug: aug, memoryAugSqNorms: augSquared }, 0, rows, k, 2);
+  // [projection, residual norm] of a vector, all in float64 from the float32 basis
+  const augmented64 = (v: Float64Array): Float64Array => {
+    const c = Float64Array.from(v, (x, d) => x - mean[d]!);
+    const out = new Float64Array(rank + 1);
+    const residual = Float64Array.from(c);
+    for (let r = 0; r < rank; r++) {
+      let p = 0;
+      for (let d = 0; d < dim; d++) p += c[d]! * basis[r * dim + d]!;
+      out[r] = p;
+      for (let d = 0; d < dim; d++) residual[d]! -= p * basis[r * dim + d]!;
+    }
+    out[rank] = sqrt(residual.reduce((a, x) => a + x * x, 0));
+    return out;
+  };
+  const rowAug = new Map<number, Float64Array>();
+  const largest = augSquared.reduce((a, b) => max(a, b), 0);
+  let worst = -Infinity;
+  for (let i = 0; i < queriesCount; i++) {
+    const q = queries.subarray(i * dim, (i + 1) * dim);
+    const length = sqrt(q.reduce((a, x) => a + x * x, 0));
+    const qa = augmented64(Float64Array.from(q, (x) => x / length));
+    const margin = LOWER_BOUND_MARGIN * (list.querySquared[i]! + largest);
+    for (let t = 0; t < k; t++) {
+      const row = list.candidates[i * k + t]!;
+      if (!rowAug.has(row)) rowAug.set(row, augmented64(Float64Array.from(memory.subarray(row * dim, (row + 1) * dim))));
+      const ma = rowAug.get(row)!;
+      let bound64 = 0;
+      for (let c = 0; c <= rank; c++) bound64 += (qa[c]! - ma[c]!) ** 2;
+      worst = max(worst, (list.lowerBounds[i * k + t]! - bound64) / margin);
+    }
+  }
+  expect(worst).toBeLessThanOrEqual(0.5);
 });
 
 describe("knnPlan", () => {

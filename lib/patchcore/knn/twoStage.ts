@@ -1,4 +1,4 @@
-import { basisDeviationF64, candidateDots, memoryAugRows, nearestSquaredL2Normalised, shortlist, type ShortlistInputs } from "../../onnx/kernels";
+import { basisDeviationF64, candidateDots, centredQueries, memoryAugRows, nearestSquaredL2Normalised, shortlist, type ShortlistInputs } from "../../onnx/kernels";
 import type { MemoryBank } from "../memoryBank";
 import type { NearestNeighbourScorer } from "./scorer";
 import { findShortlistBasis, MAX_BASIS_DEVIATION, type ShortlistBasis } from "./shortlistBasis";
@@ -61,12 +61,13 @@ export interface TwoStageParams {
 export const DEFAULT_TWO_STAGE: TwoStageParams = { rank: 160, shortlist: 32, sampleRows: 2048, powerIterations: 1, block: 16384, gathered: 8, seed: 7 };
 
 /**
- * Slack on a lower bound for float32 rounding in stage 1 (the query normalised, centred and
- * projected, the residual norm from the residual itself, a Gemm of rank + 1 terms) and for a basis
+ * Slack on a lower bound for float32 rounding in stage 1 (the query normalised and centred in
+ * float64 and rounded once, projected, the residual norm from the residual itself, a Gemm of
+ * rank + 1 terms) and for a basis
  * up to MAX_BASIS_DEVIATION from orthonormal: this factor times |q'|^2 + max |m'|^2, the centred
  * squared norms the bound is computed from. Every one of those errors is proportional to that
- * scale (which is why the residual norm is not taken as sqrt(|c|^2 - |p|^2): see residualNorm in
- * lib/onnx/kernels.ts). A float32 Gemm of K terms errs by at most ~K x 6e-8 of it (1e-5 for
+ * scale (which is why the residual norm is not taken as sqrt(|c|^2 - |p|^2), see residualNorm in
+ * lib/onnx/kernels.ts, and why the query is not normalised in float32, see centredQueries). A float32 Gemm of K terms errs by at most ~K x 6e-8 of it (1e-5 for
  * K = 161, worst case; typically 100 times less); the factor leaves 2x on the worst case. A query whose nearest distance is below it cannot
  * be certified (tiny distances, near-copies) and goes to the exact fallback.
  */
@@ -403,10 +404,11 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     const { dim } = this.bank;
     const n = queries.length / dim;
     const u = this.rowOf.length;
+    const centred = centredQueries(queries, dim, this.inputs.mean);
     const blocks = [];
     for (let start = 0; start < u; start += this.params.block) {
       const rows = min(this.params.block, u - start);
-      blocks.push({ ...(await shortlist(queries, dim, this.inputs, start, rows, k, this.threads)), start, rows });
+      blocks.push({ ...(await shortlist(centred, dim, this.inputs, start, rows, k, this.threads)), start, rows });
     }
     const floors = new Float32Array(n).fill(Infinity);
     const { querySquared } = blocks[0]!;
