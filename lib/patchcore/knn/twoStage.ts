@@ -36,7 +36,7 @@ const { max, min, sqrt } = Math;
  * uncertified, and then the call, and the next 32, are brute force (kind "exact").
  *
  * Measured on ViT-S/14-shaped features of the bench images (1024 queries x 1152-d), on a 2-core
- * AVX2 machine: 2.1-2.6x faster than brute force at 10k rows, 3.5-4.3x at 51k, 100 % of patches
+ * AVX2 machine: 1.8-2.6x faster than brute force at 10k rows, 3.0-4.3x at 51k, 100 % of patches
  * equal to float64 brute force (npm run bench, knn section, 2026-11-25).
  *
  * Exact duplicate rows are dropped from the shortlist (they cannot change a nearest distance), so
