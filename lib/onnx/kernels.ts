@@ -117,8 +117,8 @@ function residualNorm(b: GraphBuilder, centred: string, projected: string, basis
 /**
  * What the two-stage search keeps of each memory row (lib/patchcore/knn/twoStage.ts): memory [m, D],
  * rows [b] (int32: which rows), mean [1, D], basis [r, D] (orthonormal rows) ->
- *   memory_aug [b, r+1]: the row centred (float32, as queries are in shortlistGraph), projected on
- *     the basis, and the norm of what the projection misses (residualNorm);
+ *   memory_aug [b, r+1]: the row centred (float32: one rounding of the difference of two float32
+ *     vectors, so its error is proportional to the centred row), projected on the basis, and the norm of what the projection misses (residualNorm);
  *   memory_aug_sq_norms [b]: |projected|^2 + residual^2 (float64, then float32).
  */
 function memoryAugGraph(): Uint8Array {

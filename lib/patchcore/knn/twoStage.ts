@@ -13,8 +13,8 @@ const { max, min, sqrt } = Math;
  *
  * Stage 1 (onnxruntime, shortlistGraph in lib/onnx/kernels.ts): the bank is centred and projected
  * on its top `rank` principal directions (a randomised range finder on a sample of rows, found at
- * fit and stored with the memory: ./shortlistBasis.ts); each row keeps [projection, norm of what the projection
- * misses] (rank + 1 numbers), each query likewise. For a query q and a row m,
+ * fit and stored with the memory: ./shortlistBasis.ts); each row keeps [projection, norm of what
+ * the projection misses] (rank + 1 numbers), each query likewise. For a query q and a row m,
  *   LB(q, m) = ||P^T(q - m)||^2 + (|r_q| - |r_m|)^2  <=  ||q - m||^2
  * since ||q - m||^2 = ||P^T(q - m)||^2 + |r_q|^2 + |r_m|^2 - 2 r_q.r_m and r_q.r_m <= |r_q||r_m|.
  * One Gemm (rank + 1 deep instead of D) and a TopK give each query its `shortlist` rows of
@@ -63,13 +63,14 @@ export const DEFAULT_TWO_STAGE: TwoStageParams = { rank: 160, shortlist: 32, sam
 /**
  * Slack on a lower bound for float32 rounding in stage 1 (the query normalised and centred in
  * float64 and rounded once, projected, the residual norm from the residual itself, a Gemm of
- * rank + 1 terms) and for a basis
- * up to MAX_BASIS_DEVIATION from orthonormal: this factor times |q'|^2 + max |m'|^2, the centred
- * squared norms the bound is computed from. Every one of those errors is proportional to that
- * scale (which is why the residual norm is not taken as sqrt(|c|^2 - |p|^2), see residualNorm in
- * lib/onnx/kernels.ts, and why the query is not normalised in float32, see centredQueries). A float32 Gemm of K terms errs by at most ~K x 6e-8 of it (1e-5 for
- * K = 161, worst case; typically 100 times less); the factor leaves 2x on the worst case. A query whose nearest distance is below it cannot
- * be certified (tiny distances, near-copies) and goes to the exact fallback.
+ * rank + 1 terms) and for a basis up to MAX_BASIS_DEVIATION from orthonormal: this factor times
+ * |q'|^2 + max |m'|^2, the centred squared norms the bound is computed from. Every one of those
+ * errors is proportional to that scale (which is why the residual norm is not taken as
+ * sqrt(|c|^2 - |p|^2), see residualNorm in lib/onnx/kernels.ts, and why the query is not
+ * normalised in float32, see centredQueries). A float32 Gemm of K terms errs by at most ~K x 6e-8
+ * of it (1e-5 for K = 161, worst case; typically 100 times less); the factor leaves 2x on the
+ * worst case. A query whose nearest distance is below it cannot be certified (tiny distances,
+ * near-copies) and goes to the exact fallback.
  */
 export const LOWER_BOUND_MARGIN = 2e-5;
 
@@ -166,8 +167,8 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     const r1 = rank + 1;
     const memoryAug = new Float32Array(u * r1);
     const memoryAugSqNorms = new Float32Array(u);
-    for (let start = 0; start < u; start += CENTRING_BLOCK) {
-      const rows = rowOf.subarray(start, min(u, start + CENTRING_BLOCK));
+    for (let start = 0; start < u; start += PROJECTION_BLOCK) {
+      const rows = rowOf.subarray(start, min(u, start + PROJECTION_BLOCK));
       const { aug, augSquared } = await memoryAugRows(embeddings, dim, rows, mean, basis, rank, threads);
       memoryAug.set(aug, start * r1);
       memoryAugSqNorms.set(augSquared, start);
@@ -530,7 +531,7 @@ async function usableBasis(stored: ShortlistBasis, dim: number, rank: number, th
 }
 
 /** Memory rows per onnxruntime run of the build's projection (bounds its [rows, D] intermediates: 4096 x 1152 floats, 19 MB each, 38 MB in float64). */
-const CENTRING_BLOCK = 4096;
+const PROJECTION_BLOCK = 4096;
 
 /** ||row||^2 of each row of `data` [rows, dim], float64. */
 function squaredNorms(data: Float32Array, rows: number, dim: number): Float64Array {
