@@ -17,11 +17,10 @@ import type { ShortlistBasis } from "../patchcore/knn/shortlistBasis";
  *   knn_basis float32 [rank, D]
  */
 export function encodeMemoryNpz(bank: MemoryBank): Buffer {
-  const emb = bank.embeddings;
   const metadata = JSON.stringify(bank.metadata);
   const codePoints = Uint32Array.from([...metadata].map((ch) => ch.codePointAt(0)!));
   return writeZip([
-    { name: "emb.npy", data: encodeNpy("<f4", [bank.count, bank.dim], new Uint8Array(emb.buffer, emb.byteOffset, emb.byteLength)) },
+    { name: "emb.npy", data: encodeNpy("<f4", [bank.count, bank.dim], bytesOf(bank.embeddings)) },
     { name: "token_h.npy", data: encodeNpy("<i8", [], new Uint8Array(BigInt64Array.of(BigInt(bank.tokenH)).buffer)) },
     { name: "token_w.npy", data: encodeNpy("<i8", [], new Uint8Array(BigInt64Array.of(BigInt(bank.tokenW)).buffer)) },
     { name: "metadata.npy", data: encodeNpy(`<U${codePoints.length}`, [], new Uint8Array(codePoints.buffer)) },
@@ -30,11 +29,15 @@ export function encodeMemoryNpz(bank: MemoryBank): Buffer {
 }
 
 function basisEntries(basis: ShortlistBasis, dim: number): ZipEntry[] {
-  const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   return [
-    { name: "knn_mean.npy", data: encodeNpy("<f4", [dim], bytes(basis.mean)) },
-    { name: "knn_basis.npy", data: encodeNpy("<f4", [basis.rank, dim], bytes(basis.basis)) },
+    { name: "knn_mean.npy", data: encodeNpy("<f4", [dim], bytesOf(basis.mean)) },
+    { name: "knn_basis.npy", data: encodeNpy("<f4", [basis.rank, dim], bytesOf(basis.basis)) },
   ];
+}
+
+/** The bytes of a float32 array (a view, no copy). */
+function bytesOf(a: Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
 /** Reads a memory .npz written by this service or by the old Python backend (numpy). */
