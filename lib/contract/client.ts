@@ -183,7 +183,8 @@ export class InspectionClient {
     id: string,
     options: { intervalMs?: number; timeoutMs?: number; maxTransientInARow?: number; onProgress?: (job: ResponseOf<"getJob">) => void; onTransient?: (why: string) => void } = {},
   ): Promise<ResponseOf<"getJob">> {
-    const deadline = Date.now() + (options.timeoutMs ?? 15 * 60_000);
+    const timeoutMs = options.timeoutMs ?? 15 * 60_000;
+    const deadline = Date.now() + timeoutMs;
     const maxInARow = options.maxTransientInARow ?? 20;
     let inARow = 0;
     for (;;) {
@@ -204,7 +205,7 @@ export class InspectionClient {
         options.onProgress?.(job);
         if (job.state === "done" || job.state === "failed") return job;
       }
-      if (Date.now() > deadline) throw new Error(`job ${id} not finished after ${options.timeoutMs ?? 15 * 60_000} ms`);
+      if (Date.now() > deadline) throw new Error(`job ${id} not finished after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 1000));
     }
   }
