@@ -23,8 +23,8 @@ export interface ImageHeader {
 export async function readImageHeader(bytes: Uint8Array, maxPixels: number, name = "image"): Promise<ImageHeader> {
   if (bytes.length === 0) throw new InvalidInputError(`${name}: the file is empty`);
   let format: string | undefined;
-  let width = 0;
-  let height = 0;
+  let width: number;
+  let height: number;
   try {
     const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
     format = meta.format;

@@ -60,7 +60,12 @@ export function findRegions(
   const minArea = rule === "pixels" ? minimumRegionPixels(areaMm2Threshold, mmPerPx) : areaMm2Threshold / mm2PerPx;
   const labels = new Int32Array(width * height); // 0 = background, -1 = defective not yet labelled, k > 0 = region k
   let defective = 0;
-  for (let i = 0; i < labels.length; i++) if (mask[i] && map[i]! >= threshold) (labels[i] = -1), defective++;
+  for (let i = 0; i < labels.length; i++) {
+    if (mask[i] && map[i]! >= threshold) {
+      labels[i] = -1;
+      defective++;
+    }
+  }
   // contour rule: background 4-connected to the image's surroundings, to tell outer regions from those in holes
   const outside = rule === "contour" && defective > 0 ? outsideBackground(labels, width, height) : null;
   const stack = new Int32Array(width * height);
@@ -209,8 +214,14 @@ function outsideBackground(labels: Int32Array, width: number, height: number): U
       stack[top++] = i;
     }
   };
-  for (let x = 0; x < width; x++) seed(x), seed((height - 1) * width + x);
-  for (let y = 0; y < height; y++) seed(y * width), seed(y * width + width - 1);
+  for (let x = 0; x < width; x++) {
+    seed(x);
+    seed((height - 1) * width + x);
+  }
+  for (let y = 0; y < height; y++) {
+    seed(y * width);
+    seed(y * width + width - 1);
+  }
   while (top > 0) {
     const p = stack[--top]!;
     const x = p % width;

@@ -124,8 +124,14 @@ export function zipDirectory(bytes: Uint8Array): ZipDirectoryEntry[] {
       const length = zip.readUInt16LE(e + 2);
       if (id === 0x0001) {
         let q = e + 4;
-        if (size === 0xffffffff) (size = Number(zip.readBigUInt64LE(q))), (q += 8);
-        if (compressedSize === 0xffffffff) (compressedSize = Number(zip.readBigUInt64LE(q))), (q += 8);
+        if (size === 0xffffffff) {
+          size = Number(zip.readBigUInt64LE(q));
+          q += 8;
+        }
+        if (compressedSize === 0xffffffff) {
+          compressedSize = Number(zip.readBigUInt64LE(q));
+          q += 8;
+        }
         if (localOffset === 0xffffffff) localOffset = Number(zip.readBigUInt64LE(q));
       }
       e += 4 + length;

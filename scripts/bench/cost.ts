@@ -10,6 +10,7 @@
  *
  * Usage: tsx scripts/bench/cost.ts bench-results/bench-<time>.json  (recomputes from a saved run)
  */
+import { parseServerlessYml } from "../util/serverlessYml";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -60,18 +61,9 @@ export function lambdaCost(what: string, options: { memoryMb: number; durationMs
 
 /** memorySize of each function in serverless.yml (provider default for those without one). */
 export function memorySizes(serverlessYml: string): Record<string, number> {
-  const provider = /\nprovider:\n(?:[ \t].*\n|\n)*?  memorySize: (\d+)/.exec(serverlessYml);
-  const fallback = provider ? Number(provider[1]) : 1024;
-  const functionsAt = serverlessYml.indexOf("\nfunctions:\n");
-  const out: Record<string, number> = {};
-  if (functionsAt < 0) return out;
-  const resourcesAt = serverlessYml.indexOf("\nresources:", functionsAt);
-  const block = serverlessYml.slice(functionsAt + "\nfunctions:\n".length, resourcesAt < 0 ? undefined : resourcesAt + 1);
-  for (const match of block.matchAll(/^  (\w+):\n((?:    .*\n|\s*\n)*)/gm)) {
-    const memory = /^    memorySize: (\d+)/m.exec(match[2]!);
-    out[match[1]!] = memory ? Number(memory[1]) : fallback;
-  }
-  return out;
+  const yml = parseServerlessYml(serverlessYml);
+  const fallback = yml.provider.memorySize ?? 1024;
+  return Object.fromEntries(Object.entries(yml.functions ?? {}).map(([name, fn]) => [name, fn.memorySize ?? fallback]));
 }
 
 /** Dollars with 3 significant digits below a cent (a fit's request fee is $0.000000200). */

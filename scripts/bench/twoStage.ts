@@ -23,7 +23,7 @@ import path from "node:path";
 import { embedImages } from "../../lib/features/embed";
 import type { FeatureExtractor, PatchGrid } from "../../lib/features/extractor";
 import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
-import { decodeImage, type RgbImage } from "../../lib/image/decode";
+import { decodeImage } from "../../lib/image/decode";
 import { nearestSquaredL2Normalised } from "../../lib/onnx/kernels";
 import { inferImage } from "../../lib/patchcore/engine";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";

@@ -129,7 +129,7 @@ export function fetchPackage(name: string, version: string, into: string, cacheD
     file = (JSON.parse(out) as { filename: string }[])[0]!.filename;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? String(error);
-    throw new Error(`layer: ${spec} is not installed here and could not be fetched from the npm registry (npm pack: ${stderr.trim().split("\n").slice(-2).join(" ")})`);
+    throw new Error(`layer: ${spec} is not installed here and could not be fetched from the npm registry (npm pack: ${stderr.trim().split("\n").slice(-2).join(" ")})`, { cause: error });
   }
   execFileSync("mkdir", ["-p", into]);
   execFileSync("tar", ["xzf", path.join(cacheDir, file), "-C", into, "--strip-components=1"]);

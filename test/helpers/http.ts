@@ -1,5 +1,4 @@
 /** A response's JSON body, for assertions (tests check its shape themselves). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function jsonOf(response: Response): Promise<Record<string, any>> {
   const text = await response.text();
   try {

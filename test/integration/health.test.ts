@@ -1,3 +1,4 @@
+import packageJson from "../../package.json";
 import { ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -5,7 +6,7 @@ import { S3RVER_CREDENTIALS } from "../../scripts/local/s3Server";
 import { jsonOf } from "../helpers/http";
 import { PROJECT_ROOT, startTestStack, type TestStack } from "../helpers/testStack";
 
-const packageVersion = (require("../../package.json") as { version: string }).version;
+const packageVersion = packageJson.version;
 
 describe("local stack: S3 server + serverless-offline, GET /health over HTTP", () => {
   let stack: TestStack;

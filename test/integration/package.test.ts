@@ -1,3 +1,4 @@
+import { readServerlessYml } from "../../scripts/util/serverlessYml";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -51,8 +52,7 @@ describe("serverless package (no AWS credentials, no network)", () => {
   }, 300_000);
 
   it("produces one zip per function of serverless.yml and the runtime layer, each a real file", () => {
-    const yml = readFileSync(path.join(PROJECT_ROOT, "serverless.yml"), "utf8");
-    const functions = [...yml.matchAll(/^  (\w+):\n    handler: /gm)].map((m) => m[1]!);
+    const functions = Object.keys(readServerlessYml(PROJECT_ROOT).functions);
     expect(functions).toEqual(expect.arrayContaining(["health", "fitOk", "infer", "calibrateNg", "openapi"]));
     expect(report.artefacts.map((a) => a.name).sort()).toEqual([...functions, "runtime"].sort());
     for (const name of [...functions, "runtime"]) expect(zipListing(path.join(PROJECT_ROOT, `.serverless/${name}.zip`)).length).toBeGreaterThan(0);

@@ -1,3 +1,4 @@
+import packageJson from "../../package.json";
 import path from "node:path";
 import { ConfigError, loadConfig } from "../../lib/config";
 
@@ -9,7 +10,7 @@ describe("loadConfig", () => {
     expect(config.s3).toMatchObject({ prefix: "models/", endpoint: "", forcePathStyle: false });
     expect(config.model.onnxPath).toBe(path.resolve("layers/runtime/models/texture-s14.onnx"));
     expect(config.model.cardPath).toBe(path.resolve("layers/runtime/models/texture-s14.card.json"));
-    expect(config.version).toBe(require("../../package.json").version);
+    expect(config.version).toBe(packageJson.version);
   });
 
   it("is deeply frozen", () => {

@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
+import { readServerlessYml } from "../../scripts/util/serverlessYml";
 import { z } from "zod";
 import { openApiDocument } from "../../lib/contract/openapi";
 import { parseWith } from "../../lib/contract/parse";
@@ -10,8 +9,10 @@ import { PROJECT_ROOT } from "../helpers/testStack";
 
 /** The http events of serverless.yml as "METHOD path". */
 function serverlessRoutes(): string[] {
-  const yml = readFileSync(path.join(PROJECT_ROOT, "serverless.yml"), "utf8");
-  return [...yml.matchAll(/- http:\n\s+path: (\S+)\n\s+method: (\w+)/g)].map((m) => `${m[2]!.toUpperCase()} ${m[1]}`).sort();
+  return Object.values(readServerlessYml(PROJECT_ROOT).functions)
+    .flatMap((fn) => fn.events ?? [])
+    .flatMap((event) => (event.http ? [`${event.http.method.toUpperCase()} ${event.http.path}`] : []))
+    .sort();
 }
 
 describe("the contract", () => {
@@ -24,9 +25,7 @@ describe("the contract", () => {
   });
 
   it("marks public exactly the routes serverless.yml leaves without an API key, and documents the key on the others", () => {
-    const yml = readFileSync(path.join(PROJECT_ROOT, "serverless.yml"), "utf8");
-    const block = /\n    publicPaths:\n((?:      - \S+\n)+)/.exec(yml)![1]!;
-    const publicPaths = [...block.matchAll(/- (\S+)/g)].map((m) => m[1]).sort();
+    const publicPaths = [...(readServerlessYml(PROJECT_ROOT).custom.apiAccess.publicPaths as string[])].sort();
     expect((Object.values(routes) as RouteSpec[]).filter((r) => r.public).map((r) => r.path).sort()).toEqual(publicPaths);
     const doc = openApiDocument("test") as { paths: Record<string, Record<string, { security: unknown[] }>> };
     for (const spec of Object.values(routes) as RouteSpec[]) {
