@@ -7,4 +7,6 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** POST /calibrate_dataset (application/json): calibrate from the stored OK/NG images, fanned out over worker invocations. */
-export const handler = httpRoute(routes.calibrateDataset, { log: services.log, limits: services.config.limits }, (input, ctx) => calibrateDatasetOrStartJob(services, input, ctx));
+export const handler = httpRoute(routes.calibrateDataset, { log: services.log, limits: services.config.limits }, (input, ctx) =>
+  calibrateDatasetOrStartJob(services, input, ctx),
+);

@@ -7,4 +7,6 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** POST /calibrate_ng (application/json): threshold from OK/NG scores. */
-export const handler = httpRoute(routes.calibrateNg, { log: services.log, limits: services.config.limits }, (input, ctx) => calibrateFromScores(services, input, ctx));
+export const handler = httpRoute(routes.calibrateNg, { log: services.log, limits: services.config.limits }, (input, ctx) =>
+  calibrateFromScores(services, input, ctx),
+);

@@ -7,4 +7,6 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** DELETE /datasets/clear: remove every image of one label. */
-export const handler = httpRoute(routes.datasetsClear, { log: services.log, limits: services.config.limits }, (input, ctx) => clearDatasetLabel(services, input, ctx));
+export const handler = httpRoute(routes.datasetsClear, { log: services.log, limits: services.config.limits }, (input, ctx) =>
+  clearDatasetLabel(services, input, ctx),
+);

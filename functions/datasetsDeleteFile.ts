@@ -7,4 +7,6 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** DELETE /datasets/file: remove one image and its meta. */
-export const handler = httpRoute(routes.datasetsDeleteFile, { log: services.log, limits: services.config.limits }, (input, ctx) => deleteDatasetFile(services, input, ctx));
+export const handler = httpRoute(routes.datasetsDeleteFile, { log: services.log, limits: services.config.limits }, (input, ctx) =>
+  deleteDatasetFile(services, input, ctx),
+);

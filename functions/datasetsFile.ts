@@ -7,4 +7,9 @@ import { httpRoute, redirect } from "../lib/http/route";
 const services = createServices();
 
 /** GET /datasets/file: a 302 to a short-lived URL of the stored image's bytes. */
-export const handler = httpRoute(routes.datasetsFile, { log: services.log, limits: services.config.limits }, (input, ctx) => datasetFile(services, input, ctx), (result, requestId) => redirect(result.url, requestId));
+export const handler = httpRoute(
+  routes.datasetsFile,
+  { log: services.log, limits: services.config.limits },
+  (input, ctx) => datasetFile(services, input, ctx),
+  (result, requestId) => redirect(result.url, requestId),
+);

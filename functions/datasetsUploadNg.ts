@@ -7,4 +7,6 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** POST /datasets/ng/upload (multipart/form-data): defective images into the ROI's dataset. */
-export const handler = httpRoute(routes.datasetsUploadNg, { log: services.log, limits: services.config.limits }, (input, ctx) => uploadImages(services, "ng", input, ctx));
+export const handler = httpRoute(routes.datasetsUploadNg, { log: services.log, limits: services.config.limits }, (input, ctx) =>
+  uploadImages(services, "ng", input, ctx),
+);

@@ -7,4 +7,6 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** POST /datasets/ok/upload (multipart/form-data): good images into the ROI's dataset. */
-export const handler = httpRoute(routes.datasetsUploadOk, { log: services.log, limits: services.config.limits }, (input, ctx) => uploadImages(services, "ok", input, ctx));
+export const handler = httpRoute(routes.datasetsUploadOk, { log: services.log, limits: services.config.limits }, (input, ctx) =>
+  uploadImages(services, "ok", input, ctx),
+);

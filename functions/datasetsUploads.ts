@@ -7,4 +7,6 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** POST /datasets/uploads (application/json): presigned PUT URLs for direct uploads to S3. */
-export const handler = httpRoute(routes.datasetsUploads, { log: services.log, limits: services.config.limits }, (input, ctx) => createUploads(services, input, ctx));
+export const handler = httpRoute(routes.datasetsUploads, { log: services.log, limits: services.config.limits }, (input, ctx) =>
+  createUploads(services, input, ctx),
+);

@@ -7,4 +7,6 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** POST /datasets/uploads/commit (application/json): register directly uploaded images in the dataset. */
-export const handler = httpRoute(routes.datasetsUploadsCommit, { log: services.log, limits: services.config.limits }, (input, ctx) => commitUploads(services, input, ctx));
+export const handler = httpRoute(routes.datasetsUploadsCommit, { log: services.log, limits: services.config.limits }, (input, ctx) =>
+  commitUploads(services, input, ctx),
+);

@@ -16,5 +16,9 @@ const DAY = 24 * 3600;
 export const handler = byRoute({
   [`/${routes.docs.path}`]: httpText(routes.docs, edge, async () => ({ body: page, contentType: "text/html; charset=utf-8" })),
   [`/${routes.docsCss.path}`]: httpText(routes.docsCss, edge, async () => ({ body: assets.css, contentType: "text/css; charset=utf-8", cacheSeconds: DAY })),
-  [`/${routes.docsJs.path}`]: httpText(routes.docsJs, edge, async () => ({ body: assets.bundleJs, contentType: "text/javascript; charset=utf-8", cacheSeconds: DAY })),
+  [`/${routes.docsJs.path}`]: httpText(routes.docsJs, edge, async () => ({
+    body: assets.bundleJs,
+    contentType: "text/javascript; charset=utf-8",
+    cacheSeconds: DAY,
+  })),
 });

@@ -7,4 +7,6 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** GET /recipe_settings (query recipe_id): a recipe's area rule and mm_per_px lock. */
-export const handler = httpRoute(routes.getRecipeSettings, { log: services.log, limits: services.config.limits }, (input, ctx) => getRecipeSettings(services, input, ctx));
+export const handler = httpRoute(routes.getRecipeSettings, { log: services.log, limits: services.config.limits }, (input, ctx) =>
+  getRecipeSettings(services, input, ctx),
+);

@@ -7,4 +7,6 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** POST /infer_dataset (application/json): score a stored dataset, fanned out over worker invocations. */
-export const handler = httpRoute(routes.inferDataset, { log: services.log, limits: services.config.limits }, (input, ctx) => inferDatasetOrStartJob(services, input, ctx));
+export const handler = httpRoute(routes.inferDataset, { log: services.log, limits: services.config.limits }, (input, ctx) =>
+  inferDatasetOrStartJob(services, input, ctx),
+);

@@ -7,4 +7,6 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** PUT /recipe_settings (application/json): change a recipe's area rule or clear its mm_per_px lock. */
-export const handler = httpRoute(routes.putRecipeSettings, { log: services.log, limits: services.config.limits }, (input, ctx) => putRecipeSettings(services, input, ctx));
+export const handler = httpRoute(routes.putRecipeSettings, { log: services.log, limits: services.config.limits }, (input, ctx) =>
+  putRecipeSettings(services, input, ctx),
+);

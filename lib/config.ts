@@ -134,19 +134,13 @@ function text(env: Env, name: string, fallback: string): string {
   return raw === undefined || raw.trim() === "" ? fallback : raw.trim();
 }
 
-function number(
-  env: Env,
-  name: string,
-  fallback: number,
-  check: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean },
-): number {
+function number(env: Env, name: string, fallback: number, check: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean }): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === "") return fallback;
   const value = Number(raw.trim());
-  const bounds = [
-    check.min === undefined ? "" : `${check.exclusiveMin ? ">" : ">="} ${check.min}`,
-    check.max === undefined ? "" : `<= ${check.max}`,
-  ].filter(Boolean);
+  const bounds = [check.min === undefined ? "" : `${check.exclusiveMin ? ">" : ">="} ${check.min}`, check.max === undefined ? "" : `<= ${check.max}`].filter(
+    Boolean,
+  );
   const expected = `${check.integer ? "an integer" : "a number"}${bounds.length ? " " + bounds.join(" and ") : ""}`;
   const ok =
     Number.isFinite(value) &&

@@ -110,7 +110,11 @@ export class CorruptArtefactError extends DomainError {
     cause: unknown,
     what = "stored memory",
   ) {
-    super("corrupt_artefact", `The ${what} ${key} cannot be read (${(cause as Error)?.message ?? String(cause)}): ${REMEDIES[what] ?? "run /fit_ok (or /calibrate_ng) again to replace it"}`, { cause });
+    super(
+      "corrupt_artefact",
+      `The ${what} ${key} cannot be read (${(cause as Error)?.message ?? String(cause)}): ${REMEDIES[what] ?? "run /fit_ok (or /calibrate_ng) again to replace it"}`,
+      { cause },
+    );
   }
 }
 

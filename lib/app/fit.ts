@@ -32,7 +32,9 @@ async function checkImages(files: readonly UploadedFile[], maxImagePixels: numbe
     total += header.width * header.height;
   }
   if (total > maxRequestPixels) {
-    throw new TooLargeError(`The ${files.length} images hold ${total} pixels in all, over the limit of ${maxRequestPixels} pixels per request (MAX_REQUEST_PIXELS): send fewer or smaller images per request`);
+    throw new TooLargeError(
+      `The ${files.length} images hold ${total} pixels in all, over the limit of ${maxRequestPixels} pixels per request (MAX_REQUEST_PIXELS): send fewer or smaller images per request`,
+    );
   }
 }
 
@@ -67,7 +69,9 @@ export async function fitMemory(services: Services, input: FitOkRequest, ctx: Us
     const batch = files.slice(start, start + batchSize);
     const images = [];
     for (const [j, file] of batch.entries()) {
-      images.push(await ctx.timings.time("decode", () => decodeImage(file.data, config.limits.maxImagePixels, `images[${start + j}] (${file.filename || "unnamed"})`)));
+      images.push(
+        await ctx.timings.time("decode", () => decodeImage(file.data, config.limits.maxImagePixels, `images[${start + j}] (${file.filename || "unnamed"})`)),
+      );
     }
     for (const embedded of await embedImages(extractor, images, { batchSize, timings: ctx.timings })) grids.push(embedded.grid);
     checkSameGrid(grids);

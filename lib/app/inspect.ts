@@ -55,15 +55,23 @@ export function decodeRoi(services: Services, input: InferRequest, ctx: UseCaseC
 }
 
 /** inspectImage from the decoded image (`image` is input.image[0] decoded). */
-export async function inspectDecoded(services: Services, input: InferRequest, image: RgbImage, ctx: UseCaseContext, options: InspectOptions = {}): Promise<InspectResult> {
+export async function inspectDecoded(
+  services: Services,
+  input: InferRequest,
+  image: RgbImage,
+  ctx: UseCaseContext,
+  options: InspectOptions = {},
+): Promise<InspectResult> {
   const { config } = services;
   const identity = identityOf(input);
   const keys = modelKeys(config.s3.prefix, identity);
   const shape = input.shape === undefined ? undefined : parseShape(input.shape, image.width, image.height);
   const mask = roiMask(shape, image.width, image.height); // a shape covering no pixel fails before any heavy work
   if (input.include_anomaly_map) checkMapFits(image.width, image.height, config.limits.maxResponseBytes);
-  const loadStored = () => Promise.all([loadMemory(services, keys, ctx), loadCalibration(services, keys, ctx), loadRecipeMeta(services, identity.recipeId, ctx)]);
-  const runForward = () => services.extractor().then(async (extractor) => ({ extractor, embedded: options.embedded ?? (await embedForInference(extractor, image, ctx.timings)) }));
+  const loadStored = () =>
+    Promise.all([loadMemory(services, keys, ctx), loadCalibration(services, keys, ctx), loadRecipeMeta(services, identity.recipeId, ctx)]);
+  const runForward = () =>
+    services.extractor().then(async (extractor) => ({ extractor, embedded: options.embedded ?? (await embedForInference(extractor, image, ctx.timings)) }));
   // The forward needs no stored artefact. With a memory already in this container (the warm
   // path) it runs while the revalidation HEADs go out (each 10-30 ms on AWS; after a re-fit the
   // new memory's load overlaps it too); the request waits for both sides before it answers or
@@ -136,7 +144,16 @@ export async function inspectDecoded(services: Services, input: InferRequest, im
     fit_id: fitId,
     memory_stale: stale,
     calibration_stale: calibrationStale,
-    ...(map ? { anomaly_map: { width: image.width, height: image.height, dtype: "float32" as const, data_base64: Buffer.from(map.buffer, map.byteOffset, map.byteLength).toString("base64") } } : {}),
+    ...(map
+      ? {
+          anomaly_map: {
+            width: image.width,
+            height: image.height,
+            dtype: "float32" as const,
+            data_base64: Buffer.from(map.buffer, map.byteOffset, map.byteLength).toString("base64"),
+          },
+        }
+      : {}),
     timings_ms: ctx.timings.toJSON(),
   };
 }

@@ -23,7 +23,8 @@ async function scorerFor(services: Services, bank: MemoryBank, keys: ModelKeys, 
   if (plan === "two_stage") {
     try {
       const scorer = await ctx.timings.time("knn_build", () => TwoStageScorer.build(bank, config.model.ortThreads, DEFAULT_TWO_STAGE, bank.shortlistBasis));
-      if (bank.shortlistBasis && scorer.basisSource === "found") ctx.log.warn("stored two-stage basis not usable (rank or orthonormality): found again", { key: keys.memory, rank: bank.shortlistBasis.rank });
+      if (bank.shortlistBasis && scorer.basisSource === "found")
+        ctx.log.warn("stored two-stage basis not usable (rank or orthonormality): found again", { key: keys.memory, rank: bank.shortlistBasis.rank });
       return scorer;
     } catch (error) {
       // the shortlist only buys speed: without it the memory is scored by brute force

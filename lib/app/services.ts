@@ -56,22 +56,26 @@ function extractorLoader(config: Config, log: Logger): () => Promise<OnnxFeature
     if (!loading) {
       const start = performance.now();
       // imported here, not at module scope: functions that never run the model never load onnxruntime
-      loading = import("../features/onnxExtractor").then(({ OnnxFeatureExtractor }) => OnnxFeatureExtractor.load({
-        onnxPath: config.model.onnxPath,
-        cardPath: config.model.cardPath,
-        inputSize: config.model.inputSize,
-        threads: config.model.ortThreads,
-      })).then(
-        (loaded) => {
-          log.info("model loaded", { model: loaded.card.id, path: config.model.onnxPath, load_ms: Math.round(performance.now() - start) });
-          return loaded;
-        },
-        (cause: unknown) => {
-          loading = undefined;
-          log.error("model load failed", { path: config.model.onnxPath, error: cause });
-          throw new UnavailableError(`Model ${config.model.name} could not be loaded; see the service logs`, { cause });
-        },
-      );
+      loading = import("../features/onnxExtractor")
+        .then(({ OnnxFeatureExtractor }) =>
+          OnnxFeatureExtractor.load({
+            onnxPath: config.model.onnxPath,
+            cardPath: config.model.cardPath,
+            inputSize: config.model.inputSize,
+            threads: config.model.ortThreads,
+          }),
+        )
+        .then(
+          (loaded) => {
+            log.info("model loaded", { model: loaded.card.id, path: config.model.onnxPath, load_ms: Math.round(performance.now() - start) });
+            return loaded;
+          },
+          (cause: unknown) => {
+            loading = undefined;
+            log.error("model load failed", { path: config.model.onnxPath, error: cause });
+            throw new UnavailableError(`Model ${config.model.name} could not be loaded; see the service logs`, { cause });
+          },
+        );
     }
     return loading;
   };

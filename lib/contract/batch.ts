@@ -4,7 +4,9 @@ import { mmPerPxNumber, numberField } from "./fields";
 import { region } from "./infer";
 
 const labels = z
-  .array(z.enum(["ok", "ng"], { error: (issue) => `labels must hold "ok" and/or "ng", got ${JSON.stringify(issue.input)}` }), { error: 'labels must be a list such as ["ok", "ng"]' })
+  .array(z.enum(["ok", "ng"], { error: (issue) => `labels must hold "ok" and/or "ng", got ${JSON.stringify(issue.input)}` }), {
+    error: 'labels must be a list such as ["ok", "ng"]',
+  })
   .min(1, "labels must name at least one label")
   .optional();
 const defaultMmPerPx = mmPerPxNumber.nullish().meta({ description: "mm_per_px for images whose meta has none (else such an image is an item with an error)." });
@@ -47,7 +49,10 @@ export const inferDatasetResponse = z
     n_total: z.number().int(),
     n_errors: z.number().int(),
     items: z.array(item),
-    heatmaps_omitted: z.boolean().optional().meta({ description: "true when the heatmaps would have made the answer larger than Lambda's 6 MB: they are in the full result at result_url." }),
+    heatmaps_omitted: z
+      .boolean()
+      .optional()
+      .meta({ description: "true when the heatmaps would have made the answer larger than Lambda's 6 MB: they are in the full result at result_url." }),
     result_url: z.string().optional(),
     fan_out: fanOut.optional(),
     timings_ms: z.record(z.string(), z.number()).optional(),
@@ -82,7 +87,9 @@ export const calibrateDatasetResponse = z
     p5_ng: z.number().nullable().meta({ description: "The NG scores' 5th percentile (the rule's input); null without NG." }),
     mm_per_px: z.number(),
     fit_id: z.string().nullable(),
-    scores: z.array(z.object({ label: z.enum(["ok", "ng"]), filename: z.string(), score: z.number().nullable(), error: z.string().nullable() })).meta({ description: "Every image's score (or why it has none)." }),
+    scores: z
+      .array(z.object({ label: z.enum(["ok", "ng"]), filename: z.string(), score: z.number().nullable(), error: z.string().nullable() }))
+      .meta({ description: "Every image's score (or why it has none)." }),
     fan_out: fanOut.optional(),
     request_id: z.string(),
   })

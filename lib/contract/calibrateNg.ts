@@ -3,14 +3,22 @@ import { identityEcho, identityFields } from "./common";
 import { mmPerPxNumber, numberField, optionalScores, requiredScores } from "./fields";
 
 export const calibrateNgRequest = z
-  .object({
-    ...identityFields,
-    ok_scores: requiredScores("ok_scores", "Scores of good parts (/infer's score), at least one."),
-    ng_scores: optionalScores("ng_scores", "Scores of defective parts; absent or null = none."),
-    mm_per_px: mmPerPxNumber.optional().meta({ description: "Defaults to the value the fit recorded." }),
-    score_percentile: numberField("score_percentile", (v) => v >= 0 && v <= 100, "a number in [0, 100]", "Percentile of the OK scores; default SCORE_PERCENTILE (99).").optional(),
-    area_mm2_thr: numberField("area_mm2_thr", (v) => v >= 0, "a number >= 0", "Smallest defect region kept, in mm²; default AREA_MM2_THR (1.0).").optional(),
-  }, { error: () => "The body must be a JSON object" })
+  .object(
+    {
+      ...identityFields,
+      ok_scores: requiredScores("ok_scores", "Scores of good parts (/infer's score), at least one."),
+      ng_scores: optionalScores("ng_scores", "Scores of defective parts; absent or null = none."),
+      mm_per_px: mmPerPxNumber.optional().meta({ description: "Defaults to the value the fit recorded." }),
+      score_percentile: numberField(
+        "score_percentile",
+        (v) => v >= 0 && v <= 100,
+        "a number in [0, 100]",
+        "Percentile of the OK scores; default SCORE_PERCENTILE (99).",
+      ).optional(),
+      area_mm2_thr: numberField("area_mm2_thr", (v) => v >= 0, "a number >= 0", "Smallest defect region kept, in mm²; default AREA_MM2_THR (1.0).").optional(),
+    },
+    { error: () => "The body must be a JSON object" },
+  )
   .meta({
     id: "CalibrateNgRequest",
     examples: [
@@ -34,30 +42,32 @@ export const calibrationFields = {
 
 /** Additive fields of the stored calibration. */
 export const calibrationProvenance = {
-  fit_id: z.string().nullable().optional().meta({ description: "The fit whose memory was in place when calibrating (null: none); /infer flags calibration_stale when it differs." }),
+  fit_id: z
+    .string()
+    .nullable()
+    .optional()
+    .meta({ description: "The fit whose memory was in place when calibrating (null: none); /infer flags calibration_stale when it differs." }),
 };
 
-export const calibrateNgResponse = z
-  .object({ ...calibrationFields, ...calibrationProvenance, ...identityEcho, request_id: z.string() })
-  .meta({
-    id: "CalibrateNgResponse",
-    examples: [
-      {
-        threshold: 0.11823,
-        ok_mean: 0.029,
-        ng_mean: 0.255,
-        p99_ok: 0.03096,
-        p5_ng: 0.2055,
-        mm_per_px: 0.1,
-        area_mm2_thr: 1,
-        score_percentile: 99,
-        fit_id: null,
-        role_id: "Master1",
-        roi_id: "Pattern",
-        model_key: "Pattern",
-        recipe_id: "default",
-        request_id: "bdb496aa-0a4d-48f9-9e61-fc8b672f177d",
-      },
-    ],
-  });
+export const calibrateNgResponse = z.object({ ...calibrationFields, ...calibrationProvenance, ...identityEcho, request_id: z.string() }).meta({
+  id: "CalibrateNgResponse",
+  examples: [
+    {
+      threshold: 0.11823,
+      ok_mean: 0.029,
+      ng_mean: 0.255,
+      p99_ok: 0.03096,
+      p5_ng: 0.2055,
+      mm_per_px: 0.1,
+      area_mm2_thr: 1,
+      score_percentile: 99,
+      fit_id: null,
+      role_id: "Master1",
+      roi_id: "Pattern",
+      model_key: "Pattern",
+      recipe_id: "default",
+      request_id: "bdb496aa-0a4d-48f9-9e61-fc8b672f177d",
+    },
+  ],
+});
 export type CalibrateNgResponse = z.infer<typeof calibrateNgResponse>;

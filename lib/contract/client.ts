@@ -95,7 +95,14 @@ export class InspectionClient {
   }
 
   fitOk(fields: FitOkFields, images: readonly ImageFile[], headers: Record<string, string> = {}): Promise<Reply<FitOkResponse>> {
-    return this.send(routes.fitOk, this.form(fields, images.map((file) => ["images", file])), headers);
+    return this.send(
+      routes.fitOk,
+      this.form(
+        fields,
+        images.map((file) => ["images", file]),
+      ),
+      headers,
+    );
   }
 
   infer(fields: InferFields, image: ImageFile, headers: Record<string, string> = {}): Promise<Reply<InferResponse>> {
@@ -115,8 +122,17 @@ export class InspectionClient {
   }
 
   /** POST /datasets/{label}/upload: images with one meta object each (JSON text parts). */
-  uploadDataset(label: "ok" | "ng", fields: DatasetUploadFields, images: readonly ImageFile[], metas: readonly object[] = [], headers: Record<string, string> = {}): Promise<Reply<ResponseOf<"datasetsUploadOk">>> {
-    const form = this.form(fields, images.map((file) => ["images", file]));
+  uploadDataset(
+    label: "ok" | "ng",
+    fields: DatasetUploadFields,
+    images: readonly ImageFile[],
+    metas: readonly object[] = [],
+    headers: Record<string, string> = {},
+  ): Promise<Reply<ResponseOf<"datasetsUploadOk">>> {
+    const form = this.form(
+      fields,
+      images.map((file) => ["images", file]),
+    );
     for (const meta of metas) form.append("metas", JSON.stringify(meta));
     return this.send(label === "ok" ? routes.datasetsUploadOk : routes.datasetsUploadNg, form, headers);
   }
@@ -155,10 +171,17 @@ export class InspectionClient {
 
   /** GET /datasets/file, following its redirect: the image's bytes and Content-Type, or the error. */
   async datasetFile(query: QueryOf<"datasetsFile">): Promise<{ status: number; contentType: string | null; bytes: Uint8Array; error?: ErrorBody }> {
-    const response = await fetch(`${this.baseUrl}/${routes.datasetsFile.path}?${new URLSearchParams(query as Record<string, string>).toString()}`, { headers: this.commonHeaders() });
+    const response = await fetch(`${this.baseUrl}/${routes.datasetsFile.path}?${new URLSearchParams(query as Record<string, string>).toString()}`, {
+      headers: this.commonHeaders(),
+    });
     const bytes = new Uint8Array(await response.arrayBuffer());
     if (response.status === 200) return { status: 200, contentType: response.headers.get("content-type"), bytes };
-    return { status: response.status, contentType: response.headers.get("content-type"), bytes, error: JSON.parse(Buffer.from(bytes).toString("utf8")) as ErrorBody };
+    return {
+      status: response.status,
+      contentType: response.headers.get("content-type"),
+      bytes,
+      error: JSON.parse(Buffer.from(bytes).toString("utf8")) as ErrorBody,
+    };
   }
 
   inferDataset(body: QueryOf<"inferDataset">): Promise<Reply<ResponseOf<"inferDataset">>> {
@@ -181,7 +204,13 @@ export class InspectionClient {
    */
   async waitForJob(
     id: string,
-    options: { intervalMs?: number; timeoutMs?: number; maxTransientInARow?: number; onProgress?: (job: ResponseOf<"getJob">) => void; onTransient?: (why: string) => void } = {},
+    options: {
+      intervalMs?: number;
+      timeoutMs?: number;
+      maxTransientInARow?: number;
+      onProgress?: (job: ResponseOf<"getJob">) => void;
+      onTransient?: (why: string) => void;
+    } = {},
   ): Promise<ResponseOf<"getJob">> {
     const timeoutMs = options.timeoutMs ?? 15 * 60_000;
     const deadline = Date.now() + timeoutMs;
@@ -194,7 +223,8 @@ export class InspectionClient {
         if (error instanceof TypeError) return error;
         throw error;
       });
-      const transient = reply instanceof Error ? `no answer: ${reply.message}` : TRANSIENT_STATUSES.has(reply.status) ? `HTTP ${reply.status}: ${reply.error().error}` : null;
+      const transient =
+        reply instanceof Error ? `no answer: ${reply.message}` : TRANSIENT_STATUSES.has(reply.status) ? `HTTP ${reply.status}: ${reply.error().error}` : null;
       if (transient !== null && inARow < maxInARow) {
         inARow++;
         options.onTransient?.(transient);
@@ -223,7 +253,12 @@ export class InspectionClient {
     return form;
   }
 
-  private async send<T>(spec: RouteSpec, body: FormData | string | undefined, headers: Record<string, string>, query: Record<string, string> = {}): Promise<Reply<T>> {
+  private async send<T>(
+    spec: RouteSpec,
+    body: FormData | string | undefined,
+    headers: Record<string, string>,
+    query: Record<string, string> = {},
+  ): Promise<Reply<T>> {
     const search = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null)).toString();
     const response = await fetch(`${this.baseUrl}/${spec.path}${search ? `?${search}` : ""}`, {
       method: spec.method,

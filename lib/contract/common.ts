@@ -36,7 +36,11 @@ export const errorBody = z
     examples: [
       { error: "ok_scores must hold at least one score", code: "invalid_input", request_id: "c6ca5226-8781-43bb-bf8a-ad0d6f21e5c5" },
       { error: "Memory not found for (role, roi): run /fit_ok first", code: "not_fitted", request_id: "line7-cam2-000183" },
-      { error: "Missing or invalid API key: send this stage's key in the x-api-key header", code: "gateway", request_id: "0f7e2b1c-5a4d-4e8e-9c1a-2b3c4d5e6f70" },
+      {
+        error: "Missing or invalid API key: send this stage's key in the x-api-key header",
+        code: "gateway",
+        request_id: "0f7e2b1c-5a4d-4e8e-9c1a-2b3c4d5e6f70",
+      },
     ],
   });
 export type ErrorBody = z.infer<typeof errorBody>;

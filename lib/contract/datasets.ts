@@ -52,11 +52,19 @@ export const datasetListResponse = z
   .meta({ id: "DatasetListResponse" });
 export type DatasetListResponse = z.infer<typeof datasetListResponse>;
 
-export const datasetMetaResponse = z.looseObject({ ...echo }).meta({ id: "DatasetMetaResponse", description: "The stored meta of the file (the client's meta plus role_id, roi_id, label, filename, recipe_id, created_at_utc)." });
+export const datasetMetaResponse = z
+  .looseObject({ ...echo })
+  .meta({
+    id: "DatasetMetaResponse",
+    description: "The stored meta of the file (the client's meta plus role_id, roi_id, label, filename, recipe_id, created_at_utc).",
+  });
 
 export const datasetFileResponse = z
   .object({ url: z.string(), content_type: z.string(), bytes: z.number().int(), expires_in_s: z.number().int(), ...echo })
-  .meta({ id: "DatasetFileRedirect", description: "Never a body: the answer is a 302 whose Location is a short-lived S3 URL of the image bytes (any HTTP client follows it)." });
+  .meta({
+    id: "DatasetFileRedirect",
+    description: "Never a body: the answer is a 302 whose Location is a short-lived S3 URL of the image bytes (any HTTP client follows it).",
+  });
 
 export const datasetDeleteResponse = z.object({ deleted: z.boolean(), filename: z.string(), ...echo }).meta({ id: "DatasetDeleteResponse" });
 export const datasetClearResponse = z.object({ cleared: z.number().int(), label, ...echo }).meta({ id: "DatasetClearResponse" });
@@ -65,7 +73,15 @@ export const modelQuery = z.object({ ...identityFields }).meta({ id: "ModelQuery
 export type ModelQuery = z.output<typeof modelQuery>;
 
 export const stateResponse = z
-  .object({ status: z.literal("ok"), memory_fitted: z.boolean(), calib_present: z.boolean(), role_id: z.string(), roi_id: z.string(), model_key: z.string(), ...echo })
+  .object({
+    status: z.literal("ok"),
+    memory_fitted: z.boolean(),
+    calib_present: z.boolean(),
+    role_id: z.string(),
+    roi_id: z.string(),
+    model_key: z.string(),
+    ...echo,
+  })
   .meta({ id: "StateResponse" });
 
 export const manifestResponse = z
@@ -91,7 +107,9 @@ export const createUploadsRequest = z
       .array(
         z.object({
           filename: z.string().max(255).optional().meta({ description: "The client's name for the file (kept in its meta)." }),
-          content_type: z.enum(["image/png", "image/jpeg"], { error: (issue) => `content_type must be "image/png" or "image/jpeg", got ${JSON.stringify(issue.input)}` }),
+          content_type: z.enum(["image/png", "image/jpeg"], {
+            error: (issue) => `content_type must be "image/png" or "image/jpeg", got ${JSON.stringify(issue.input)}`,
+          }),
         }),
         { error: "files must be a list of {filename, content_type}" },
       )
@@ -122,7 +140,13 @@ export const commitUploadsRequest = z
     ...datasetIds,
     label,
     uploads: z
-      .array(z.object({ upload_id: z.string().regex(/^[0-9a-f-]{36}$/, "upload_id is not one this service gave"), meta: z.record(z.string(), z.unknown()).optional() }), { error: "uploads must be a list of {upload_id, meta}" })
+      .array(
+        z.object({
+          upload_id: z.string().regex(/^[0-9a-f-]{36}$/, "upload_id is not one this service gave"),
+          meta: z.record(z.string(), z.unknown()).optional(),
+        }),
+        { error: "uploads must be a list of {upload_id, meta}" },
+      )
       .min(1, "uploads must hold at least one upload")
       .max(200, "at most 200 uploads per commit call (each is read back and checked within the function's 29 s): commit in batches"),
   })

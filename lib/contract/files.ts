@@ -18,7 +18,10 @@ const uploadedFile = z
  */
 export function fileParts(options: { min: number; max?: number; missing: string; tooMany?: (count: number) => string; description: string }) {
   let list = z.array(uploadedFile).min(options.min, options.missing);
-  if (options.max !== undefined) list = list.max(options.max, { error: (issue) => options.tooMany?.(Array.isArray(issue.input) ? issue.input.length : 0) ?? `at most ${options.max} files` });
+  if (options.max !== undefined)
+    list = list.max(options.max, {
+      error: (issue) => options.tooMany?.(Array.isArray(issue.input) ? issue.input.length : 0) ?? `at most ${options.max} files`,
+    });
   return list.meta({ description: options.description, [FILE_PARTS]: true });
 }
 

@@ -38,7 +38,13 @@ export const fitOkResponse = z
     ...identityEcho,
     timings_ms: timingsMs,
     fan_out: z
-      .object({ workers: z.number().int(), chunk_images: z.number().int(), retried: z.number().int(), worker_ms_max: z.number(), two_stage_coreset: z.boolean() })
+      .object({
+        workers: z.number().int(),
+        chunk_images: z.number().int(),
+        retried: z.number().int(),
+        worker_ms_max: z.number(),
+        two_stage_coreset: z.boolean(),
+      })
       .optional()
       .meta({ description: "use_dataset=true: how the fit was spread over worker invocations." }),
     request_id: z.string(),

@@ -25,10 +25,17 @@ export const jobResponse = z
     state: z.enum(["queued", "running", "done", "failed"]),
     created_at: z.string(),
     updated_at: z.string(),
-    progress: z.object({ done: z.number().int(), total: z.number().int(), errors: z.number().int() }).meta({ description: "Images done / to do, and item errors so far." }),
-    chunks: z.object({ total: z.number().int(), done: z.number().int(), retried: z.number().int(), failed: z.number().int() }).meta({ description: "Worker invocations." }),
+    progress: z
+      .object({ done: z.number().int(), total: z.number().int(), errors: z.number().int() })
+      .meta({ description: "Images done / to do, and item errors so far." }),
+    chunks: z
+      .object({ total: z.number().int(), done: z.number().int(), retried: z.number().int(), failed: z.number().int() })
+      .meta({ description: "Worker invocations." }),
     timings_ms: z.record(z.string(), z.number()),
-    result: z.record(z.string(), z.unknown()).nullable().meta({ description: "When done: the response the synchronous call would have given (a batch's items: see result_url)." }),
+    result: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .meta({ description: "When done: the response the synchronous call would have given (a batch's items: see result_url)." }),
     result_url: z.string().nullable().meta({ description: "When done, for batch jobs: a short-lived URL of the full result JSON." }),
     error: z.object({ error: z.string(), code: z.string() }).nullable(),
     request_id: z.string(),

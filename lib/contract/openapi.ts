@@ -45,7 +45,12 @@ function schemaOf(schema: z.ZodType, io: "input" | "output", components: Json): 
 /** A query route's fields as OpenAPI query parameters. */
 function queryParametersOf(spec: RouteSpec): Json[] {
   if (spec.body !== "query") return [];
-  const schema = z.toJSONSchema(spec.request, { io: "input", unrepresentable: "any", target: "draft-2020-12" }) as { properties?: Record<string, Json>; required?: string[]; $ref?: string; $defs?: Record<string, { properties?: Record<string, Json>; required?: string[] }> };
+  const schema = z.toJSONSchema(spec.request, { io: "input", unrepresentable: "any", target: "draft-2020-12" }) as {
+    properties?: Record<string, Json>;
+    required?: string[];
+    $ref?: string;
+    $defs?: Record<string, { properties?: Record<string, Json>; required?: string[] }>;
+  };
   const root = schema.$ref ? schema.$defs?.[schema.$ref.split("/").pop()!] : schema;
   return Object.entries(root?.properties ?? {}).map(([name, property]) => ({
     name,
@@ -75,7 +80,11 @@ export function openApiDocument(version: string, serverUrl = "."): Json {
     const responses: Json = {
       200: { description: "OK", content: { [spec.produces ?? "application/json"]: { schema: schemaOf(spec.response, "output", components) } } },
     };
-    if (spec.accepted) responses[202] = { description: "Accepted: the work runs as a job; follow status_url.", content: { "application/json": { schema: schemaOf(spec.accepted, "output", components) } } };
+    if (spec.accepted)
+      responses[202] = {
+        description: "Accepted: the work runs as a job; follow status_url.",
+        content: { "application/json": { schema: schemaOf(spec.accepted, "output", components) } },
+      };
     for (const status of [...spec.errors, 403, 429, 500, 503]) {
       responses[status] = { description: STATUS_TEXT[status] ?? "Error", content: { "application/json": { schema: errorRef } } };
     }
@@ -83,9 +92,25 @@ export function openApiDocument(version: string, serverUrl = "."): Json {
       operationId: spec.name,
       summary: spec.summary,
       parameters: [
-        { name: "X-Request-Id", in: "header", required: false, schema: { type: "string", pattern: "^[\\w.:@-]{1,128}$" }, description: "Echoed back; generated when absent or malformed." },
+        {
+          name: "X-Request-Id",
+          in: "header",
+          required: false,
+          schema: { type: "string", pattern: "^[\\w.:@-]{1,128}$" },
+          description: "Echoed back; generated when absent or malformed.",
+        },
         ...queryParametersOf(spec),
-        ...(spec.body === "none" ? [] : [{ name: "X-Recipe-Id", in: "header", required: false, schema: { type: "string" }, description: "recipe_id when the body does not name one (both given must agree)." }]),
+        ...(spec.body === "none"
+          ? []
+          : [
+              {
+                name: "X-Recipe-Id",
+                in: "header",
+                required: false,
+                schema: { type: "string" },
+                description: "recipe_id when the body does not name one (both given must agree).",
+              },
+            ]),
       ],
       responses,
       // stages that require a key reject a request without it (403) before the service sees it
@@ -107,7 +132,13 @@ export function openApiDocument(version: string, serverUrl = "."): Json {
     components: {
       schemas: components,
       securitySchemes: {
-        ApiKey: { type: "apiKey", in: "header", name: "x-api-key", description: "The stage's API key, on stages that require one: the default when deployed; locally only when the stage setting enforceLocally is true." },
+        ApiKey: {
+          type: "apiKey",
+          in: "header",
+          name: "x-api-key",
+          description:
+            "The stage's API key, on stages that require one: the default when deployed; locally only when the stage setting enforceLocally is true.",
+        },
       },
     },
   };

@@ -16,11 +16,20 @@ export const putRecipeSettingsRequest = z
     {
       recipe_id: recipeId,
       area_rule: areaRule.nullish().meta({ description: "Set the recipe's area rule; null = back to the service default (AREA_RULE)." }),
-      unlock_mm_per_px: z.boolean({ error: "unlock_mm_per_px must be true or false" }).optional().meta({ description: "true clears the recipe's mm_per_px lock: the next fit, upload or inference with a mm_per_px sets it again." }),
+      unlock_mm_per_px: z
+        .boolean({ error: "unlock_mm_per_px must be true or false" })
+        .optional()
+        .meta({ description: "true clears the recipe's mm_per_px lock: the next fit, upload or inference with a mm_per_px sets it again." }),
     },
     { error: () => "The body must be a JSON object" },
   )
-  .meta({ id: "PutRecipeSettingsRequest", examples: [{ recipe_id: "line-7", area_rule: "contour" }, { recipe_id: "line-7", unlock_mm_per_px: true }] });
+  .meta({
+    id: "PutRecipeSettingsRequest",
+    examples: [
+      { recipe_id: "line-7", area_rule: "contour" },
+      { recipe_id: "line-7", unlock_mm_per_px: true },
+    ],
+  });
 export type PutRecipeSettingsRequest = z.output<typeof putRecipeSettingsRequest>;
 
 export const recipeSettingsResponse = z
@@ -28,14 +37,24 @@ export const recipeSettingsResponse = z
     recipe_id: z.string(),
     area_rule: areaRule,
     area_rule_source: z.enum(["recipe", "service default"]).meta({ description: "Whether the recipe sets the rule or the service's AREA_RULE applies." }),
-    mm_per_px: z.number().nullable().meta({ description: "The recipe's locked mm_per_px (the first one given by a fit, an inference or an upload); null = not locked yet." }),
+    mm_per_px: z
+      .number()
+      .nullable()
+      .meta({ description: "The recipe's locked mm_per_px (the first one given by a fit, an inference or an upload); null = not locked yet." }),
     mm_per_px_locked_at: z.string().nullable(),
     request_id: z.string(),
   })
   .meta({
     id: "RecipeSettingsResponse",
     examples: [
-      { recipe_id: "line-7", area_rule: "contour", area_rule_source: "recipe", mm_per_px: null, mm_per_px_locked_at: null, request_id: "49207191-e066-40d1-8533-ee498f3fe8b6" },
+      {
+        recipe_id: "line-7",
+        area_rule: "contour",
+        area_rule_source: "recipe",
+        mm_per_px: null,
+        mm_per_px_locked_at: null,
+        request_id: "49207191-e066-40d1-8533-ee498f3fe8b6",
+      },
     ],
   });
 export type RecipeSettingsResponse = z.infer<typeof recipeSettingsResponse>;

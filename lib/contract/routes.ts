@@ -51,7 +51,9 @@ export interface RouteSpec<Req extends z.ZodType = z.ZodType, Res extends z.ZodT
   readonly produces?: "application/json" | "text/html" | "text/css" | "text/javascript";
 }
 
-function route<Req extends z.ZodType, Res extends z.ZodType, Acc extends z.ZodType | undefined = undefined>(spec: RouteSpec<Req, Res, Acc>): RouteSpec<Req, Res, Acc> {
+function route<Req extends z.ZodType, Res extends z.ZodType, Acc extends z.ZodType | undefined = undefined>(
+  spec: RouteSpec<Req, Res, Acc>,
+): RouteSpec<Req, Res, Acc> {
   return spec;
 }
 
@@ -282,7 +284,8 @@ export const routes = {
     name: "infer_dataset",
     method: "POST",
     path: "infer_dataset",
-    summary: "Score every stored image of a ROI's dataset (labels), fanned out over workers; one bad image is an item with an error. A batch over the synchronous budget becomes a job (202).",
+    summary:
+      "Score every stored image of a ROI's dataset (labels), fanned out over workers; one bad image is an item with an error. A batch over the synchronous budget becomes a job (202).",
     body: "json",
     request: inferDatasetRequest,
     response: inferDatasetResponse,
@@ -316,6 +319,5 @@ export type Routes = typeof routes;
 export type RouteName = keyof Routes;
 /** What a use case returns for a route: the response without the request id the edge adds. */
 export type ResultOf<R extends RouteSpec> =
-  | Omit<z.infer<R["response"]>, "request_id">
-  | (NonNullable<R["accepted"]> extends z.ZodType ? Omit<z.infer<NonNullable<R["accepted"]>>, "request_id"> : never);
+  Omit<z.infer<R["response"]>, "request_id"> | (NonNullable<R["accepted"]> extends z.ZodType ? Omit<z.infer<NonNullable<R["accepted"]>>, "request_id"> : never);
 export type InputOf<R extends RouteSpec> = z.output<R["request"]>;

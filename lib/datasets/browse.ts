@@ -13,7 +13,10 @@ export const FILE_URL_SECONDS = 300;
 export function classesOf(index: DatasetIndex) {
   const classes: Record<string, { count: number; files: string[]; meta: Record<string, boolean> }> = {};
   for (const label of DATASET_LABELS) {
-    const files = index.files.filter((f) => f.label === label).map((f) => f.filename).sort();
+    const files = index.files
+      .filter((f) => f.label === label)
+      .map((f) => f.filename)
+      .sort();
     if (files.length > 0) classes[label] = { count: files.length, files, meta: Object.fromEntries(files.map((f) => [f, true])) };
   }
   return classes;
@@ -27,7 +30,10 @@ export async function listDataset(services: Services, input: DatasetQuery, ctx: 
 
 function entryOf(index: DatasetIndex, dataset: DatasetIdentity, label: string, filename: string): DatasetEntry {
   const entry = index.files.find((f) => f.label === label && f.filename === filename);
-  if (!entry) throw new NotFoundError(`No ${label} file ${JSON.stringify(filename)} in the dataset of (${dataset.roleId}, ${dataset.roiId}), recipe ${JSON.stringify(dataset.recipeId)}: see GET /datasets/list`);
+  if (!entry)
+    throw new NotFoundError(
+      `No ${label} file ${JSON.stringify(filename)} in the dataset of (${dataset.roleId}, ${dataset.roiId}), recipe ${JSON.stringify(dataset.recipeId)}: see GET /datasets/list`,
+    );
   return entry;
 }
 
@@ -54,7 +60,10 @@ export async function deleteDatasetFile(services: Services, input: DatasetFileQu
     const kept = index.files.filter((f) => !(f.label === input.label && f.filename === input.filename));
     return kept.length === index.files.length ? { index, result: false } : { index: { ...index, files: kept }, result: true };
   });
-  if (deleted) await services.datasets.deleteFile(dataset, input.label, input.filename, ctx.timings).catch((error: unknown) => ctx.log.warn("could not remove a deleted file's bytes (never read again)", { error }));
+  if (deleted)
+    await services.datasets
+      .deleteFile(dataset, input.label, input.filename, ctx.timings)
+      .catch((error: unknown) => ctx.log.warn("could not remove a deleted file's bytes (never read again)", { error }));
   ctx.log.info("dataset file deleted", { ...datasetEcho(dataset), label: input.label, filename: input.filename, deleted });
   return { deleted, filename: input.filename, recipe_id: dataset.recipeId };
 }
@@ -67,7 +76,9 @@ export async function clearDatasetLabel(services: Services, input: DatasetLabelQ
     return gone.length === 0 ? { index, result: gone } : { index: { ...index, files: index.files.filter((f) => f.label !== input.label) }, result: gone };
   });
   for (const entry of removed) {
-    await services.datasets.deleteFile(dataset, entry.label, entry.filename, ctx.timings).catch((error: unknown) => ctx.log.warn("could not remove a cleared file's bytes (never read again)", { error }));
+    await services.datasets
+      .deleteFile(dataset, entry.label, entry.filename, ctx.timings)
+      .catch((error: unknown) => ctx.log.warn("could not remove a cleared file's bytes (never read again)", { error }));
   }
   ctx.log.info("dataset label cleared", { ...datasetEcho(dataset), label: input.label, cleared: removed.length });
   return { cleared: removed.length, label: input.label, recipe_id: dataset.recipeId };

@@ -81,7 +81,8 @@ export async function commitUploads(services: Services, input: CommitUploadsRequ
     files = await mapLimited(input.uploads, COMMIT_CONCURRENCY, async (upload, i) => {
       const key = uploadKey(config.s3.prefix, upload.upload_id);
       const object = await ctx.timings.time("s3_get", () => store.get(key));
-      if (!object) throw new InvalidInputError(`uploads[${i}]: nothing was uploaded for upload_id ${upload.upload_id} (expired, already committed, or the PUT failed)`);
+      if (!object)
+        throw new InvalidInputError(`uploads[${i}]: nothing was uploaded for upload_id ${upload.upload_id} (expired, already committed, or the PUT failed)`);
       const header = await readImageHeader(object.body, config.limits.maxImagePixels, `uploads[${i}] (${upload.upload_id})`);
       const filename = storedFilename(header.format);
       const contentType = header.format === "jpeg" ? "image/jpeg" : "image/png";

@@ -33,7 +33,10 @@ export function metaObject(value: unknown, name: string): Meta {
 }
 
 /** The meta stored with an image: the client's, plus the old backend's defaults where absent. */
-export function storedMeta(meta: Meta, defaults: { role_id: string; roi_id: string; label: string; filename: string; recipe_id: string; original_filename: string }): Meta {
+export function storedMeta(
+  meta: Meta,
+  defaults: { role_id: string; roi_id: string; label: string; filename: string; recipe_id: string; original_filename: string },
+): Meta {
   const out: Meta = { ...meta };
   for (const [key, value] of Object.entries({ ...defaults, created_at_utc: new Date().toISOString() })) {
     if (out[key] === undefined || out[key] === null) out[key] = value;

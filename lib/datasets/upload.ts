@@ -26,7 +26,13 @@ export interface NewFile {
  * recipe's mm_per_px lock has taken the metas' scale. If the commit fails, the files just stored
  * are removed (best effort): a file no index names is never read.
  */
-export async function commitFiles(services: Services, dataset: DatasetIdentity, files: readonly NewFile[], ctx: UseCaseContext, cleanup: () => Promise<void>): Promise<void> {
+export async function commitFiles(
+  services: Services,
+  dataset: DatasetIdentity,
+  files: readonly NewFile[],
+  ctx: UseCaseContext,
+  cleanup: () => Promise<void>,
+): Promise<void> {
   try {
     for (const mm of metaScales(files.map((f) => f.meta))) await ensureMmPerPx(services, dataset.recipeId, mm, ctx);
     const added = new Date().toISOString();
@@ -43,7 +49,9 @@ export async function commitFiles(services: Services, dataset: DatasetIdentity, 
     }));
     await services.datasets.update(dataset, ctx.timings, (index) => ({ index: { ...index, files: [...index.files, ...entries] }, result: undefined }));
   } catch (error) {
-    await cleanup().catch((cause: unknown) => ctx.log.warn("could not remove the files of a failed upload (never read: no index names them)", { error: cause }));
+    await cleanup().catch((cause: unknown) =>
+      ctx.log.warn("could not remove the files of a failed upload (never read: no index names them)", { error: cause }),
+    );
     throw error;
   }
 }
@@ -56,7 +64,8 @@ export async function uploadImages(services: Services, label: DatasetLabel, inpu
   const metas = parseMetas(input.metas, input.images.length);
   for (const mm of metaScales(metas)) await checkMmPerPx(services, dataset.recipeId, mm, ctx);
   const headers = [];
-  for (const [i, file] of input.images.entries()) headers.push(await readImageHeader(file.data, config.limits.maxImagePixels, `images[${i}] (${file.filename || "unnamed"})`));
+  for (const [i, file] of input.images.entries())
+    headers.push(await readImageHeader(file.data, config.limits.maxImagePixels, `images[${i}] (${file.filename || "unnamed"})`));
   const files: NewFile[] = [];
   const written: string[] = [];
   const cleanup = async () => {

@@ -109,7 +109,8 @@ export function parseModelCard(json: unknown, where: string): ModelCard {
     outputs,
     embeddingDim,
     source: typeof json.source === "string" ? json.source : "unknown",
-    precision: json.precision === undefined ? "fp32" : field(json, "precision", where, isPrecision, `one of ${MODEL_PRECISIONS.map((p) => `"${p}"`).join(", ")}`),
+    precision:
+      json.precision === undefined ? "fp32" : field(json, "precision", where, isPrecision, `one of ${MODEL_PRECISIONS.map((p) => `"${p}"`).join(", ")}`),
   };
   if (card.input.size % card.input.patchSize !== 0) {
     throw new ModelCardError(where, `input size ${card.input.size} is not a multiple of patch size ${card.input.patchSize}`);

@@ -15,7 +15,6 @@ export interface OnnxExtractorOptions {
 
 type Dims = readonly (number | string)[];
 
-
 /**
  * Checks the card against the graph's declared inputs and outputs; throws ModelCardError naming
  * the mismatch. A batch axis fixed at 1 is accepted (the extractor then runs one image at a time).

@@ -102,7 +102,9 @@ export function parseMultipart(event: APIGatewayProxyEvent, limits: MultipartLim
       // unheard, that error would be an uncaught exception that ends the process.
       stream.on("error", malformed);
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on("limit", () => fail(new TooLargeError(`File ${info.filename ?? name} is over the limit of ${limits.maxFileBytes} bytes per file (${formatMb(limits.maxFileBytes)})`)));
+      stream.on("limit", () =>
+        fail(new TooLargeError(`File ${info.filename ?? name} is over the limit of ${limits.maxFileBytes} bytes per file (${formatMb(limits.maxFileBytes)})`)),
+      );
       stream.on("end", () => {
         const list = files.get(name) ?? [];
         list.push({ field: name, filename: info.filename ?? "", mimeType: info.mimeType, data: Buffer.concat(chunks) });

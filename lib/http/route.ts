@@ -65,7 +65,8 @@ function httpContract(spec: RouteSpec, edge: HttpEdge): MiddlewareObj<APIGateway
         apigw_request_id: request.event.requestContext?.requestId,
         lambda_request_id: request.context.awsRequestId,
       });
-      const remaining = typeof request.context.getRemainingTimeInMillis === "function" ? () => request.context.getRemainingTimeInMillis() : () => Number.POSITIVE_INFINITY;
+      const remaining =
+        typeof request.context.getRemainingTimeInMillis === "function" ? () => request.context.getRemainingTimeInMillis() : () => Number.POSITIVE_INFINITY;
       request.context.request = { requestId, log, timings: new Timings(), remainingMs: remaining };
     },
     after: (request) => {
@@ -93,7 +94,8 @@ export function httpRoute<R extends RouteSpec>(
   spec: R,
   edge: HttpEdge,
   run: (input: InputOf<R>, ctx: UseCaseContext) => Promise<ResultOf<R>>,
-  respond: (result: ResultOf<R>, requestId: string) => APIGatewayProxyResult = (result, requestId) => json(isAccepted(result) ? 202 : 200, { ...result, request_id: requestId }, requestId),
+  respond: (result: ResultOf<R>, requestId: string) => APIGatewayProxyResult = (result, requestId) =>
+    json(isAccepted(result) ? 202 : 200, { ...result, request_id: requestId }, requestId),
 ) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, HttpContext>()
     .use(httpContract(spec, edge))

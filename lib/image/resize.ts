@@ -181,7 +181,9 @@ export function resizeBicubicPil(data: Uint8Array, width: number, height: number
       const rd = rc + rowLength;
       const re = ycount === 5 ? rd + rowLength : rd; // weight 0 when only 4 taps
       for (let i = 0; i < rowLength; i++) {
-        const sum = (HALF + imul(rows[ra + i]!, wa) + imul(rows[rb + i]!, wb) + imul(rows[rc + i]!, wc) + imul(rows[rd + i]!, wd) + imul(rows[re + i]!, we)) >> PRECISION_BITS;
+        const sum =
+          (HALF + imul(rows[ra + i]!, wa) + imul(rows[rb + i]!, wb) + imul(rows[rc + i]!, wc) + imul(rows[rd + i]!, wd) + imul(rows[re + i]!, we)) >>
+          PRECISION_BITS;
         out[o + i] = sum < 0 ? 0 : sum > 255 ? 255 : sum;
       }
     } else {

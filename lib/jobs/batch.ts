@@ -138,8 +138,15 @@ async function calibrateDatasetResult(services: Services, command: BatchCommand,
 }
 
 /** A job's work, run by the job runner: the full result to S3 (fetched through result_url), a summary in the job. */
-export async function runBatchJob(services: Services, kind: JobKind, command: BatchCommand, progress: JobProgress, ctx: UseCaseContext): Promise<Record<string, unknown>> {
-  const result = kind === "calibrate_dataset" ? await calibrateDatasetResult(services, command, progress, ctx) : await inferDatasetResult(services, command, progress, ctx);
+export async function runBatchJob(
+  services: Services,
+  kind: JobKind,
+  command: BatchCommand,
+  progress: JobProgress,
+  ctx: UseCaseContext,
+): Promise<Record<string, unknown>> {
+  const result =
+    kind === "calibrate_dataset" ? await calibrateDatasetResult(services, command, progress, ctx) : await inferDatasetResult(services, command, progress, ctx);
   await services.jobs.putJson(services.jobs.resultKey(progress.id), { ...result, job_id: progress.id }, ctx.timings);
   const { items: _items, scores: _scores, ...summary } = result as Record<string, unknown>;
   return summary;
@@ -160,10 +167,16 @@ export async function inferDatasetOrStartJob(services: Services, input: InferDat
   await requireMemory(services, identity, ctx);
   const calibration = await services.calibrations.load(modelKeys(services.config.s3.prefix, identity), ctx.timings);
   if (!calibration || !(calibration.calibration.threshold > 0)) throw new CalibrationMissingError("calibration_missing");
-  const command: BatchCommand = { identity, labels: input.labels ?? ["ok", "ng"], includeHeatmap: input.include_heatmap ?? false, defaultMmPerPx: input.default_mm_per_px ?? null };
+  const command: BatchCommand = {
+    identity,
+    labels: input.labels ?? ["ok", "ng"],
+    includeHeatmap: input.include_heatmap ?? false,
+    defaultMmPerPx: input.default_mm_per_px ?? null,
+  };
   const images = await countFiles(services, identity, command.labels, ctx);
   const estimate = estimateOf(services, images);
-  if (estimate > services.config.jobs.syncBudgetMs || estimate + 5000 > ctx.remainingMs()) return startJob(services, "infer_dataset", { ...command }, images, estimate, ctx);
+  if (estimate > services.config.jobs.syncBudgetMs || estimate + 5000 > ctx.remainingMs())
+    return startJob(services, "infer_dataset", { ...command }, images, estimate, ctx);
   const result = await inferDatasetResult(services, command, null, ctx);
   if (jsonBytes(result) + 1000 <= services.config.limits.maxResponseBytes) return result;
   // the heatmaps do not fit one Lambda answer: the full result goes to S3, the answer keeps the scores
@@ -187,6 +200,7 @@ export async function calibrateDatasetOrStartJob(services: Services, input: Cali
   };
   const images = await countFiles(services, identity, command.labels, ctx);
   const estimate = estimateOf(services, images);
-  if (estimate > services.config.jobs.syncBudgetMs || estimate + 5000 > ctx.remainingMs()) return startJob(services, "calibrate_dataset", { ...command }, images, estimate, ctx);
+  if (estimate > services.config.jobs.syncBudgetMs || estimate + 5000 > ctx.remainingMs())
+    return startJob(services, "calibrate_dataset", { ...command }, images, estimate, ctx);
   return calibrateDatasetResult(services, command, null, ctx);
 }

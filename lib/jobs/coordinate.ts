@@ -8,7 +8,12 @@ import type { WorkerResult, WorkerTask } from "./tasks";
  * A coordinator's fan-out: every task to a worker invocation, FANOUT_WIDTH at a time, each
  * retried once, the job's progress written as chunks settle. Outcomes in task order.
  */
-export async function runOnWorkers(services: Services, tasks: readonly WorkerTask[], progress: JobProgress | null, ctx: UseCaseContext): Promise<{ outcomes: ChunkOutcome<WorkerResult>[]; retried: number }> {
+export async function runOnWorkers(
+  services: Services,
+  tasks: readonly WorkerTask[],
+  progress: JobProgress | null,
+  ctx: UseCaseContext,
+): Promise<{ outcomes: ChunkOutcome<WorkerResult>[]; retried: number }> {
   await progress?.start(tasks.length);
   let retried = 0;
   const outcomes = await ctx.timings.time("fan_out", () =>

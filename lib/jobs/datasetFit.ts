@@ -53,7 +53,11 @@ function mergeEstimateMs(images: number): number {
  * this request when its fan-out's estimate fits SYNC_BUDGET_MS (and the function's remaining
  * time), else started as a job (202).
  */
-export async function fitFromDatasetOrStartJob(services: Services, command: DatasetFitCommand, ctx: UseCaseContext): Promise<FitResult | Awaited<ReturnType<typeof startJob>>> {
+export async function fitFromDatasetOrStartJob(
+  services: Services,
+  command: DatasetFitCommand,
+  ctx: UseCaseContext,
+): Promise<FitResult | Awaited<ReturnType<typeof startJob>>> {
   const { jobs } = services.config;
   await checkMmPerPx(services, command.identity.recipeId, command.mmPerPx, ctx);
   const files = await okFiles(services, command.identity, ctx);
@@ -71,7 +75,12 @@ export async function fitFromDatasetOrStartJob(services: Services, command: Data
  * rate (stage 2), the index the kNN policy wants, and the same commit as any fit. A chunk that
  * fails twice fails the fit before anything is written: the previous model stays as it was.
  */
-export async function fitFromDataset(services: Services, command: DatasetFitCommand, progress: JobProgress | null, ctx: UseCaseContext): Promise<FitResult & { fan_out: FanOutReport }> {
+export async function fitFromDataset(
+  services: Services,
+  command: DatasetFitCommand,
+  progress: JobProgress | null,
+  ctx: UseCaseContext,
+): Promise<FitResult & { fan_out: FanOutReport }> {
   const { config, jobs: jobStore } = services;
   const { identity } = command;
   const started = performance.now();
@@ -91,7 +100,10 @@ export async function fitFromDataset(services: Services, command: DatasetFitComm
   const failed = outcomes.findIndex((o) => !o.ok);
   if (failed >= 0) {
     const outcome = outcomes[failed]!;
-    throw new DomainError("unavailable", `The dataset fit failed: chunk ${failed} (images ${failed * config.jobs.fitChunkImages}-${failed * config.jobs.fitChunkImages + chunks[failed]!.length - 1}) failed twice (${outcome.ok ? "" : outcome.error.message}). Nothing was stored; the previous model is unchanged`);
+    throw new DomainError(
+      "unavailable",
+      `The dataset fit failed: chunk ${failed} (images ${failed * config.jobs.fitChunkImages}-${failed * config.jobs.fitChunkImages + chunks[failed]!.length - 1}) failed twice (${outcome.ok ? "" : outcome.error.message}). Nothing was stored; the previous model is unchanged`,
+    );
   }
   const results = outcomes.map((o) => (o.ok ? o.result : null)!);
   const partials: MemoryBank[] = [];
@@ -103,11 +115,25 @@ export async function fitFromDataset(services: Services, command: DatasetFitComm
   const first = partials[0]!;
   for (const [i, p] of partials.entries()) {
     if (p.dim !== first.dim || p.tokenH !== first.tokenH || p.tokenW !== first.tokenW) {
-      throw new InvalidInputError(`Token grid mismatch: chunk 0 gives ${first.tokenH}x${first.tokenW}x${first.dim}, chunk ${i} gives ${p.tokenH}x${p.tokenW}x${p.dim}`);
+      throw new InvalidInputError(
+        `Token grid mismatch: chunk 0 gives ${first.tokenH}x${first.tokenW}x${first.dim}, chunk ${i} gives ${p.tokenH}x${p.tokenW}x${p.dim}`,
+      );
     }
   }
-  const reductions: ChunkReduction[] = partials.map((p) => ({ rows: p.embeddings, count: p.count, nEmbeddings: Number(p.metadata.n_embeddings), coveringRadius: Number(p.metadata.covering_radius) }));
-  const merged = await ctx.timings.time("coreset_merge", () => mergeChunks(reductions, first.dim, { rate: config.patchcore.coresetRate, keepAll: command.keepAll, seed: config.patchcore.seed, threads: config.model.ortThreads }));
+  const reductions: ChunkReduction[] = partials.map((p) => ({
+    rows: p.embeddings,
+    count: p.count,
+    nEmbeddings: Number(p.metadata.n_embeddings),
+    coveringRadius: Number(p.metadata.covering_radius),
+  }));
+  const merged = await ctx.timings.time("coreset_merge", () =>
+    mergeChunks(reductions, first.dim, {
+      rate: config.patchcore.coresetRate,
+      keepAll: command.keepAll,
+      seed: config.patchcore.seed,
+      threads: config.model.ortThreads,
+    }),
+  );
   const nImages = results.reduce((sum, r) => sum + r.images, 0);
   const fitId = randomUUID();
   const bank: MemoryBank = {
@@ -141,6 +167,12 @@ export async function fitFromDataset(services: Services, command: DatasetFitComm
   return {
     ...answer,
     timings_ms: ctx.timings.toJSON(),
-    fan_out: { workers: tasks.length, chunk_images: config.jobs.fitChunkImages, retried, worker_ms_max: Math.round(Math.max(...results.map((r) => r.workMs))), two_stage_coreset: !command.keepAll },
+    fan_out: {
+      workers: tasks.length,
+      chunk_images: config.jobs.fitChunkImages,
+      retried,
+      worker_ms_max: Math.round(Math.max(...results.map((r) => r.workMs))),
+      two_stage_coreset: !command.keepAll,
+    },
   };
 }

@@ -1,4 +1,5 @@
-export type ChunkOutcome<R> = { readonly ok: true; readonly result: R; readonly attempts: number } | { readonly ok: false; readonly error: Error; readonly attempts: number };
+export type ChunkOutcome<R> =
+  { readonly ok: true; readonly result: R; readonly attempts: number } | { readonly ok: false; readonly error: Error; readonly attempts: number };
 
 /**
  * Runs every task with at most `width` in flight, each retried `retries` times (a worker that
@@ -8,7 +9,12 @@ export type ChunkOutcome<R> = { readonly ok: true; readonly result: R; readonly 
 export async function fanOut<T, R>(
   tasks: readonly T[],
   run: (task: T, attempt: number) => Promise<R>,
-  options: { width: number; retries: number; onRetry?: (task: T, error: Error) => void; onSettled?: (outcome: ChunkOutcome<R>, task: T) => Promise<void> | void },
+  options: {
+    width: number;
+    retries: number;
+    onRetry?: (task: T, error: Error) => void;
+    onSettled?: (outcome: ChunkOutcome<R>, task: T) => Promise<void> | void;
+  },
 ): Promise<ChunkOutcome<R>[]> {
   const outcomes = new Array<ChunkOutcome<R>>(tasks.length);
   let next = 0;

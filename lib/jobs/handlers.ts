@@ -29,7 +29,8 @@ export function workerHandler(services: Services) {
     const parsed = workerTask.and(z.object({ attempt: z.number().int().positive() })).parse(event);
     const ctx = contextOf(services, lambda, { worker: parsed.kind, job_id: parsed.jobId, chunk: parsed.chunk, attempt: parsed.attempt });
     try {
-      const result = parsed.kind === "embed" ? await embedChunk(services, parsed, parsed.attempt, ctx) : await scoreChunk(services, parsed, parsed.attempt, ctx);
+      const result =
+        parsed.kind === "embed" ? await embedChunk(services, parsed, parsed.attempt, ctx) : await scoreChunk(services, parsed, parsed.attempt, ctx);
       ctx.log.info("worker done", { images: result.images, errors: result.errors, work_ms: Math.round(result.workMs), timings_ms: result.stagesMs });
       return result;
     } catch (error) {
@@ -54,7 +55,10 @@ export function jobRunnerHandler(services: Services) {
     }
     const progress = new JobProgress(services, job, ctx);
     try {
-      const result = job.kind === "fit" ? await fitFromDataset(services, job.command as unknown as DatasetFitCommand, progress, ctx) : await runBatchJob(services, job.kind, job.command as unknown as BatchCommand, progress, ctx);
+      const result =
+        job.kind === "fit"
+          ? await fitFromDataset(services, job.command as unknown as DatasetFitCommand, progress, ctx)
+          : await runBatchJob(services, job.kind, job.command as unknown as BatchCommand, progress, ctx);
       await progress.finish(result as Record<string, unknown>, ctx.timings.toJSON());
       ctx.log.info("job done", { kind: job.kind, timings_ms: ctx.timings.toJSON() });
     } catch (error) {

@@ -24,7 +24,10 @@ export class WorkerFailedError extends Error {
 export class LambdaInvoker implements WorkerInvoker {
   private readonly client: LambdaClient;
 
-  constructor(private readonly jobs: Config["jobs"], region: string) {
+  constructor(
+    private readonly jobs: Config["jobs"],
+    region: string,
+  ) {
     this.client = new LambdaClient({
       region,
       maxAttempts: 1,
@@ -35,7 +38,9 @@ export class LambdaInvoker implements WorkerInvoker {
   }
 
   async invoke(task: WorkerTask & { attempt: number }): Promise<WorkerResult> {
-    const out = await this.client.send(new InvokeCommand({ FunctionName: this.jobs.workerFunction, InvocationType: "RequestResponse", Payload: Buffer.from(JSON.stringify(task)) }));
+    const out = await this.client.send(
+      new InvokeCommand({ FunctionName: this.jobs.workerFunction, InvocationType: "RequestResponse", Payload: Buffer.from(JSON.stringify(task)) }),
+    );
     const text = out.Payload ? Buffer.from(out.Payload).toString("utf8") : "null";
     if (out.FunctionError) {
       let message = text;

@@ -40,11 +40,17 @@ export class JobProgress {
     const { progress, chunks } = this.job;
     this.job = {
       ...this.job,
-      progress: { ...progress, done: progress.done + (outcome.ok ? outcome.result.images : 0), errors: progress.errors + (outcome.ok ? outcome.result.errors : images) },
+      progress: {
+        ...progress,
+        done: progress.done + (outcome.ok ? outcome.result.images : 0),
+        errors: progress.errors + (outcome.ok ? outcome.result.errors : images),
+      },
       chunks: { ...chunks, done: chunks.done + (outcome.ok ? 1 : 0), failed: chunks.failed + (outcome.ok ? 0 : 1) },
     };
     const snapshot = this.job;
-    this.writes = this.writes.then(() => this.services.jobs.save(snapshot, this.ctx.timings)).catch((error: unknown) => this.ctx.log.warn("could not write a job's progress", { job_id: this.id, error }));
+    this.writes = this.writes
+      .then(() => this.services.jobs.save(snapshot, this.ctx.timings))
+      .catch((error: unknown) => this.ctx.log.warn("could not write a job's progress", { job_id: this.id, error }));
     return this.writes;
   }
 
@@ -68,7 +74,14 @@ export class JobProgress {
  * asynchronously (Lambda queues it; it may run up to 15 minutes). The client follows it with
  * GET /jobs/{id}.
  */
-export async function startJob(services: Services, kind: JobKind, command: Record<string, unknown>, images: number, estimateMs: number, ctx: UseCaseContext): Promise<Omit<JobAccepted, "request_id">> {
+export async function startJob(
+  services: Services,
+  kind: JobKind,
+  command: Record<string, unknown>,
+  images: number,
+  estimateMs: number,
+  ctx: UseCaseContext,
+): Promise<Omit<JobAccepted, "request_id">> {
   const now = new Date().toISOString();
   const job: Job = {
     id: randomUUID(),

@@ -66,7 +66,13 @@ export async function embedChunk(services: Services, task: EmbedTask, attempt: n
     dim,
     tokenH: h,
     tokenW: w,
-    metadata: { model_id: extractor.card.id, input_size: extractor.inputSize, n_embeddings: reduced.nEmbeddings, covering_radius: reduced.coveringRadius, n_images: grids.length },
+    metadata: {
+      model_id: extractor.card.id,
+      input_size: extractor.inputSize,
+      n_embeddings: reduced.nEmbeddings,
+      covering_radius: reduced.coveringRadius,
+      n_images: grids.length,
+    },
   });
   const key = jobs.chunkKey(task.jobId, task.chunk, "npz");
   await jobs.putBytes(key, npz, ctx.timings);
@@ -126,7 +132,9 @@ export async function scoreChunk(services: Services, task: ScoreTask, attempt: n
           mm_per_px: mmPerPx,
           ...(shape === undefined ? {} : { shape }),
           include_anomaly_map: false,
-          image: [{ field: "image", filename: entry.filename, mimeType: entry.content_type, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) }],
+          image: [
+            { field: "image", filename: entry.filename, mimeType: entry.content_type, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) },
+          ],
         };
         decoded.push({ at, input, image: await decodeRoi(services, input, ctx), mmPerPx });
       } catch (error) {
@@ -136,14 +144,23 @@ export async function scoreChunk(services: Services, task: ScoreTask, attempt: n
     if (decoded.length === 0) continue;
     let embedded: EmbeddedImage[];
     try {
-      embedded = await embedImages(await services.extractor(), decoded.map((d) => d.image), { batchSize, timings: ctx.timings });
+      embedded = await embedImages(
+        await services.extractor(),
+        decoded.map((d) => d.image),
+        { batchSize, timings: ctx.timings },
+      );
     } catch (error) {
       for (const d of decoded) failed(d.at, d.mmPerPx, error);
       continue;
     }
     for (const [k, d] of decoded.entries()) {
       try {
-        items[d.at] = batchItem(task.files[d.at]!, d.mmPerPx, await inspectDecoded(services, d.input, d.image, ctx, { lockScale: false, embedded: embedded[k]! }), task.includeHeatmap);
+        items[d.at] = batchItem(
+          task.files[d.at]!,
+          d.mmPerPx,
+          await inspectDecoded(services, d.input, d.image, ctx, { lockScale: false, embedded: embedded[k]! }),
+          task.includeHeatmap,
+        );
       } catch (error) {
         failed(d.at, d.mmPerPx, error);
       }
@@ -151,5 +168,12 @@ export async function scoreChunk(services: Services, task: ScoreTask, attempt: n
   }
   const key = services.jobs.chunkKey(task.jobId, task.chunk, "json");
   await services.jobs.putJson(key, items, ctx.timings);
-  return { chunk: task.chunk, key, images: items.length, errors: items.filter((i) => i.error !== null).length, workMs: performance.now() - started, stagesMs: ctx.timings.toJSON() };
+  return {
+    chunk: task.chunk,
+    key,
+    images: items.length,
+    errors: items.filter((i) => i.error !== null).length,
+    workMs: performance.now() - started,
+    stagesMs: ctx.timings.toJSON(),
+  };
 }

@@ -366,7 +366,15 @@ export function centredQueries(queries: Float32Array, dim: number, mean: Float32
  * First stage of the two-stage search, over memory rows [start, start + rows) of `inputs`: for each
  * query (`centredQueries`) the k rows with the smallest lower bound on the squared distance (shortlistGraph).
  */
-export async function shortlist(centred: Float32Array, dim: number, inputs: ShortlistInputs, start: number, rows: number, k: number, threads: number): Promise<ShortlistBlock> {
+export async function shortlist(
+  centred: Float32Array,
+  dim: number,
+  inputs: ShortlistInputs,
+  start: number,
+  rows: number,
+  k: number,
+  threads: number,
+): Promise<ShortlistBlock> {
   const n = centred.length / dim;
   const r1 = inputs.rank + 1;
   const kk = min(k, rows);
@@ -378,14 +386,27 @@ export async function shortlist(centred: Float32Array, dim: number, inputs: Shor
     memory_aug_sq_norms: new ort.Tensor("float32", inputs.memoryAugSqNorms.subarray(start, start + rows), [rows]),
     k: new ort.Tensor("int64", BigInt64Array.of(BigInt(kk)), [1]),
   });
-  return { lowerBounds: out.lower_bounds!.data as Float32Array, candidates: out.candidates!.data as Int32Array, k: kk, querySquared: out.query_aug_sq!.data as Float32Array };
+  return {
+    lowerBounds: out.lower_bounds!.data as Float32Array,
+    candidates: out.candidates!.data as Int32Array,
+    k: kk,
+    querySquared: out.query_aug_sq!.data as Float32Array,
+  };
 }
 
 /**
  * Rows `rows` of `memory` [m, dim] as the two-stage search keeps them (memoryAugGraph): Float32Array
  * [rows.length, rank + 1] and their squared norms [rows.length].
  */
-export async function memoryAugRows(memory: Float32Array, dim: number, rows: Int32Array, mean: Float32Array, basis: Float32Array, rank: number, threads: number): Promise<{ aug: Float32Array; augSquared: Float32Array }> {
+export async function memoryAugRows(
+  memory: Float32Array,
+  dim: number,
+  rows: Int32Array,
+  mean: Float32Array,
+  basis: Float32Array,
+  rank: number,
+  threads: number,
+): Promise<{ aug: Float32Array; augSquared: Float32Array }> {
   const s = await session("two_stage_memory_aug", memoryAugGraph, threads);
   const out = await s.run({
     memory: new ort.Tensor("float32", memory, [memory.length / dim, dim]),
@@ -408,7 +429,15 @@ export async function basisDeviationF64(basis: Float32Array, rank: number, dim: 
  * onnxruntime: float32, for ordering and pruning; the two-stage search recomputes the nearest in float64.
  * @param candidates Int32Array [n, e]: shortlist rows, mapped to bank rows by `bankRows`
  */
-export async function candidateDots(queries: Float32Array, dim: number, memory: Float32Array, bankRows: Int32Array, candidates: Int32Array, e: number, threads: number): Promise<Float32Array> {
+export async function candidateDots(
+  queries: Float32Array,
+  dim: number,
+  memory: Float32Array,
+  bankRows: Int32Array,
+  candidates: Int32Array,
+  e: number,
+  threads: number,
+): Promise<Float32Array> {
   const n = queries.length / dim;
   const s = await session("candidate_dots", candidateDotsGraph, threads);
   const out = await s.run({
@@ -442,7 +471,14 @@ export async function separableBlur(map: Float32Array, width: number, height: nu
  * scalar loop for 20k x 128. Returns the picked rows in order and the covering radius
  * (Euclidean, in this space) after each pick.
  */
-export async function kCenterGreedyPicks(points: Float32Array, n: number, p: number, k: number, start: number, threads: number): Promise<{ indices: Int32Array; radii: Float32Array }> {
+export async function kCenterGreedyPicks(
+  points: Float32Array,
+  n: number,
+  p: number,
+  k: number,
+  start: number,
+  threads: number,
+): Promise<{ indices: Int32Array; radii: Float32Array }> {
   const s = await session("k_center_greedy_step", greedyStepGraph, threads);
   const norms = memorySquaredNorms(points, p);
   const pointsTensor = new ort.Tensor("float32", points, [n, p]);

@@ -49,7 +49,13 @@ export async function kCenterGreedy(rows: Float32Array, dim: number, options: Co
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`kCenterGreedy: ${rows.length} values is not rows of ${dim}`);
   const k = coresetSize(n, options.rate);
   if (k === n) {
-    return { indices: Int32Array.from({ length: n }, (_, i) => i), rateRequested: options.rate, rateApplied: 1, coveringRadius: 0, projectedRadii: new Float32Array(n) };
+    return {
+      indices: Int32Array.from({ length: n }, (_, i) => i),
+      rateRequested: options.rate,
+      rateApplied: 1,
+      coveringRadius: 0,
+      projectedRadii: new Float32Array(n),
+    };
   }
   const p = dim > options.projectionDim ? options.projectionDim : dim;
   const projected = p === dim ? rows : await matmul(rows, randomProjection(dim, p, options.seed), n, dim, p, options.threads);

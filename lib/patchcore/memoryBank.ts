@@ -85,7 +85,13 @@ export async function fitMemoryBank(
       threads: options.threads,
     });
     embeddings = gatherRows(all, dim, coreset.indices);
-    stats = { nEmbeddings: n, coresetSize: coreset.indices.length, rateRequested: coreset.rateRequested, rateApplied: coreset.rateApplied, coveringRadius: coreset.coveringRadius };
+    stats = {
+      nEmbeddings: n,
+      coresetSize: coreset.indices.length,
+      rateRequested: coreset.rateRequested,
+      rateApplied: coreset.rateApplied,
+      coveringRadius: coreset.coveringRadius,
+    };
   }
   const bank: MemoryBank = {
     embeddings,

@@ -32,7 +32,13 @@ export function parseShape(raw: unknown, width: number, height: number): RoiShap
   const shape = raw as Fields;
   const kind = shape.kind;
   if (kind === "rect") {
-    const rect = { kind, x: numberField(shape, "x", 0), y: numberField(shape, "y", 0), w: numberField(shape, "w", width), h: numberField(shape, "h", height) } as const;
+    const rect = {
+      kind,
+      x: numberField(shape, "x", 0),
+      y: numberField(shape, "y", 0),
+      w: numberField(shape, "w", width),
+      h: numberField(shape, "h", height),
+    } as const;
     if (rect.w <= 0 || rect.h <= 0) throw new InvalidInputError(`shape rect needs w > 0 and h > 0, got w=${rect.w} h=${rect.h}`);
     return rect;
   }

@@ -18,10 +18,19 @@ export interface ChunkReduction {
  * k-center greedy to `rate x oversample` of them (all of them when keepAll). Oversampling keeps
  * the merge's choice wide: stage 2 picks the final `rate` among these candidates.
  */
-export async function reduceChunk(rows: Float32Array, dim: number, options: { rate: number; oversample: number; keepAll: boolean; seed: number; threads: number }): Promise<ChunkReduction> {
+export async function reduceChunk(
+  rows: Float32Array,
+  dim: number,
+  options: { rate: number; oversample: number; keepAll: boolean; seed: number; threads: number },
+): Promise<ChunkReduction> {
   const n = rows.length / dim;
   if (options.keepAll) return { rows, count: n, nEmbeddings: n, coveringRadius: 0 };
-  const result = await kCenterGreedy(rows, dim, { rate: min(1, options.rate * options.oversample), seed: options.seed, projectionDim: 128, threads: options.threads });
+  const result = await kCenterGreedy(rows, dim, {
+    rate: min(1, options.rate * options.oversample),
+    seed: options.seed,
+    projectionDim: 128,
+    threads: options.threads,
+  });
   return { rows: gatherRows(rows, dim, result.indices), count: result.indices.length, nEmbeddings: n, coveringRadius: result.coveringRadius };
 }
 
@@ -43,14 +52,19 @@ export interface MergedCoreset {
  * Stage 2: the chunks' picks merged, then k-center greedy to the fit's requested size,
  * ceil(rate x all patches), as a single pass over every patch would keep.
  */
-export async function mergeChunks(chunks: readonly ChunkReduction[], dim: number, options: { rate: number; keepAll: boolean; seed: number; threads: number }): Promise<MergedCoreset> {
+export async function mergeChunks(
+  chunks: readonly ChunkReduction[],
+  dim: number,
+  options: { rate: number; keepAll: boolean; seed: number; threads: number },
+): Promise<MergedCoreset> {
   const union = concatRows(chunks.map((c) => c.rows));
   const candidates = union.length / dim;
   const nEmbeddings = chunks.reduce((sum, c) => sum + c.nEmbeddings, 0);
   const chunkRadius = chunks.reduce((m, c) => max(m, c.coveringRadius), 0);
   if (options.keepAll) return { rows: union, count: candidates, nEmbeddings, rateRequested: 1, rateApplied: candidates / nEmbeddings, coveringRadius: 0 };
   const k = coresetSize(nEmbeddings, options.rate);
-  if (k >= candidates) return { rows: union, count: candidates, nEmbeddings, rateRequested: options.rate, rateApplied: candidates / nEmbeddings, coveringRadius: chunkRadius };
+  if (k >= candidates)
+    return { rows: union, count: candidates, nEmbeddings, rateRequested: options.rate, rateApplied: candidates / nEmbeddings, coveringRadius: chunkRadius };
   const merged = await kCenterGreedy(union, dim, { rate: k / candidates, seed: options.seed, projectionDim: 128, threads: options.threads });
   const rows = gatherRows(union, dim, merged.indices);
   const count = merged.indices.length;

@@ -70,7 +70,8 @@ export class DatasetRepository {
         return result;
       } catch (error) {
         if (!(error instanceof PreconditionFailed)) throw error;
-        if (attempt >= MAX_ATTEMPTS) throw new UnavailableError(`The dataset index ${key} is being changed by many requests at once; try again`, { cause: error });
+        if (attempt >= MAX_ATTEMPTS)
+          throw new UnavailableError(`The dataset index ${key} is being changed by many requests at once; try again`, { cause: error });
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * Math.min(attempt, 8)));
       }
     }
@@ -83,7 +84,15 @@ export class DatasetRepository {
   }
 
   /** Moves bytes uploaded straight to S3 (a presigned PUT) to the image's key. */
-  async copyFile(fromKey: string, dataset: DatasetIdentity, label: DatasetLabel, filename: string, contentType: string, sha256: string, timings: Timings): Promise<boolean> {
+  async copyFile(
+    fromKey: string,
+    dataset: DatasetIdentity,
+    label: DatasetLabel,
+    filename: string,
+    contentType: string,
+    sha256: string,
+    timings: Timings,
+  ): Promise<boolean> {
     const key = this.keys(dataset).file(label, filename);
     return timings.time("s3_put", () => this.store.copy(fromKey, key, { contentType, metadata: { [DIGEST_METADATA]: sha256 } }));
   }

@@ -63,7 +63,9 @@ export class JobRepository {
   }
 
   async putBytes(key: string, body: Uint8Array, timings: Timings): Promise<void> {
-    await timings.time("s3_put", () => this.store.put(key, body, { contentType: "application/octet-stream", metadata: { [DIGEST_METADATA]: sha256Hex(body) } }));
+    await timings.time("s3_put", () =>
+      this.store.put(key, body, { contentType: "application/octet-stream", metadata: { [DIGEST_METADATA]: sha256Hex(body) } }),
+    );
   }
 
   async getBytes(key: string, timings: Timings): Promise<Uint8Array | null> {

@@ -22,7 +22,11 @@ export function parseJsonArtefact<S extends z.ZodType>(key: string, object: Stor
 }
 
 /** A value as the bytes and put options of a JSON artefact (with its digest). */
-export function jsonArtefact(value: unknown, options: Omit<PutOptions, "contentType" | "metadata"> = {}, pretty = false): { body: Buffer; options: PutOptions } {
+export function jsonArtefact(
+  value: unknown,
+  options: Omit<PutOptions, "contentType" | "metadata"> = {},
+  pretty = false,
+): { body: Buffer; options: PutOptions } {
   const body = Buffer.from(pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value));
   return { body, options: { contentType: "application/json", metadata: { [DIGEST_METADATA]: sha256Hex(body) }, ...options } };
 }

@@ -87,7 +87,10 @@ export class MemoryRepository {
     const indexKey = keys.indexFor(fitId);
     if (index) {
       await timings.time("s3_put", () =>
-        this.store.put(indexKey, index, { contentType: "application/octet-stream", metadata: { [META.fitId]: fitId, [META.dim]: String(bank.dim), [DIGEST_METADATA]: sha256Hex(index) } }),
+        this.store.put(indexKey, index, {
+          contentType: "application/octet-stream",
+          metadata: { [META.fitId]: fitId, [META.dim]: String(bank.dim), [DIGEST_METADATA]: sha256Hex(index) },
+        }),
       );
     }
     const npz = encodeMemoryNpz(bank);
@@ -97,12 +100,15 @@ export class MemoryRepository {
     try {
       etag = await timings.time("s3_put", () => this.store.put(keys.memory, npz, { contentType: "application/octet-stream", metadata }));
     } catch (error) {
-      if (index) await this.store.delete(indexKey).catch((cause: unknown) => log?.warn("could not remove the index of a failed fit", { key: indexKey, error: cause }));
+      if (index)
+        await this.store.delete(indexKey).catch((cause: unknown) => log?.warn("could not remove the index of a failed fit", { key: indexKey, error: cause }));
       throw error;
     }
     const stale = [keys.legacyIndex, ...(previous?.fitId && previous.fitId !== fitId ? [keys.indexFor(previous.fitId)] : [])];
     for (const key of stale) {
-      await timings.time("s3_put", () => this.store.delete(key)).catch((cause: unknown) => log?.warn("could not remove a previous fit's index (never read again)", { key, error: cause }));
+      await timings
+        .time("s3_put", () => this.store.delete(key))
+        .catch((cause: unknown) => log?.warn("could not remove a previous fit's index (never read again)", { key, error: cause }));
     }
     return etag;
   }

@@ -1,4 +1,13 @@
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3ServiceException,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { DomainError, UnavailableError } from "../errors";
 import { PreconditionFailed, type BlobHead, type BlobStore, type ListedBlob, type PutOptions, type StoredBlob } from "./blobStore";
@@ -96,7 +105,9 @@ export class S3BlobStore implements BlobStore {
     const found: ListedBlob[] = [];
     let token: string | undefined;
     do {
-      const page = await this.call("LIST", prefix, () => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })));
+      const page = await this.call("LIST", prefix, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })),
+      );
       for (const object of page?.Contents ?? []) if (object.Key) found.push({ key: object.Key, lastModified: object.LastModified ?? new Date(0) });
       token = page?.NextContinuationToken;
     } while (token);

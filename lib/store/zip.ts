@@ -119,7 +119,7 @@ export function zipDirectory(bytes: Uint8Array): ZipDirectoryEntry[] {
     let localOffset = zip.readUInt32LE(p + 42);
     const name = zip.toString("utf8", p + 46, p + 46 + nameLength);
     // ZIP64 extended information: the 0xffffffff fields, in order, as 8-byte values
-    for (let e = p + 46 + nameLength; e + 4 <= p + 46 + nameLength + extraLength; ) {
+    for (let e = p + 46 + nameLength; e + 4 <= p + 46 + nameLength + extraLength;) {
       const id = zip.readUInt16LE(e);
       const length = zip.readUInt16LE(e + 2);
       if (id === 0x0001) {

@@ -49,14 +49,29 @@ export interface CostLine {
  * `count` invocations of `durationMs` each at `memoryMb`: Lambda bills each invocation's
  * duration rounded up to the millisecond, times the memory in GB (1 GB = 1024 MB).
  */
-export function lambdaCost(what: string, options: { memoryMb: number; durationMs: number; durationSource: string; count: number; s3Gets?: number; s3Puts?: number; viaApiGateway?: boolean }): CostLine {
+export function lambdaCost(
+  what: string,
+  options: { memoryMb: number; durationMs: number; durationSource: string; count: number; s3Gets?: number; s3Puts?: number; viaApiGateway?: boolean },
+): CostLine {
   const { memoryMb, durationMs, count } = options;
   const gbSeconds = (count * Math.ceil(durationMs) * memoryMb) / 1024 / 1000;
   const lambdaCompute = gbSeconds * PRICES.lambdaPerGbSecond;
   const lambdaRequests = count * PRICES.lambdaPerRequest;
   const apiGateway = options.viaApiGateway === false ? 0 : count * PRICES.apiGatewayPerRequest;
   const s3 = count * ((options.s3Gets ?? 0) * PRICES.s3PerGet + (options.s3Puts ?? 0) * PRICES.s3PerPut);
-  return { what, memoryMb, durationMs, durationSource: options.durationSource, count, gbSeconds, lambdaCompute, lambdaRequests, apiGateway, s3, total: lambdaCompute + lambdaRequests + apiGateway + s3 };
+  return {
+    what,
+    memoryMb,
+    durationMs,
+    durationSource: options.durationSource,
+    count,
+    gbSeconds,
+    lambdaCompute,
+    lambdaRequests,
+    apiGateway,
+    s3,
+    total: lambdaCompute + lambdaRequests + apiGateway + s3,
+  };
 }
 
 /** memorySize of each function in serverless.yml (provider default for those without one). */
@@ -67,7 +82,8 @@ export function memorySizes(serverlessYml: string): Record<string, number> {
 }
 
 /** Dollars with 3 significant digits below a cent (a fit's request fee is $0.000000200). */
-const usd = (value: number) => (value === 0 ? "$0" : value >= 0.01 ? `$${value.toFixed(4)}` : `$${value.toFixed(Math.max(4, 2 - Math.floor(Math.log10(value))))}`);
+const usd = (value: number) =>
+  value === 0 ? "$0" : value >= 0.01 ? `$${value.toFixed(4)}` : `$${value.toFixed(Math.max(4, 2 - Math.floor(Math.log10(value))))}`;
 
 /** The bench's inference results (results.inference) as cost lines. */
 export function costLines(inference: Record<string, any>, memory: Record<string, number>): CostLine[] {
@@ -77,15 +93,41 @@ export function costLines(inference: Record<string, any>, memory: Record<string,
     const fitMb = memory.fitOk ?? 1024;
     for (const bank of (result.infer?.banks ?? []) as any[]) {
       // per inference: a HEAD of the memory, of the calibration and of the recipe at most (revalidation), no PUT
-      lines.push(lambdaCost(`1000 x /infer, ${model}, ${bank.rows}-row bank (warm)`, { memoryMb: inferMb, durationMs: bank.chosen.total.p50, durationSource: `warm /infer p50 (kNN ${bank.chosen.knn}), use case in-process`, count: 1000, s3Gets: 3 }));
+      lines.push(
+        lambdaCost(`1000 x /infer, ${model}, ${bank.rows}-row bank (warm)`, {
+          memoryMb: inferMb,
+          durationMs: bank.chosen.total.p50,
+          durationSource: `warm /infer p50 (kNN ${bank.chosen.knn}), use case in-process`,
+          count: 1000,
+          s3Gets: 3,
+        }),
+      );
     }
     if (result.infer?.cold) {
-      lines.push(lambdaCost(`a cold start of /infer, ${model}`, { memoryMb: inferMb, durationMs: result.infer.cold.firstInferMs, durationSource: "first /infer of a fresh process (model load + S3 GET)", count: 1, s3Gets: 3, viaApiGateway: false }));
+      lines.push(
+        lambdaCost(`a cold start of /infer, ${model}`, {
+          memoryMb: inferMb,
+          durationMs: result.infer.cold.firstInferMs,
+          durationSource: "first /infer of a fresh process (model load + S3 GET)",
+          count: 1,
+          s3Gets: 3,
+          viaApiGateway: false,
+        }),
+      );
     }
     const fit20 = ((result.fit?.fits ?? []) as any[]).find((f) => f.images === 20);
     if (fit20) {
       // a fit reads the recipe, writes the memory (and an index when the kNN policy wants one)
-      lines.push(lambdaCost(`1 x /fit_ok, 20 images, ${model}`, { memoryMb: fitMb, durationMs: fit20.total_ms, durationSource: "/fit_ok of 20 images, use case in-process", count: 1, s3Gets: 2, s3Puts: 2 }));
+      lines.push(
+        lambdaCost(`1 x /fit_ok, 20 images, ${model}`, {
+          memoryMb: fitMb,
+          durationMs: fit20.total_ms,
+          durationSource: "/fit_ok of 20 images, use case in-process",
+          count: 1,
+          s3Gets: 2,
+          s3Puts: 2,
+        }),
+      );
     }
   }
   return lines;
@@ -102,9 +144,14 @@ export function costTable(lines: readonly CostLine[]): string {
     "|---|---:|---|---:|---:|---:|---:|---:|---:|",
   ];
   for (const l of lines) {
-    out.push(`| ${l.what} | ${l.memoryMb} MB | ${l.durationMs.toFixed(1)} ms (${l.durationSource}) | ${l.gbSeconds.toFixed(3)} | ${usd(l.lambdaCompute)} | ${usd(l.lambdaRequests)} | ${usd(l.apiGateway)} | ${usd(l.s3)} | **${usd(l.total)}** |`);
+    out.push(
+      `| ${l.what} | ${l.memoryMb} MB | ${l.durationMs.toFixed(1)} ms (${l.durationSource}) | ${l.gbSeconds.toFixed(3)} | ${usd(l.lambdaCompute)} | ${usd(l.lambdaRequests)} | ${usd(l.apiGateway)} | ${usd(l.s3)} | **${usd(l.total)}** |`,
+    );
   }
-  out.push("", "Not included: data transfer out, CloudWatch Logs ingestion (~one JSON line per request), S3 storage (memories: a 10k-row ViT-S/14 bank is ~47 MB), the stored replaced versions until they expire.");
+  out.push(
+    "",
+    "Not included: data transfer out, CloudWatch Logs ingestion (~one JSON line per request), S3 storage (memories: a 10k-row ViT-S/14 bank is ~47 MB), the stored replaced versions until they expire.",
+  );
   return out.join("\n");
 }
 

@@ -68,7 +68,9 @@ export function extractionTable(results: readonly ExtractionResult[]): string {
   const rows = results.map(
     (r) =>
       `| ${r.model} | ${r.threads || "all"} | ${ms(r.decode.p50)} / ${ms(r.decode.p95)} | ${ms(r.letterbox.p50)} / ${ms(r.letterbox.p95)} | ` +
-      `${ms(r.forward.p50)} / ${ms(r.forward.p95)} | ${Object.entries(r.batchPerImage).map(([b, v]) => `${b}: ${ms(v)}`).join(", ")} |`,
+      `${ms(r.forward.p50)} / ${ms(r.forward.p95)} | ${Object.entries(r.batchPerImage)
+        .map(([b, v]) => `${b}: ${ms(v)}`)
+        .join(", ")} |`,
   );
   const best = results.map((r) => {
     const [size, perImage] = Object.entries(r.batchPerImage).reduce((a, b) => (b[1] < a[1] ? b : a));

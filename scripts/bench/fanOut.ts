@@ -167,7 +167,12 @@ async function referenceForwardMs(root: string, model: string): Promise<number> 
 
 export async function benchFanOut(root: string, options: FanOutOptions): Promise<Record<string, unknown>> {
   const config = loadConfig({});
-  const configured = { fitChunkImages: config.jobs.fitChunkImages, scoreChunkImages: config.jobs.scoreChunkImages, fanOutWidth: config.jobs.fanOutWidth, coresetOversample: config.jobs.coresetOversample };
+  const configured = {
+    fitChunkImages: config.jobs.fitChunkImages,
+    scoreChunkImages: config.jobs.scoreChunkImages,
+    fanOutWidth: config.jobs.fanOutWidth,
+    coresetOversample: config.jobs.coresetOversample,
+  };
   const plan = options.quick
     ? { "texture-s14": { fit: [20, 100], infer: [100] }, "vit-s14-shape": { fit: [20], infer: [20] } }
     : { "texture-s14": { fit: [20, 100, 300], infer: [100, 300] }, "vit-s14-shape": { fit: [20, 100], infer: [100, 300] } };
@@ -178,7 +183,11 @@ export async function benchFanOut(root: string, options: FanOutOptions): Promise
   const load = { start: os.loadavg(), end: [] as number[] };
   const largest = Math.max(...Object.values(plan).flatMap((p) => [...p.fit, ...p.infer]));
   const t0 = performance.now();
-  const images: ImageFile[] = (await benchImages(largest, 1000)).map((data, i) => ({ filename: `bench_${String(i).padStart(4, "0")}.jpg`, data, type: "image/jpeg" }));
+  const images: ImageFile[] = (await benchImages(largest, 1000)).map((data, i) => ({
+    filename: `bench_${String(i).padStart(4, "0")}.jpg`,
+    data,
+    type: "image/jpeg",
+  }));
   const meanKb = images.reduce((s, f) => s + f.data.length, 0) / images.length / 1024;
   options.print(
     `### Fan-out over the worker function (local stack: HTTP + serverless-offline's Lambda endpoint + s3rver)\n\n` +
@@ -204,10 +213,17 @@ export async function benchFanOut(root: string, options: FanOutOptions): Promise
     const stackMs = performance.now() - stackStart;
     try {
       const api = new InspectionClient(stack.url);
-      const lambda = new LambdaClient({ region: "us-east-1", endpoint: stack.env.LAMBDA_ENDPOINT, credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+      const lambda = new LambdaClient({
+        region: "us-east-1",
+        endpoint: stack.env.LAMBDA_ENDPOINT,
+        credentials: { accessKeyId: "local", secretAccessKey: "local" },
+        maxAttempts: 1,
+      });
       const invoke = async (payload: Record<string, unknown>) => {
         const t = performance.now();
-        const out = await lambda.send(new InvokeCommand({ FunctionName: WORKER_FUNCTION, InvocationType: "RequestResponse", Payload: Buffer.from(JSON.stringify(payload)) }));
+        const out = await lambda.send(
+          new InvokeCommand({ FunctionName: WORKER_FUNCTION, InvocationType: "RequestResponse", Payload: Buffer.from(JSON.stringify(payload)) }),
+        );
         const roundTripMs = performance.now() - t;
         const text = Buffer.from(out.Payload ?? new Uint8Array()).toString("utf8");
         if (out.FunctionError) throw new Error(`worker failed: ${text.slice(0, 500)}`);
@@ -222,7 +238,10 @@ export async function benchFanOut(root: string, options: FanOutOptions): Promise
       const uploads: { roi: string; images: number; ms: number }[] = [];
       const upload = async (roi: string, from: number, to: number) => {
         const t = performance.now();
-        const saved = await uploadDirect(api, { role_id: ROLE, roi_id: roi }, "ok", images.slice(from, to), (f) => ({ mm_per_px: MM_PER_PX, filename: f.filename }));
+        const saved = await uploadDirect(api, { role_id: ROLE, roi_id: roi }, "ok", images.slice(from, to), (f) => ({
+          mm_per_px: MM_PER_PX,
+          filename: f.filename,
+        }));
         stored[roi] = [...(stored[roi] ?? []), ...saved];
         uploads.push({ roi, images: to - from, ms: performance.now() - t });
       };
@@ -233,9 +252,27 @@ export async function benchFanOut(root: string, options: FanOutOptions): Promise
       // after a cold start: the very first invocation of the stack's worker is a fresh instance
       // (INIT: bundle, onnxruntime, ONNX session), embedding 1 image; the same again warm
       const embedOne = () =>
-        invoke({ kind: "embed", jobId: randomUUID(), chunk: 0, identity: identity(firstRoi), files: stored[firstRoi]!.slice(0, 1).map((filename) => ({ label: "ok", filename })), coreset: { rate: 0.02, oversample: 4, keepAll: false, seed: 0 }, attempt: 1 });
+        invoke({
+          kind: "embed",
+          jobId: randomUUID(),
+          chunk: 0,
+          identity: identity(firstRoi),
+          files: stored[firstRoi]!.slice(0, 1).map((filename) => ({ label: "ok", filename })),
+          coreset: { rate: 0.02, oversample: 4, keepAll: false, seed: 0 },
+          attempt: 1,
+        });
       const coldEmbed = await embedOne();
-      const probe = () => invoke({ kind: "score", jobId: randomUUID(), chunk: 0, identity: identity(firstRoi), files: [], includeHeatmap: false, defaultMmPerPx: MM_PER_PX, attempt: 1 });
+      const probe = () =>
+        invoke({
+          kind: "score",
+          jobId: randomUUID(),
+          chunk: 0,
+          identity: identity(firstRoi),
+          files: [],
+          includeHeatmap: false,
+          defaultMmPerPx: MM_PER_PX,
+          attempt: 1,
+        });
       const warm = [];
       for (let i = 0; i < (options.quick ? 5 : 15); i++) warm.push(await probe());
       const warmEmbeds = [];
@@ -244,12 +281,22 @@ export async function benchFanOut(root: string, options: FanOutOptions): Promise
       const warmEmbedMs = median(warmEmbeds.map((w) => w.roundTripMs));
       // what a cold worker adds to its first chunk: the cold round trip minus a warm one of the same work
       const coldStartMs = coldEmbed.roundTripMs - warmEmbedMs;
-      const overhead = { coldEmbedRoundTripMs: coldEmbed.roundTripMs, coldEmbedWorkMs: coldEmbed.workMs, warmEmbedRoundTripMs: warmEmbedMs, warm: summarise(overheads), warmWorkMs: summarise(warm.map((w) => w.workMs)) };
+      const overhead = {
+        coldEmbedRoundTripMs: coldEmbed.roundTripMs,
+        coldEmbedWorkMs: coldEmbed.workMs,
+        warmEmbedRoundTripMs: warmEmbedMs,
+        warm: summarise(overheads),
+        warmWorkMs: summarise(warm.map((w) => w.workMs)),
+      };
 
       // dataset fits
       const modelRuns: RunResult[] = [];
       for (const n of sizes.fit) {
-        const fit = await fitFromDataset(api, { role_id: ROLE, roi_id: `n${n}`, mm_per_px: MM_PER_PX }, { intervalMs: 100, onProgress: progressLine(`${model} fit ${n}`) });
+        const fit = await fitFromDataset(
+          api,
+          { role_id: ROLE, roi_id: `n${n}`, mm_per_px: MM_PER_PX },
+          { intervalMs: 100, onProgress: progressLine(`${model} fit ${n}`) },
+        );
         clearProgress();
         modelRuns.push(runResult(model, "fit", n, fit.wallMs, fit.job!, fit.result.fan_out!, log));
       }
@@ -266,9 +313,16 @@ export async function benchFanOut(root: string, options: FanOutOptions): Promise
       (await api.calibrateNg({ ...ids, ok_scores: scores })).ok();
       for (const n of inferSizes) {
         if (stored[batchRoi]!.length < n) await upload(batchRoi, stored[batchRoi]!.length, n);
-        const batch = await inferDataset(api, { role_id: ROLE, roi_id: batchRoi, labels: ["ok"], default_mm_per_px: MM_PER_PX }, { intervalMs: 100, onProgress: progressLine(`${model} infer_dataset ${n}`) });
+        const batch = await inferDataset(
+          api,
+          { role_id: ROLE, roi_id: batchRoi, labels: ["ok"], default_mm_per_px: MM_PER_PX },
+          { intervalMs: 100, onProgress: progressLine(`${model} infer_dataset ${n}`) },
+        );
         clearProgress();
-        if (batch.result.n_total !== n || batch.result.n_errors > 0) throw new Error(`/infer_dataset of ${n}: ${batch.result.n_total} items, ${batch.result.n_errors} failed: ${batch.result.items.find((i) => i.error)?.error}`);
+        if (batch.result.n_total !== n || batch.result.n_errors > 0)
+          throw new Error(
+            `/infer_dataset of ${n}: ${batch.result.n_total} items, ${batch.result.n_errors} failed: ${batch.result.items.find((i) => i.error)?.error}`,
+          );
         modelRuns.push(runResult(model, "infer_dataset", n, batch.wallMs, batch.job!, batch.result.fan_out!, log));
       }
       runs.push(...modelRuns);
@@ -277,37 +331,77 @@ export async function benchFanOut(root: string, options: FanOutOptions): Promise
       const sweepRoi = batchRoi; // fitted and calibrated, and the largest: enough images for every chunk of every run
       const files = stored[sweepRoi]!.map((filename) => ({ label: "ok" as const, filename }));
       const points: SweepPoint[] = [];
-      for (const [kind, chunkSizes] of [["embed", sweep.embed], ["score", sweep.score]] as const) {
+      for (const [kind, chunkSizes] of [
+        ["embed", sweep.embed],
+        ["score", sweep.score],
+      ] as const) {
         for (const size of chunkSizes) {
           const reps = [];
           for (let r = 0; r < repsOf(model); r++) {
             const task =
               kind === "embed"
-                ? { kind, jobId: randomUUID(), chunk: r, identity: identity(sweepRoi), files: files.slice(r * size, (r + 1) * size), coreset: { rate: config.patchcore.coresetRate, oversample: configured.coresetOversample, keepAll: false, seed: r }, attempt: 1 }
-                : { kind, jobId: randomUUID(), chunk: r, identity: identity(sweepRoi), files: files.slice(r * size, (r + 1) * size), includeHeatmap: false, defaultMmPerPx: MM_PER_PX, attempt: 1 };
+                ? {
+                    kind,
+                    jobId: randomUUID(),
+                    chunk: r,
+                    identity: identity(sweepRoi),
+                    files: files.slice(r * size, (r + 1) * size),
+                    coreset: { rate: config.patchcore.coresetRate, oversample: configured.coresetOversample, keepAll: false, seed: r },
+                    attempt: 1,
+                  }
+                : {
+                    kind,
+                    jobId: randomUUID(),
+                    chunk: r,
+                    identity: identity(sweepRoi),
+                    files: files.slice(r * size, (r + 1) * size),
+                    includeHeatmap: false,
+                    defaultMmPerPx: MM_PER_PX,
+                    attempt: 1,
+                  };
             const out = await invoke(task);
             if (out.images !== size) throw new Error(`sweep ${kind} ${size}: the worker did ${out.images} images`);
             reps.push({ roundTripMs: out.roundTripMs, workMs: out.workMs, forwardMs: out.stagesMs.forward ?? NaN, coresetMs: out.stagesMs.coreset ?? 0 });
           }
           const workMsMedian = median(reps.map((r) => r.workMs));
-          points.push({ kind, chunkImages: size, runs: reps, workMsMedian, perImageMs: workMsMedian / size, overheadMs: median(reps.map((r) => r.roundTripMs - r.workMs)) });
+          points.push({
+            kind,
+            chunkImages: size,
+            runs: reps,
+            workMsMedian,
+            perImageMs: workMsMedian / size,
+            overheadMs: median(reps.map((r) => r.roundTripMs - r.workMs)),
+          });
         }
       }
 
       // the AWS estimate at the configured fan-out, from this model's measured parts
       const chunkTime = (kind: "embed" | "score", size: number) => points.find((p) => p.kind === kind && p.chunkImages === size);
       const overheadMs = overhead.warm.p95;
-      for (const [kind, sizesOfKind] of [["fit", sizes.fit], ["infer_dataset", sizes.infer]] as const) {
+      for (const [kind, sizesOfKind] of [
+        ["fit", sizes.fit],
+        ["infer_dataset", sizes.infer],
+      ] as const) {
         const chunkImages = kind === "fit" ? configured.fitChunkImages : configured.scoreChunkImages;
         const point = chunkTime(kind === "fit" ? "embed" : "score", chunkImages);
         if (!point) continue;
         for (const images of sizesOfKind) {
-          const measuredRun = modelRuns.filter((r) => r.kind === kind).reduce<RunResult | undefined>((best, r) => (r.images <= images && (!best || r.images > best.images) ? r : best), undefined);
+          const measuredRun = modelRuns
+            .filter((r) => r.kind === kind)
+            .reduce<RunResult | undefined>((best, r) => (r.images <= images && (!best || r.images > best.images) ? r : best), undefined);
           if (!measuredRun) continue;
           estimates.push(estimate(model, kind, images, chunkImages, configured.fanOutWidth, point.workMsMedian, overheadMs, measuredRun, coldStartMs));
         }
       }
-      models[model] = { stackStartMs: stackMs, uploads, overhead, coldStartMs, runs: modelRuns, sweep: points, referenceForwardMs: { before: forwardBefore, after: await referenceForwardMs(root, model) } };
+      models[model] = {
+        stackStartMs: stackMs,
+        uploads,
+        overhead,
+        coldStartMs,
+        runs: modelRuns,
+        sweep: points,
+        referenceForwardMs: { before: forwardBefore, after: await referenceForwardMs(root, model) },
+      };
     } catch (error) {
       console.error(`fan-out bench failed with ${model}; the stack's last output:\n${log.tail()}`);
       throw error;
@@ -319,12 +413,30 @@ export async function benchFanOut(root: string, options: FanOutOptions): Promise
   const seconds = (Date.now() - started) / 1000;
   const target = estimates.find((e) => e.model === "vit-s14-shape" && e.kind === "infer_dataset" && e.images === 300);
   printTables(options, models, runs, estimates, configured, target, load, seconds);
-  return { configured, localWidth: options.localWidth, plan, models, estimates, target: target ? { images: 300, warmMs: target.warmMs, coldMs: target.coldMs, targetMs: TARGET_MS, met: target.coldMs <= TARGET_MS } : null, load, seconds };
+  return {
+    configured,
+    localWidth: options.localWidth,
+    plan,
+    models,
+    estimates,
+    target: target ? { images: 300, warmMs: target.warmMs, coldMs: target.coldMs, targetMs: TARGET_MS, met: target.coldMs <= TARGET_MS } : null,
+    load,
+    seconds,
+  };
 }
 
-function runResult(model: string, kind: "fit" | "infer_dataset", images: number, wallMs: number, job: NonNullable<Awaited<ReturnType<typeof fitFromDataset>>["job"]>, fanOut: { workers: number; chunk_images: number; retried: number; worker_ms_max: number }, log: WorkerLog): RunResult {
+function runResult(
+  model: string,
+  kind: "fit" | "infer_dataset",
+  images: number,
+  wallMs: number,
+  job: NonNullable<Awaited<ReturnType<typeof fitFromDataset>>["job"]>,
+  fanOut: { workers: number; chunk_images: number; retried: number; worker_ms_max: number },
+  log: WorkerLog,
+): RunResult {
   const lines = log.ofJob(job.job_id);
-  if (lines.length < fanOut.workers) throw new Error(`${kind} ${images}: ${lines.length} "worker done" lines for ${fanOut.workers} workers (LOG_LEVEL must be info)`);
+  if (lines.length < fanOut.workers)
+    throw new Error(`${kind} ${images}: ${lines.length} "worker done" lines for ${fanOut.workers} workers (LOG_LEVEL must be info)`);
   const work = lines.map((l) => l.work_ms);
   const forward = lines.reduce((s, l) => s + (l.timings_ms.forward ?? 0), 0);
   const coordinatorMs = Date.parse(job.updated_at) - Date.parse(job.created_at);
@@ -350,7 +462,17 @@ function runResult(model: string, kind: "fit" | "infer_dataset", images: number,
   };
 }
 
-function estimate(model: string, kind: "fit" | "infer_dataset", images: number, chunkImages: number, width: number, chunkMs: number, overheadMs: number, measured: RunResult, coldStartMs: number): Estimate {
+function estimate(
+  model: string,
+  kind: "fit" | "infer_dataset",
+  images: number,
+  chunkImages: number,
+  width: number,
+  chunkMs: number,
+  overheadMs: number,
+  measured: RunResult,
+  coldStartMs: number,
+): Estimate {
   const chunks = Math.ceil(images / chunkImages);
   const waves = Math.ceil(chunks / width);
   // the coordinator's own time as measured for this size (or, for a size not run, the nearest smaller one scaled by images: labelled)
@@ -402,12 +524,17 @@ function printTables(
       ),
       "",
       `Uploads (presigned direct, 8 PUTs at a time, then one commit): ${Object.entries(models)
-        .map(([model, m]) => `${model}: ${m.uploads.map((u: { roi: string; images: number; ms: number }) => `${u.images} (${u.roi}) in ${(u.ms / 1000).toFixed(1)} s`).join(", ")}`)
+        .map(
+          ([model, m]) =>
+            `${model}: ${m.uploads.map((u: { roi: string; images: number; ms: number }) => `${u.images} (${u.roi}) in ${(u.ms / 1000).toFixed(1)} s`).join(", ")}`,
+        )
         .join("; ")}. Stack start (bundling + serverless-offline): ${Object.entries(models)
         .map(([model, m]) => `${model} ${(m.stackStartMs / 1000).toFixed(0)} s`)
         .join(", ")}.`,
       "",
-      `This machine's speed during the run (one forward of one 448 px image in the bench process, 2 threads, median of 3; quiet machine per README: ViT-shaped ~230 ms, texture ~14 ms): ${Object.entries(models)
+      `This machine's speed during the run (one forward of one 448 px image in the bench process, 2 threads, median of 3; quiet machine per README: ViT-shaped ~230 ms, texture ~14 ms): ${Object.entries(
+        models,
+      )
         .map(([model, m]) => `${model} ${ms(m.referenceForwardMs.before)} ms before its runs, ${ms(m.referenceForwardMs.after)} ms after`)
         .join("; ")}.`,
     ].join("\n"),
@@ -447,7 +574,9 @@ function printTables(
       "",
       "| model | work | images | estimate (warm) | with a cold first wave | arithmetic |",
       "|---|---|---:|---:|---:|---|",
-      ...estimates.map((e) => `| ${e.model} | ${e.kind} | ${e.images} | ${(e.warmMs / 1000).toFixed(2)} s | ${(e.coldMs / 1000).toFixed(2)} s | ${e.arithmetic} |`),
+      ...estimates.map(
+        (e) => `| ${e.model} | ${e.kind} | ${e.images} | ${(e.warmMs / 1000).toFixed(2)} s | ${(e.coldMs / 1000).toFixed(2)} s | ${e.arithmetic} |`,
+      ),
       "",
       target
         ? `**Target: a 300-image ViT burst (/infer_dataset) under ${TARGET_MS / 1000} s on AWS: ${target.coldMs <= TARGET_MS ? "met" : "NOT met"}** by this estimate (${(target.warmMs / 1000).toFixed(2)} s warm, ${(target.coldMs / 1000).toFixed(2)} s with a cold first wave).`

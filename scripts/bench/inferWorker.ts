@@ -37,21 +37,41 @@ const FIT_SIZES = [1, 5, 20, 50];
 const servicesCreated = performance.now();
 // as a Lambda function's composition root does at INIT: the model's load starts now
 const services = createServices(loadConfig(process.env), { loadModelNow: true });
-const jpegs = (images: readonly Buffer[], field: string): UploadedFile[] => images.map((data, i) => ({ field, filename: `${i}.jpg`, mimeType: "image/jpeg", data }));
+const jpegs = (images: readonly Buffer[], field: string): UploadedFile[] =>
+  images.map((data, i) => ({ field, filename: `${i}.jpg`, mimeType: "image/jpeg", data }));
 const ids = (roi: string) => ({ role_id: "bench", roi_id: roi });
-const inferInput = (roi: string, image: Buffer, includeMap = false) => ({ ...ids(roi), mm_per_px: 0.1, include_anomaly_map: includeMap, image: jpegs([image], "image") });
+const inferInput = (roi: string, image: Buffer, includeMap = false) => ({
+  ...ids(roi),
+  mm_per_px: 0.1,
+  include_anomaly_map: includeMap,
+  image: jpegs([image], "image"),
+});
 
 async function fit(): Promise<unknown> {
   const all = await benchImages(50, 100);
   const fits: Record<string, unknown>[] = [];
   for (const n of FIT_SIZES) {
     const started = performance.now();
-    const result = await fitMemory(services, { ...ids(`fit-${n}`), mm_per_px: 0.1, memory_fit: false, use_dataset: false, images: jpegs(all.slice(0, n), "images") }, standaloneContext(services.log));
-    fits.push({ images: n, total_ms: performance.now() - started, n_embeddings: result.n_embeddings, coreset_size: result.coreset_size, stages_ms: result.timings_ms });
+    const result = await fitMemory(
+      services,
+      { ...ids(`fit-${n}`), mm_per_px: 0.1, memory_fit: false, use_dataset: false, images: jpegs(all.slice(0, n), "images") },
+      standaloneContext(services.log),
+    );
+    fits.push({
+      images: n,
+      total_ms: performance.now() - started,
+      n_embeddings: result.n_embeddings,
+      coreset_size: result.coreset_size,
+      stages_ms: result.timings_ms,
+    });
   }
   const heldOut = await benchImages(3, 500);
   for (const bank of BANKS) {
-    await fitMemory(services, { ...ids(bank.key), mm_per_px: 0.1, memory_fit: true, use_dataset: false, images: jpegs(all.slice(0, bank.images), "images") }, standaloneContext(services.log));
+    await fitMemory(
+      services,
+      { ...ids(bank.key), mm_per_px: 0.1, memory_fit: true, use_dataset: false, images: jpegs(all.slice(0, bank.images), "images") },
+      standaloneContext(services.log),
+    );
     // calibrated on good images' scores, as production memories are: inference then finds the
     // regions of the defect image the bench sends, and only those
     const okScores: number[] = [];
@@ -95,7 +115,13 @@ function summary(series: Series): Record<string, unknown> {
   const stageSummary: Record<string, Summary> = {};
   for (const [stage, values] of series.stages) stageSummary[stage] = summarise([...values, ...new Array<number>(series.totals.length - values.length).fill(0)]);
   const total = summarise(series.totals);
-  return { knn: series.knn, total, stages: stageSummary, ratioTotalToForward: total.p50 / (stageSummary.forward?.p50 ?? NaN), perRequestRatio: summarise(series.ratios) };
+  return {
+    knn: series.knn,
+    total,
+    stages: stageSummary,
+    ratioTotalToForward: total.p50 / (stageSummary.forward?.p50 ?? NaN),
+    perRequestRatio: summarise(series.ratios),
+  };
 }
 
 async function infer(runs: number): Promise<unknown> {
@@ -121,7 +147,16 @@ async function infer(runs: number): Promise<unknown> {
     const chosen: Series = { totals: [], ratios: [], stages: new Map(), knn: "" };
     const brute: Series = { totals: [], ratios: [], stages: new Map(), knn: "" };
     for (let i = 0; i < Math.max(3, runs) + 2; i++) {
-      const order = i % 2 === 0 ? ([[services, chosen], [exact, brute]] as const) : ([[exact, brute], [services, chosen]] as const);
+      const order =
+        i % 2 === 0
+          ? ([
+              [services, chosen],
+              [exact, brute],
+            ] as const)
+          : ([
+              [exact, brute],
+              [services, chosen],
+            ] as const);
       for (const [using, series] of order) {
         const { result, ms } = await inspect(using, bank.key);
         if (i >= 2) record(series, result, ms); // the first two: warm-up
@@ -152,7 +187,7 @@ async function infer(runs: number): Promise<unknown> {
     banks.push({ bank: bank.key, rows: bank.images * 1024, chosen: summary(chosen), exact: summary(brute), agreement, s3GetOnMissMs: summarise(miss) });
   }
   const coldStages = cold.result.timings_ms as Record<string, number>;
-  const warmForward = ((banks.find((b) => b.bank === COLD_BANK)?.chosen as { stages: Record<string, Summary> }).stages.forward?.p50) ?? NaN;
+  const warmForward = (banks.find((b) => b.bank === COLD_BANK)?.chosen as { stages: Record<string, Summary> }).stages.forward?.p50 ?? NaN;
   return {
     cold: {
       bank: COLD_BANK,

@@ -61,7 +61,15 @@ function float64Distance(queries: Float32Array, i: number, memory: Float32Array,
   return s;
 }
 
-function agreement(found: Float64Array | Float32Array, foundRows: Int32Array | null, reference: Float64Array, exactDistances: Float32Array, queries: Float32Array, memory: Float32Array, dim: number): Agreement {
+function agreement(
+  found: Float64Array | Float32Array,
+  foundRows: Int32Array | null,
+  reference: Float64Array,
+  exactDistances: Float32Array,
+  queries: Float32Array,
+  memory: Float32Array,
+  dim: number,
+): Agreement {
   const n = reference.length;
   let equal = 0;
   let maxRel = 0;
@@ -123,7 +131,12 @@ async function int8Shortlist(memory: Float32Array, dim: number, threads: number)
   const scale = largest / 63;
   const transposed = new Int8Array(dim * m);
   for (let r = 0; r < m; r++) for (let d = 0; d < dim; d++) transposed[d * m + r] = Math.round(memory[r * dim + d]! / scale);
-  const session = await ort.InferenceSession.create(int8ShortlistGraph(32), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", extra: NO_SPINNING });
+  const session = await ort.InferenceSession.create(int8ShortlistGraph(32), {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+    extra: NO_SPINNING,
+  });
   const memoryTensor = new ort.Tensor("int8", transposed, [dim, m]);
   return async (queries) => {
     const out = await session.run({ queries: new ort.Tensor("float32", queries, [queries.length / dim, dim]), memory_t: memoryTensor });
@@ -133,7 +146,12 @@ async function int8Shortlist(memory: Float32Array, dim: number, threads: number)
 
 /** ViT-S/14-shaped features (random weights) of the bench images: the bank rows (L2-normalised) and one defect image's patches. */
 export async function vitFeatures(modelDir: string, images: number): Promise<{ bank: Float32Array; queries: Float32Array; dim: number }> {
-  const extractor = await OnnxFeatureExtractor.load({ onnxPath: path.join(modelDir, "vit-s14-shape.onnx"), cardPath: path.join(modelDir, "vit-s14-shape.card.json"), inputSize: 448, threads: 2 });
+  const extractor = await OnnxFeatureExtractor.load({
+    onnxPath: path.join(modelDir, "vit-s14-shape.onnx"),
+    cardPath: path.join(modelDir, "vit-s14-shape.card.json"),
+    inputSize: 448,
+    threads: 2,
+  });
   const decoded = await Promise.all((await benchImages(images, 100)).map((j) => decodeImage(j, 1 << 26)));
   const embedded = await embedImages(extractor, decoded, { batchSize: 2 });
   const bank = l2NormalizeRows(concatRows(embedded.map((e) => e.grid.embeddings)), embedded[0]!.grid.dim);
@@ -162,12 +180,19 @@ export async function benchKnn(options: {
   const largestVit = Math.max(0, ...options.vitBanks);
   if (largestVit > 0) {
     const vit = await vitFeatures(options.modelDir, Math.ceil(largestVit / 1024));
-    for (const size of options.vitBanks) sets.push({ data: "ViT-S/14-shaped features", dim: vit.dim, bank: size, embeddings: vit.bank.subarray(0, size * vit.dim), queries: vit.queries });
+    for (const size of options.vitBanks)
+      sets.push({ data: "ViT-S/14-shaped features", dim: vit.dim, bank: size, embeddings: vit.bank.subarray(0, size * vit.dim), queries: vit.queries });
   }
   for (const dim of options.clusteredDims) {
     for (const size of options.clusteredBanks) {
       const clusters = Math.max(8, Math.round(size / 100));
-      sets.push({ data: "clustered", dim, bank: size, embeddings: clusteredRows(size, dim, clusters, 0.6, 2), queries: clusteredRows(1024, dim, clusters, 0.6, 3) });
+      sets.push({
+        data: "clustered",
+        dim,
+        bank: size,
+        embeddings: clusteredRows(size, dim, clusters, 0.6, 2),
+        queries: clusteredRows(1024, dim, clusters, 0.6, 3),
+      });
     }
   }
 
@@ -181,7 +206,8 @@ export async function benchKnn(options: {
     const chosen = DEFAULT_TWO_STAGE;
     const variants: { name: string; params: TwoStageParams }[] = [{ name: `two-stage (rank ${chosen.rank}, the product's)`, params: chosen }];
     if (data !== "clustered" || dim === 1152) {
-      for (const rank of [64, 96, 128, 192, 256]) if (rank !== chosen.rank && rank < dim) variants.push({ name: `two-stage rank ${rank}`, params: { ...chosen, rank } });
+      for (const rank of [64, 96, 128, 192, 256])
+        if (rank !== chosen.rank && rank < dim) variants.push({ name: `two-stage rank ${rank}`, params: { ...chosen, rank } });
       variants.push({ name: `two-stage rank ${chosen.rank}, re-rank in JS only`, params: { ...chosen, gathered: 0 } });
     }
     const methods: Record<string, () => Promise<unknown>> = { exact: () => exact.distances(queries) };
@@ -201,7 +227,11 @@ export async function benchKnn(options: {
 
     const methodRows: MethodRow[] = [
       // the exact path's own agreement with float64 brute force (float32 rounding of |q|^2 - 2 q.m + |m|^2)
-      { method: "exact (onnxruntime, float32): the path before", ms: timing.exact!, agreement: agreement(exactDistances, truth.index, reference, exactDistances, queries, embeddings, dim) },
+      {
+        method: "exact (onnxruntime, float32): the path before",
+        ms: timing.exact!,
+        agreement: agreement(exactDistances, truth.index, reference, exactDistances, queries, embeddings, dim),
+      },
     ];
     for (const { name, scorer, buildMs } of built) {
       const found = await scorer.search(queries);
@@ -219,7 +249,11 @@ export async function benchKnn(options: {
       let contains = 0;
       for (let i = 0; i < queries.length / dim; i++) if (candidates.subarray(i * 32, i * 32 + 32).includes(truth.index![i]!)) contains++;
       const name = "int8 shortlist (MatMulInteger, D=1152, TopK 32; cost of stage 1 only)";
-      methodRows.push({ method: name, ms: timing[name]!, note: `true nearest among its 32: ${((contains / (queries.length / dim)) * 100).toFixed(2)} % (no certificate)` });
+      methodRows.push({
+        method: name,
+        ms: timing[name]!,
+        note: `true nearest among its 32: ${((contains / (queries.length / dim)) * 100).toFixed(2)} % (no certificate)`,
+      });
     }
     if (data === "clustered" && size <= 10000) {
       const start = performance.now();
@@ -232,7 +266,13 @@ export async function benchKnn(options: {
         const nearest = hnsw.nearestIndices(queries);
         let hits = 0;
         for (let i = 0; i < nearest.length; i++) if (nearest[i] === truth.index![i]) hits++;
-        methodRows.push({ method: `HNSW ef ${ef} (approximate)`, ms: t, buildMs, agreement: agreement(approx, null, reference, exactDistances, queries, embeddings, dim), note: `recall@1 ${((hits / nearest.length) * 100).toFixed(1)} %` });
+        methodRows.push({
+          method: `HNSW ef ${ef} (approximate)`,
+          ms: t,
+          buildMs,
+          agreement: agreement(approx, null, reference, exactDistances, queries, embeddings, dim),
+          note: `recall@1 ${((hits / nearest.length) * 100).toFixed(1)} %`,
+        });
       }
     }
     rows.push({ data, dim, bank: size, exactMs: timing.exact!, methods: methodRows });

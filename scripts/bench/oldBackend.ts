@@ -65,13 +65,35 @@ export async function benchOldBackend(options: OldBackendOptions): Promise<OldBa
   const started: { old?: ChildProcess; stacks: LocalStack[] } = { stacks: [] };
   try {
     const oldPort = await freePort();
-    started.old = spawn(options.python, [path.join(__dirname, "oldBackend/serve_old_backend.py"), "--repo", options.repo, "--weights-file", options.weightsFile, "--models-dir", oldModels, "--port", String(oldPort)], { stdio: ["ignore", "ignore", "inherit"] });
+    started.old = spawn(
+      options.python,
+      [
+        path.join(__dirname, "oldBackend/serve_old_backend.py"),
+        "--repo",
+        options.repo,
+        "--weights-file",
+        options.weightsFile,
+        "--models-dir",
+        oldModels,
+        "--port",
+        String(oldPort),
+      ],
+      { stdio: ["ignore", "ignore", "inherit"] },
+    );
     let spawnError: Error | null = null;
     started.old.on("error", (error) => (spawnError = error)); // e.g. no python at that path
     const oldUrl = `http://127.0.0.1:${oldPort}`;
     const targets: Target[] = [{ name: OLD, url: oldUrl, api: new InspectionClient(oldUrl) }];
-    for (const [name, model] of [["this service, fp32", options.model], ["this service, int8", `${options.model}-int8`]] as const) {
-      const stack = await startThrowawayStack({ root: options.root, bucket: `bench-old-${started.stacks.length}`, modelDir: options.modelDir, env: { MODEL_NAME: model } });
+    for (const [name, model] of [
+      ["this service, fp32", options.model],
+      ["this service, int8", `${options.model}-int8`],
+    ] as const) {
+      const stack = await startThrowawayStack({
+        root: options.root,
+        bucket: `bench-old-${started.stacks.length}`,
+        modelDir: options.modelDir,
+        env: { MODEL_NAME: model },
+      });
       started.stacks.push(stack);
       targets.push({ name, url: stack.url, api: new InspectionClient(stack.url) });
     }
@@ -85,7 +107,13 @@ export async function benchOldBackend(options: OldBackendOptions): Promise<OldBa
     for (const images of options.bankImages) {
       const ids = { role_id: "bench", roi_id: `old-${images}`, mm_per_px: 0.1 };
       const fitImages = await benchImages(images, 100);
-      for (const target of targets) (await target.api.fitOk({ ...ids, memory_fit: true }, fitImages.map((data, i) => ({ filename: `ok${i}.jpg`, data })))).ok();
+      for (const target of targets)
+        (
+          await target.api.fitOk(
+            { ...ids, memory_fit: true },
+            fitImages.map((data, i) => ({ filename: `ok${i}.jpg`, data })),
+          )
+        ).ok();
       const scores: Record<string, number> = {};
       const knn: Record<string, string> = {};
       const samples: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
@@ -131,7 +159,9 @@ export function oldBackendTable(result: OldBackendResult, runs: number): string 
       const score = bank.scores[name]!;
       const speedup = name === OLD ? "1" : `**${(old.p50 / s.p50).toFixed(2)}x**`;
       const diff = name === OLD ? "" : (Math.abs(score - oldScore) / Math.abs(oldScore)).toExponential(1);
-      lines.push(`| ${bank.rows} | ${name} (${result.models[name]}) | ${ms(s.p50)} | ${ms(s.p95)} | ${speedup} | ${score.toPrecision(6)} | ${diff} | ${bank.knn[name] ?? "faiss flat"} |`);
+      lines.push(
+        `| ${bank.rows} | ${name} (${result.models[name]}) | ${ms(s.p50)} | ${ms(s.p95)} | ${speedup} | ${score.toPrecision(6)} | ${diff} | ${bank.knn[name] ?? "faiss flat"} |`,
+      );
     }
   }
   return lines.join("\n");

@@ -70,14 +70,22 @@ function inferTable(model: string, result: any): string {
   ]);
   lines.push(`| stage | ${columns.map((c) => c.title).join(" | ")} |`, `|---|${columns.map(() => "---:").join("|")}|`);
   const stages = [...new Set(columns.flatMap((c) => Object.keys(c.s.stages)))];
-  for (const stage of stages) lines.push(`| ${stage} | ${columns.map((c) => (c.s.stages[stage] ? `${ms(c.s.stages[stage].p50)} / ${ms(c.s.stages[stage].p95)}` : "")).join(" | ")} |`);
+  for (const stage of stages)
+    lines.push(`| ${stage} | ${columns.map((c) => (c.s.stages[stage] ? `${ms(c.s.stages[stage].p50)} / ${ms(c.s.stages[stage].p95)}` : "")).join(" | ")} |`);
   lines.push(`| **total** | ${columns.map((c) => `**${ms(c.s.total.p50)} / ${ms(c.s.total.p95)}**`).join(" | ")} |`);
-  lines.push(`| **p50 total / p50 forward** (goal <= 1.10 at 10k, <= 1.25 at 50k) | ${columns.map((c) => `**${c.s.ratioTotalToForward.toFixed(3)}**`).join(" | ")} |`);
-  lines.push(`| per-request total / forward, p50 / p95 | ${columns.map((c) => `${c.s.perRequestRatio.p50.toFixed(3)} / ${c.s.perRequestRatio.p95.toFixed(3)}`).join(" | ")} |`);
+  lines.push(
+    `| **p50 total / p50 forward** (goal <= 1.10 at 10k, <= 1.25 at 50k) | ${columns.map((c) => `**${c.s.ratioTotalToForward.toFixed(3)}**`).join(" | ")} |`,
+  );
+  lines.push(
+    `| per-request total / forward, p50 / p95 | ${columns.map((c) => `${c.s.perRequestRatio.p50.toFixed(3)} / ${c.s.perRequestRatio.p95.toFixed(3)}`).join(" | ")} |`,
+  );
   lines.push(`| S3 GET + .npz decode on a cache miss | ${banks.flatMap((b) => [`${ms(b.s3GetOnMissMs.p50)} / ${ms(b.s3GetOnMissMs.p95)}`, ""]).join(" | ")} |`);
   lines.push(
     `| agreement with exact: image score rel. diff; raw map max rel. diff; same regions | ${banks
-      .flatMap((b) => [`${b.agreement.scoreRelDiff.toExponential(1)}; ${b.agreement.mapMaxRelDiff.toExponential(1)}; ${b.agreement.sameRegions ? "yes" : "NO"}`, ""])
+      .flatMap((b) => [
+        `${b.agreement.scoreRelDiff.toExponential(1)}; ${b.agreement.mapMaxRelDiff.toExponential(1)}; ${b.agreement.sameRegions ? "yes" : "NO"}`,
+        "",
+      ])
       .join(" | ")} |`,
   );
   const c = result.cold;
@@ -97,11 +105,17 @@ function inferTable(model: string, result: any): string {
 }
 
 function fitTable(model: string, result: any): string {
-  const lines = [`### /fit_ok by number of images: ${model}, 448x448 JPEG ROIs, real handler in-process, ms (one run each)`, "",
-    "| images | patches | coreset | decode | letterbox | forward | coreset | kNN index or basis | S3 put | total |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"];
+  const lines = [
+    `### /fit_ok by number of images: ${model}, 448x448 JPEG ROIs, real handler in-process, ms (one run each)`,
+    "",
+    "| images | patches | coreset | decode | letterbox | forward | coreset | kNN index or basis | S3 put | total |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
   for (const f of result.fits as any[]) {
     const s = f.stages_ms;
-    lines.push(`| ${f.images} | ${f.n_embeddings} | ${f.coreset_size} | ${ms(s.decode)} | ${ms(s.letterbox)} | ${ms(s.forward)} | ${ms(s.coreset)} | ${ms(s.index_build ?? s.knn_basis ?? NaN)} | ${ms(s.s3_put)} | ${ms(f.total_ms)} |`);
+    lines.push(
+      `| ${f.images} | ${f.n_embeddings} | ${f.coreset_size} | ${ms(s.decode)} | ${ms(s.letterbox)} | ${ms(s.forward)} | ${ms(s.coreset)} | ${ms(s.index_build ?? s.knn_basis ?? NaN)} | ${ms(s.s3_put)} | ${ms(f.total_ms)} |`,
+    );
   }
   return lines.join("\n");
 }
@@ -118,7 +132,9 @@ async function main(): Promise<void> {
   const print = (text: string) => console.log(text + "\n");
   const only = args.includes("--only") ? args[args.indexOf("--only") + 1]!.split(",") : null;
   const want = (section: string) => only === null || only.includes(section);
-  print(`# Benchmark (${machine.cpus} cores, ${machine.cpu}, Node ${machine.node}, ${runs} runs; command: npm run bench${args.length ? " -- " + args.join(" ") : ""})`);
+  print(
+    `# Benchmark (${machine.cpus} cores, ${machine.cpu}, Node ${machine.node}, ${runs} runs; command: npm run bench${args.length ? " -- " + args.join(" ") : ""})`,
+  );
 
   const results: Record<string, unknown> = { when: new Date().toISOString(), command: `npm run bench ${args.join(" ")}`.trim(), machine, runs };
 
@@ -142,7 +158,9 @@ async function main(): Promise<void> {
     const coresetRows = clusteredRows(20 * 1024, 1152, 200, 0.6, 9);
     const coreset: Summary = summarise(await measure(3, 1, () => kCenterGreedy(coresetRows, 1152, { rate: 0.02, seed: 0, projectionDim: 128, threads: 2 })));
     results.coreset = { rows: 20 * 1024, dim: 1152, rate: 0.02, ms: coreset };
-    print(`### Coreset alone: 20 x 1024 patches x 1152-d, rate 0.02 (410 picks, projection to 128-d, covering radius in full dimension): p50 ${ms(coreset.p50)} ms, p95 ${ms(coreset.p95)} ms (3 runs)`);
+    print(
+      `### Coreset alone: 20 x 1024 patches x 1152-d, rate 0.02 (410 picks, projection to 128-d, covering radius in full dimension): p50 ${ms(coreset.p50)} ms, p95 ${ms(coreset.p95)} ms (3 runs)`,
+    );
   }
 
   if (want("knn")) {
@@ -175,11 +193,24 @@ async function main(): Promise<void> {
     const http = [];
     for (const model of ["texture-s14", "vit-s14-shape"]) http.push(await benchHttp(root, runs, model));
     results.http = http;
-    print(["### Warm /infer through HTTP (serverless-offline + s3rver, 1k bank), ms", "", "| model | p50 | p95 |", "|---|---:|---:|",
-      ...http.map((h) => `| ${h.model} | ${ms(h.warmInfer.p50)} | ${ms(h.warmInfer.p95)} |`)].join("\n"));
+    print(
+      [
+        "### Warm /infer through HTTP (serverless-offline + s3rver, 1k bank), ms",
+        "",
+        "| model | p50 | p95 |",
+        "|---|---:|---:|",
+        ...http.map((h) => `| ${h.model} | ${ms(h.warmInfer.p50)} | ${ms(h.warmInfer.p95)} |`),
+      ].join("\n"),
+    );
   }
 
-  if (want("fanout")) results.fanout = await benchFanOut(root, { quick, print, localWidth: Number(flag(args, "--fanout-width") ?? 2), vitBatchMax: Number(flag(args, "--fanout-vit-batch") ?? 300) });
+  if (want("fanout"))
+    results.fanout = await benchFanOut(root, {
+      quick,
+      print,
+      localWidth: Number(flag(args, "--fanout-width") ?? 2),
+      vitBatchMax: Number(flag(args, "--fanout-vit-batch") ?? 300),
+    });
 
   // opt-in: needs the old backend's checkout and a Python with its requirements (scripts/bench/oldBackend/setup.sh)
   if (only?.includes("oldbackend")) {
@@ -199,7 +230,10 @@ async function main(): Promise<void> {
   }
 
   const twoStageFolder = flag(args, "--dataset") ?? defaultTwoStageFolder(root);
-  if (want("twostage")) results.twoStage = twoStageFolder ? await benchTwoStage(root, { folder: twoStageFolder, models: ["texture-s14", "vit-s14-shape"], seeds: quick ? 1 : 3, print }) : print("### Two-stage vs single-pass coreset: skipped (no ../shared/datasets/mpdd_metal_plate; --dataset <folder in MVTec layout>)");
+  if (want("twostage"))
+    results.twoStage = twoStageFolder
+      ? await benchTwoStage(root, { folder: twoStageFolder, models: ["texture-s14", "vit-s14-shape"], seeds: quick ? 1 : 3, print })
+      : print("### Two-stage vs single-pass coreset: skipped (no ../shared/datasets/mpdd_metal_plate; --dataset <folder in MVTec layout>)");
 
   results.peakRssMbBenchProcess = process.resourceUsage().maxRSS / 1024;
   results.seconds = (Date.now() - started) / 1000;

@@ -87,7 +87,10 @@ class CachingExtractor implements FeatureExtractor {
     return this.inner.inputSize;
   }
   async extract(pixels: Float32Array, count: number): Promise<PatchGrid[]> {
-    const key = createHash("sha1").update(new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength)).digest("hex") + `:${count}`;
+    const key =
+      createHash("sha1")
+        .update(new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength))
+        .digest("hex") + `:${count}`;
     let grids = this.cache.get(key);
     if (!grids) {
       grids = await this.inner.extract(pixels, count);
@@ -97,7 +100,12 @@ class CachingExtractor implements FeatureExtractor {
   }
 }
 
-async function buildTwoStage(grids: readonly PatchGrid[], chunkImages: number, oversample: number, seed: number): Promise<{ bank: MemoryBank; reportedRadius: number }> {
+async function buildTwoStage(
+  grids: readonly PatchGrid[],
+  chunkImages: number,
+  oversample: number,
+  seed: number,
+): Promise<{ bank: MemoryBank; reportedRadius: number }> {
   const { h, w, dim } = grids[0]!;
   const reductions = [];
   for (let i = 0, chunk = 0; i < grids.length; i += chunkImages, chunk++) {
@@ -123,7 +131,12 @@ export async function benchTwoStage(root: string, options: TwoStageOptions): Pro
   const results: Record<string, unknown> = {};
   const tables: string[] = [];
   for (const model of options.models) {
-    const inner = await OnnxFeatureExtractor.load({ onnxPath: path.join(modelDir, `${model}.onnx`), cardPath: path.join(modelDir, `${model}.card.json`), inputSize: 448, threads: THREADS });
+    const inner = await OnnxFeatureExtractor.load({
+      onnxPath: path.join(modelDir, `${model}.onnx`),
+      cardPath: path.join(modelDir, `${model}.card.json`),
+      inputSize: 448,
+      threads: THREADS,
+    });
     const t0 = performance.now();
     const grids = (await embedImages(inner, train, { batchSize: 4 })).map((e) => e.grid);
     const embedMs = performance.now() - t0;
@@ -133,18 +146,39 @@ export async function benchTwoStage(root: string, options: TwoStageOptions): Pro
     const score = async (bank: MemoryBank) => {
       const scorer = new ExactScorer(bank, THREADS);
       const scores = [];
-      for (const t of test) scores.push((await inferImage(extractor, scorer, bank, t.image, { threshold: null, mmPerPx: 0.1, areaMm2Threshold: 1, scorePercentile: 99, blurSigma: 1, threads: THREADS })).score);
-      return auroc(scores, test.map((t) => t.defective));
+      for (const t of test)
+        scores.push(
+          (
+            await inferImage(extractor, scorer, bank, t.image, {
+              threshold: null,
+              mmPerPx: 0.1,
+              areaMm2Threshold: 1,
+              scorePercentile: 99,
+              blurSigma: 1,
+              threads: THREADS,
+            })
+          ).score,
+        );
+      return auroc(
+        scores,
+        test.map((t) => t.defective),
+      );
     };
     const byVariant: Record<string, MemoryResult[]> = {};
-    const variants = [...VARIANTS, ...(options.extraOversamples ?? []).map((o) => ({ name: `two-stage, chunks of 8, oversample ${o}`, chunkImages: 8, oversample: o }))];
+    const variants = [
+      ...VARIANTS,
+      ...(options.extraOversamples ?? []).map((o) => ({ name: `two-stage, chunks of 8, oversample ${o}`, chunkImages: 8, oversample: o })),
+    ];
     for (const variant of variants) {
       const memories: MemoryResult[] = [];
       for (let seed = 0; seed < options.seeds; seed++) {
         const b0 = performance.now();
         const built =
           variant.chunkImages === null
-            ? await fitMemoryBank(grids, { coresetRate: RATE, keepAll: false, seed, threads: THREADS }).then(({ bank, stats }) => ({ bank, reportedRadius: stats.coveringRadius }))
+            ? await fitMemoryBank(grids, { coresetRate: RATE, keepAll: false, seed, threads: THREADS }).then(({ bank, stats }) => ({
+                bank,
+                reportedRadius: stats.coveringRadius,
+              }))
             : await buildTwoStage(grids, variant.chunkImages, variant.oversample, seed);
         const buildMs = performance.now() - b0;
         const { minSquared } = await nearestSquaredL2Normalised(all, built.bank.embeddings, dim, THREADS);
@@ -155,7 +189,15 @@ export async function benchTwoStage(root: string, options: TwoStageOptions): Pro
           if (d > max) max = d;
           sum += d;
         }
-        memories.push({ seed, rows: built.bank.count, coveringRadius: max, meanNearest: sum / minSquared.length, reportedRadius: built.reportedRadius, buildMs, imageAuroc: await score(built.bank) });
+        memories.push({
+          seed,
+          rows: built.bank.count,
+          coveringRadius: max,
+          meanNearest: sum / minSquared.length,
+          reportedRadius: built.reportedRadius,
+          buildMs,
+          imageAuroc: await score(built.bank),
+        });
       }
       byVariant[variant.name] = memories;
     }

@@ -34,7 +34,8 @@ export async function resultOrJob<T>(api: InspectionClient, what: string, reply:
   const accepted = answer.accepted();
   const bar = progressBar(`${what} (job ${accepted.job_id.slice(0, 8)})`, accepted.n_images);
   const job = await api.waitForJob(accepted.job_id, { intervalMs: 1000, onProgress: (j) => bar.update(j.progress.done, j.state) }).finally(() => bar.stop());
-  if (job.state === "failed") throw new CliError(`${what}: job ${job.job_id} failed: ${job.error?.error ?? "unknown reason"} (${job.error?.code ?? ""})`, EXIT.JOB_FAILED);
+  if (job.state === "failed")
+    throw new CliError(`${what}: job ${job.job_id} failed: ${job.error?.error ?? "unknown reason"} (${job.error?.code ?? ""})`, EXIT.JOB_FAILED);
   if (job.result_url) {
     const full = await fetch(job.result_url);
     if (full.ok) return (await full.json()) as Record<string, unknown>;

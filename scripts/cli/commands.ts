@@ -16,18 +16,33 @@ interface ModelOptions extends GlobalOptions {
 }
 
 function ids(options: ModelOptions) {
-  return { role_id: options.role, roi_id: options.roi, ...(options.modelKey ? { model_key: options.modelKey } : {}), ...(options.recipe ? { recipe_id: options.recipe } : {}) };
+  return {
+    role_id: options.role,
+    roi_id: options.roi,
+    ...(options.modelKey ? { model_key: options.modelKey } : {}),
+    ...(options.recipe ? { recipe_id: options.recipe } : {}),
+  };
 }
 
 /** Uploads files to a dataset label straight to S3 (presigned PUTs), `batch` per commit. */
-async function uploadToDataset(api: InspectionClient, options: ModelOptions, label: "ok" | "ng", files: readonly string[], mmPerPx: number | undefined, batch = 100): Promise<string[]> {
+async function uploadToDataset(
+  api: InspectionClient,
+  options: ModelOptions,
+  label: "ok" | "ng",
+  files: readonly string[],
+  mmPerPx: number | undefined,
+  batch = 100,
+): Promise<string[]> {
   const dataset = { role_id: options.role, roi_id: options.roi, ...(options.recipe ? { recipe_id: options.recipe } : {}) };
   const bar = progressBar(`upload ${label}`, files.length);
   const saved: string[] = [];
   try {
     for (let start = 0; start < files.length; start += batch) {
       const images = await Promise.all(files.slice(start, start + batch).map(imageFile));
-      const links = await ok("POST /datasets/uploads", api.createUploads({ ...dataset, label, files: images.map((f) => ({ filename: f.filename, content_type: f.type as "image/png" | "image/jpeg" })) }));
+      const links = await ok(
+        "POST /datasets/uploads",
+        api.createUploads({ ...dataset, label, files: images.map((f) => ({ filename: f.filename, content_type: f.type as "image/png" | "image/jpeg" })) }),
+      );
       let next = 0;
       await Promise.all(
         Array.from({ length: 4 }, async () => {
@@ -41,7 +56,10 @@ async function uploadToDataset(api: InspectionClient, options: ModelOptions, lab
         }),
       );
       const metas = images.map((f) => ({ filename: f.filename, ...(mmPerPx !== undefined ? { mm_per_px: mmPerPx } : {}) }));
-      const committed = await ok("POST /datasets/uploads/commit", api.commitUploads({ ...dataset, label, uploads: links.uploads.map((u, i) => ({ upload_id: u.upload_id, meta: metas[i]! })) }));
+      const committed = await ok(
+        "POST /datasets/uploads/commit",
+        api.commitUploads({ ...dataset, label, uploads: links.uploads.map((u, i) => ({ upload_id: u.upload_id, meta: metas[i]! })) }),
+      );
       saved.push(...committed.saved);
     }
   } finally {
@@ -54,9 +72,17 @@ async function uploadToDataset(api: InspectionClient, options: ModelOptions, lab
 export async function fitCommand(folder: string, options: ModelOptions & { mmPerPx: number; memoryFit?: boolean; replace?: boolean }): Promise<number> {
   const api = clientOf(options);
   const files = await imagePaths(folder);
-  if (options.replace) await ok("DELETE /datasets/clear", api.clearDataset({ role_id: options.role, roi_id: options.roi, label: "ok", ...(options.recipe ? { recipe_id: options.recipe } : {}) }));
+  if (options.replace)
+    await ok(
+      "DELETE /datasets/clear",
+      api.clearDataset({ role_id: options.role, roi_id: options.roi, label: "ok", ...(options.recipe ? { recipe_id: options.recipe } : {}) }),
+    );
   await uploadToDataset(api, options, "ok", files, options.mmPerPx);
-  const result = await resultOrJob(api, "POST /fit_ok", api.fitOk({ ...ids(options), mm_per_px: options.mmPerPx, use_dataset: true, memory_fit: options.memoryFit ?? false }, []));
+  const result = await resultOrJob(
+    api,
+    "POST /fit_ok",
+    api.fitOk({ ...ids(options), mm_per_px: options.mmPerPx, use_dataset: true, memory_fit: options.memoryFit ?? false }, []),
+  );
   print(result);
   return EXIT.OK;
 }
@@ -71,15 +97,38 @@ export async function inferCommand(target: string, options: ModelOptions & { mmP
   try {
     for (const [i, file] of files.entries()) {
       const image = await imageFile(file);
-      const res = await ok(`POST /infer ${image.filename}`, api.infer({ ...ids(options), ...(options.mmPerPx !== undefined ? { mm_per_px: options.mmPerPx } : {}), ...(options.shape ? { shape: options.shape } : {}) } as Parameters<InspectionClient["infer"]>[0], image));
+      const res = await ok(
+        `POST /infer ${image.filename}`,
+        api.infer(
+          {
+            ...ids(options),
+            ...(options.mmPerPx !== undefined ? { mm_per_px: options.mmPerPx } : {}),
+            ...(options.shape ? { shape: options.shape } : {}),
+          } as Parameters<InspectionClient["infer"]>[0],
+          image,
+        ),
+      );
       const defective = res.threshold !== null && res.score >= res.threshold;
       if (defective) defects++;
       process.stdout.write(
-        JSON.stringify({ file, score: res.score, threshold: res.threshold, verdict: res.threshold === null ? "uncalibrated" : defective ? "defect" : "ok", regions: res.regions.map((r) => ({ bbox: r.bbox, area_mm2: r.area_mm2 })) }) + "\n",
+        JSON.stringify({
+          file,
+          score: res.score,
+          threshold: res.threshold,
+          verdict: res.threshold === null ? "uncalibrated" : defective ? "defect" : "ok",
+          regions: res.regions.map((r) => ({ bbox: r.bbox, area_mm2: r.area_mm2 })),
+        }) + "\n",
       );
       if (options.out) {
         const caption = `${image.filename}  score ${res.score.toFixed(4)}  threshold ${res.threshold?.toFixed(4) ?? "none"}  ${defective ? "DEFECT" : "ok"}`;
-        await overlayPng(Buffer.from(image.data), res.heatmap_png_base64, res.regions, [], caption, path.join(options.out, `${image.filename.replace(/\.\w+$/, "")}_overlay.png`));
+        await overlayPng(
+          Buffer.from(image.data),
+          res.heatmap_png_base64,
+          res.regions,
+          [],
+          caption,
+          path.join(options.out, `${image.filename.replace(/\.\w+$/, "")}_overlay.png`),
+        );
       }
       bar.update(i + 1);
     }
@@ -90,11 +139,22 @@ export async function inferCommand(target: string, options: ModelOptions & { mmP
 }
 
 /** `calibrate`: from the stored dataset (/calibrate_dataset), or from --ok/--ng folders scored one by one then /calibrate_ng. */
-export async function calibrateCommand(options: ModelOptions & { ok?: string; ng?: string; mmPerPx?: number; scorePercentile?: number; areaMm2Thr?: number }): Promise<number> {
+export async function calibrateCommand(
+  options: ModelOptions & { ok?: string; ng?: string; mmPerPx?: number; scorePercentile?: number; areaMm2Thr?: number },
+): Promise<number> {
   const api = clientOf(options);
-  const settings = { ...(options.scorePercentile !== undefined ? { score_percentile: options.scorePercentile } : {}), ...(options.areaMm2Thr !== undefined ? { area_mm2_thr: options.areaMm2Thr } : {}) };
+  const settings = {
+    ...(options.scorePercentile !== undefined ? { score_percentile: options.scorePercentile } : {}),
+    ...(options.areaMm2Thr !== undefined ? { area_mm2_thr: options.areaMm2Thr } : {}),
+  };
   if (!options.ok) {
-    print(await resultOrJob(api, "POST /calibrate_dataset", api.calibrateDataset({ ...ids(options), ...settings, ...(options.mmPerPx !== undefined ? { default_mm_per_px: options.mmPerPx } : {}) })));
+    print(
+      await resultOrJob(
+        api,
+        "POST /calibrate_dataset",
+        api.calibrateDataset({ ...ids(options), ...settings, ...(options.mmPerPx !== undefined ? { default_mm_per_px: options.mmPerPx } : {}) }),
+      ),
+    );
     return EXIT.OK;
   }
   const score = async (folder: string, label: string) => {
@@ -103,7 +163,13 @@ export async function calibrateCommand(options: ModelOptions & { ok?: string; ng
     const scores: number[] = [];
     try {
       for (const [i, file] of files.entries()) {
-        const res = await ok(`POST /infer ${file}`, api.infer({ ...ids(options), ...(options.mmPerPx !== undefined ? { mm_per_px: options.mmPerPx } : {}) } as Parameters<InspectionClient["infer"]>[0], await imageFile(file)));
+        const res = await ok(
+          `POST /infer ${file}`,
+          api.infer(
+            { ...ids(options), ...(options.mmPerPx !== undefined ? { mm_per_px: options.mmPerPx } : {}) } as Parameters<InspectionClient["infer"]>[0],
+            await imageFile(file),
+          ),
+        );
         scores.push(res.score);
         bar.update(i + 1);
       }
@@ -114,7 +180,18 @@ export async function calibrateCommand(options: ModelOptions & { ok?: string; ng
   };
   const okScores = await score(options.ok, "ok");
   const ngScores = options.ng ? await score(options.ng, "ng") : null;
-  print(await ok("POST /calibrate_ng", api.calibrateNg({ ...ids(options), ok_scores: okScores, ng_scores: ngScores, ...settings, ...(options.mmPerPx !== undefined ? { mm_per_px: options.mmPerPx } : {}) })));
+  print(
+    await ok(
+      "POST /calibrate_ng",
+      api.calibrateNg({
+        ...ids(options),
+        ok_scores: okScores,
+        ng_scores: ngScores,
+        ...settings,
+        ...(options.mmPerPx !== undefined ? { mm_per_px: options.mmPerPx } : {}),
+      }),
+    ),
+  );
   return EXIT.OK;
 }
 

@@ -24,9 +24,14 @@ const program = new Command()
   )
   .exitOverride();
 
-const model = (command: Command) => command.requiredOption("--role <id>", "role_id").requiredOption("--roi <id>", "roi_id").option("--model-key <key>", "model_key (default: the roi)");
+const model = (command: Command) =>
+  command.requiredOption("--role <id>", "role_id").requiredOption("--roi <id>", "roi_id").option("--model-key <key>", "model_key (default: the roi)");
 
-model(program.command("fit <folder>").description("upload the folder's PNG/JPEG images to the ROI's OK dataset (straight to S3) and fit from it; waits for the job of a large fit"))
+model(
+  program
+    .command("fit <folder>")
+    .description("upload the folder's PNG/JPEG images to the ROI's OK dataset (straight to S3) and fit from it; waits for the job of a large fit"),
+)
   .requiredOption("--mm-per-px <mm>", "millimetres per ROI pixel", number("--mm-per-px"))
   .option("--memory-fit", "keep every patch (no coreset)")
   .option("--replace", "clear the OK dataset first (else the images are added to it)")

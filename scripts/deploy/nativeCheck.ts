@@ -72,7 +72,9 @@ export function checkNativeFile(bytes: Uint8Array, absolutePath: string, name: s
   }
   const elf = readElf(bytes);
   if (!elf.is64 || !elf.littleEndian || elf.machine !== EM_X86_64) {
-    problems.push(`${name} is an ELF binary for machine ${elf.machine} (${elf.is64 ? 64 : 32}-bit), not x86-64: it cannot load on ${LAMBDA_NATIVE_TARGET.name}`);
+    problems.push(
+      `${name} is an ELF binary for machine ${elf.machine} (${elf.is64 ? 64 : 32}-bit), not x86-64: it cannot load on ${LAMBDA_NATIVE_TARGET.name}`,
+    );
     return { report: empty, problems };
   }
   for (const need of elf.versionNeeds) {
@@ -98,7 +100,9 @@ export function checkNativeFile(bytes: Uint8Array, absolutePath: string, name: s
     if ((LAMBDA_NATIVE_TARGET.systemLibraries as readonly string[]).includes(library)) continue;
     const dirs = elf.searchPaths.filter((p) => p.includes("$ORIGIN")).map((p) => p.replaceAll("${ORIGIN}", origin).replaceAll("$ORIGIN", origin));
     if (!dirs.some((dir) => existsSync(path.join(dir, library)))) {
-      problems.push(`${name} needs ${library}, which is neither a system library of ${LAMBDA_NATIVE_TARGET.name} nor found in the layer through its search path (${elf.searchPaths.join(":") || "none"})`);
+      problems.push(
+        `${name} needs ${library}, which is neither a system library of ${LAMBDA_NATIVE_TARGET.name} nor found in the layer through its search path (${elf.searchPaths.join(":") || "none"})`,
+      );
     }
   }
   return { report: { file: name, bytes: bytes.length, highest, needed: elf.needed }, problems };

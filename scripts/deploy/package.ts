@@ -76,7 +76,9 @@ if (require.main === module) {
       console.log("\n| artefact | files | zipped | unzipped |\n|---|---:|---:|---:|");
       for (const a of report.artefacts) console.log(`| ${a.name} | ${a.files} | ${mb(a.zippedBytes)} | ${mb(a.unzippedBytes)} |`);
       console.log(`\nlargest function + layer, unzipped: ${mb(report.largestFunctionWithLayerBytes)} (Lambda limit ${mb(report.limitBytes)})`);
-      console.log(`runtime: ${report.runtimes.functions.join(", ")} on ${report.runtimes.architectures.join(", ")}; layer compatible with ${report.runtimes.layer.join(", ")}\n`);
+      console.log(
+        `runtime: ${report.runtimes.functions.join(", ")} on ${report.runtimes.architectures.join(", ")}; layer compatible with ${report.runtimes.layer.join(", ")}\n`,
+      );
       console.log(nativeTable(report.layer));
       await writeFile(path.join(process.cwd(), ".serverless/size-report.json"), JSON.stringify(report, null, 2));
       if (report.largestFunctionWithLayerBytes > report.limitBytes) {

@@ -32,7 +32,8 @@ function bool(value, name) {
 
 function positiveInt(value, name) {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || Math.floor(n) !== n) throw new Error(`apiAccess.${name}: expected a positive whole number, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n) || n <= 0 || Math.floor(n) !== n)
+    throw new Error(`apiAccess.${name}: expected a positive whole number, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -65,7 +66,7 @@ function addressAllowed(address, ranges) {
   const parts = v4.split(".");
   if (parts.length !== 4) return false;
   const value = ipv4ToInt(parts) >>> 0;
-  return ranges.some((r) => ((value & r.mask) >>> 0) === r.base);
+  return ranges.some((r) => (value & r.mask) >>> 0 === r.base);
 }
 
 /** custom.apiAccess as resolved by serverless, checked and normalised. */
@@ -80,7 +81,10 @@ function accessSettings(raw) {
     apiKeys: list(settings.apiKeys),
     publicPaths: list(settings.publicPaths).map((p) => p.replace(/^\//, "")),
     sourceIpRanges,
-    throttle: { rateLimit: positiveInt(settings.throttleRateLimit ?? 10, "throttleRateLimit"), burstLimit: positiveInt(settings.throttleBurstLimit ?? 20, "throttleBurstLimit") },
+    throttle: {
+      rateLimit: positiveInt(settings.throttleRateLimit ?? 10, "throttleRateLimit"),
+      burstLimit: positiveInt(settings.throttleBurstLimit ?? 20, "throttleBurstLimit"),
+    },
     quota: { limit: positiveInt(settings.quotaLimit ?? 50000, "quotaLimit"), period: quotaPeriod },
     allowOpenApi: bool(settings.allowOpenApi ?? false, "allowOpenApi"),
     enforceLocally: bool(settings.enforceLocally ?? false, "enforceLocally"),
@@ -101,7 +105,10 @@ function describe(settings, local) {
   if (local && !settings.enforceLocally) return "open (serverless offline; set enforceLocally to apply the stage's key and address rules here)";
   parts.push(settings.apiKeyRequired ? `x-api-key required except on /${settings.publicPaths.join(", /")}` : "no API key");
   parts.push(settings.sourceIpRanges.length ? `only from ${settings.sourceIpRanges.join(", ")}` : "from any address");
-  if (!local) parts.push(`throttle ${settings.throttle.rateLimit} req/s (burst ${settings.throttle.burstLimit})${settings.apiKeyRequired ? `, quota ${settings.quota.limit}/${settings.quota.period} per key` : ""}`);
+  if (!local)
+    parts.push(
+      `throttle ${settings.throttle.rateLimit} req/s (burst ${settings.throttle.burstLimit})${settings.apiKeyRequired ? `, quota ${settings.quota.limit}/${settings.quota.period} per key` : ""}`,
+    );
   return parts.join("; ");
 }
 

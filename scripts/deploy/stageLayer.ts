@@ -48,7 +48,8 @@ export const REQUIRED_NATIVE_FILES: readonly { readonly dir: string; readonly pa
 const PLATFORM = /(?:^|[-/])(?:darwin|win32|freebsd|wasm32|webcontainers|linux|linuxmusl|musl|arm64|arm|x64|ia32|s390x|ppc64|riscv64)(?:[-/]|$)/;
 
 /** Not needed at run time: sources, headers, type declarations, maps, docs, build intermediates, tests. */
-const NOT_RUNTIME_FILE = /(?:\.d\.[cm]?ts|\.ts|\.map|\.h|\.hh|\.hpp|\.c|\.cc|\.cpp|\.cxx|\.gyp|\.gypi|\.mk|\.md|\.markdown|\.bnf|\.npmignore|\.travis\.yml|\.editorconfig|\.eslintrc(?:\.\w+)?|Makefile)$/i;
+const NOT_RUNTIME_FILE =
+  /(?:\.d\.[cm]?ts|\.ts|\.map|\.h|\.hh|\.hpp|\.c|\.cc|\.cpp|\.cxx|\.gyp|\.gypi|\.mk|\.md|\.markdown|\.bnf|\.npmignore|\.travis\.yml|\.editorconfig|\.eslintrc(?:\.\w+)?|Makefile)$/i;
 const NOT_RUNTIME_DIR = /^(?:test|tests|__tests__|example|examples|docs|\.github|\.bin|src|include)$/;
 /** Licence texts stay, whatever their extension. */
 const LICENCE = /^(?:licen[cs]e|notice|copying)(?:[.-]\w+)*$/i;
@@ -113,7 +114,8 @@ export async function platformPackages(nodeModules: string): Promise<{ name: str
     const pkg = await readPackage(path.join(nodeModules, owner));
     for (const name of names) {
       const version = pkg.optionalDependencies?.[name] ?? pkg.dependencies?.[name];
-      if (!version || !/^\d+\.\d+\.\d+/.test(version)) throw new Error(`layer: ${owner} ${pkg.version} does not pin ${name} to an exact version (found ${JSON.stringify(version)})`);
+      if (!version || !/^\d+\.\d+\.\d+/.test(version))
+        throw new Error(`layer: ${owner} ${pkg.version} does not pin ${name} to an exact version (found ${JSON.stringify(version)})`);
       out.push({ name, version, for: owner });
     }
   }
@@ -125,11 +127,17 @@ export function fetchPackage(name: string, version: string, into: string, cacheD
   const spec = `${name}@${version}`;
   let file: string;
   try {
-    const out = execFileSync("npm", ["pack", spec, "--pack-destination", cacheDir, "--json", "--silent"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const out = execFileSync("npm", ["pack", spec, "--pack-destination", cacheDir, "--json", "--silent"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     file = (JSON.parse(out) as { filename: string }[])[0]!.filename;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? String(error);
-    throw new Error(`layer: ${spec} is not installed here and could not be fetched from the npm registry (npm pack: ${stderr.trim().split("\n").slice(-2).join(" ")})`, { cause: error });
+    throw new Error(
+      `layer: ${spec} is not installed here and could not be fetched from the npm registry (npm pack: ${stderr.trim().split("\n").slice(-2).join(" ")})`,
+      { cause: error },
+    );
   }
   execFileSync("mkdir", ["-p", into]);
   execFileSync("tar", ["xzf", path.join(cacheDir, file), "-C", into, "--strip-components=1"]);
@@ -203,7 +211,9 @@ export async function stageLayer(projectRoot: string, options: StageOptions = {}
   const native = await checkNativeTree(target);
   problems.push(...native.problems);
   if (problems.length > 0) {
-    throw new LayerError(`layer: ${problems.length} problem(s) with the native binaries for ${LAMBDA_NATIVE_TARGET.name}:\n` + problems.map((p) => `  - ${p}`).join("\n"));
+    throw new LayerError(
+      `layer: ${problems.length} problem(s) with the native binaries for ${LAMBDA_NATIVE_TARGET.name}:\n` + problems.map((p) => `  - ${p}`).join("\n"),
+    );
   }
   return { packages: packages.sort(), platform, native: native.files };
 }
@@ -216,7 +226,10 @@ export function nativeTable(report: StageReport): string {
     "| file | size | GLIBC | GLIBCXX | CXXABI |",
     "|---|---:|---:|---:|---:|",
   ];
-  for (const f of report.native) lines.push(`| ${f.file} | ${(f.bytes / 1024 / 1024).toFixed(1)} MB | ${f.highest.GLIBC ?? "-"} | ${f.highest.GLIBCXX ?? "-"} | ${f.highest.CXXABI ?? "-"} |`);
+  for (const f of report.native)
+    lines.push(
+      `| ${f.file} | ${(f.bytes / 1024 / 1024).toFixed(1)} MB | ${f.highest.GLIBC ?? "-"} | ${f.highest.GLIBCXX ?? "-"} | ${f.highest.CXXABI ?? "-"} |`,
+    );
   lines.push("", `Platform packages: ${report.platform.map((p) => `${p.name}@${p.version} (${p.source})`).join(", ")}`);
   return lines.join("\n");
 }

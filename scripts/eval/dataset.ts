@@ -12,7 +12,12 @@ export interface MvtecDataset {
 const IMAGE = /\.(png|jpe?g)$/i;
 
 export function readMvtec(root: string): MvtecDataset {
-  const list = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => IMAGE.test(f)).sort() : []);
+  const list = (dir: string) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => IMAGE.test(f))
+          .sort()
+      : [];
   const trainDir = path.join(root, "train/good");
   if (!existsSync(trainDir)) throw new Error(`${root}: no train/good folder (MVTec layout expected)`);
   const train = list(trainDir).map((f) => path.join(trainDir, f));

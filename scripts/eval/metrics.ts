@@ -7,7 +7,7 @@ export function auroc(scores: readonly number[], labels: readonly boolean[]): nu
   const negatives = labels.length - positives;
   if (positives === 0 || negatives === 0) return NaN;
   let rankSum = 0;
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j < order.length && order[j]![0] === order[i]![0]) j++;
     const midRank = (i + j + 1) / 2; // 1-based average rank of the tie group

@@ -45,7 +45,9 @@ async function main(): Promise<void> {
   const folder = positional(args, ["--url", "--model", "--out", "--overlays", "--scoring"]);
   const scoring = (args.includes("--batch") ? "batch" : (flag(args, "--scoring") ?? "per-image")) as Scoring;
   if (!folder || !["per-image", "batch", "both"].includes(scoring)) {
-    console.error("usage: npm run eval -- <folder in MVTec layout> [--url URL] [--model NAME] [--out DIR] [--overlays N] [--scoring per-image|batch|both] [--batch]");
+    console.error(
+      "usage: npm run eval -- <folder in MVTec layout> [--url URL] [--model NAME] [--out DIR] [--overlays N] [--scoring per-image|batch|both] [--batch]",
+    );
     process.exit(2);
   }
   const dataset = readMvtec(path.resolve(folder));
@@ -76,7 +78,9 @@ async function main(): Promise<void> {
     const train: ImageFile[] = await Promise.all(dataset.train.map(async (file) => ({ filename: path.basename(file), data: await readFile(file) })));
     const uploadBar = new ProgressLine("upload train/good");
     const t0 = performance.now();
-    await uploadDirect(api, datasetIds, "ok", train, (f) => ({ mm_per_px: MM_PER_PX, filename: f.filename }), { onUploaded: (done) => uploadBar.update(done, train.length) });
+    await uploadDirect(api, datasetIds, "ok", train, (f) => ({ mm_per_px: MM_PER_PX, filename: f.filename }), {
+      onUploaded: (done) => uploadBar.update(done, train.length),
+    });
     uploadBar.done();
     const trainUploadMs = performance.now() - t0;
     const fitBar = new ProgressLine("fit");
@@ -95,16 +99,31 @@ async function main(): Promise<void> {
     const scoreOf = (perImage ?? batch)!.scores;
     const items = dataset.test.map((item) => ({ ...item, score: scoreOf.get(item.file)!, defective: item.type !== "good" }));
     const agreement = perImage && batch ? compareScores(perImage.scores, batch.scores) : null;
-    if (agreement) console.log(`per-image vs batch scores: max abs difference ${agreement.maxAbs.toExponential(2)}, max relative ${agreement.maxRel.toExponential(2)} over ${agreement.n} images`);
+    if (agreement)
+      console.log(
+        `per-image vs batch scores: max abs difference ${agreement.maxAbs.toExponential(2)}, max relative ${agreement.maxRel.toExponential(2)} over ${agreement.n} images`,
+      );
     const maps = perImage?.maps ?? null;
 
     // 3. image and pixel metrics
-    const imageAuroc = auroc(items.map((i) => i.score), items.map((i) => i.defective));
+    const imageAuroc = auroc(
+      items.map((i) => i.score),
+      items.map((i) => i.defective),
+    );
     const types = [...new Set(items.filter((i) => i.defective).map((i) => i.type))];
     const perType = Object.fromEntries(
       types.map((type) => {
         const subset = items.filter((i) => i.type === type || !i.defective);
-        return [type, { n: subset.filter((i) => i.defective).length, auroc: auroc(subset.map((i) => i.score), subset.map((i) => i.defective)) }];
+        return [
+          type,
+          {
+            n: subset.filter((i) => i.defective).length,
+            auroc: auroc(
+              subset.map((i) => i.score),
+              subset.map((i) => i.defective),
+            ),
+          },
+        ];
       }),
     );
     let pixelResult: ReturnType<BinnedAuroc["result"]> | null = null;
@@ -135,12 +154,22 @@ async function main(): Promise<void> {
         ng_scores: calibrationSet.filter((i) => i.defective).map((i) => i.score),
       })
     ).ok();
-    const prf = precisionRecallF1(heldOut.map((i) => i.score >= calibration.threshold), heldOut.map((i) => i.defective));
+    const prf = precisionRecallF1(
+      heldOut.map((i) => i.score >= calibration.threshold),
+      heldOut.map((i) => i.defective),
+    );
 
     // 5. pictures: ROC curves and a few overlays (after calibration, so regions are drawn)
     await rocPng(
       [
-        { name: `image AUROC ${imageAuroc.toFixed(3)}`, points: rocCurve(items.map((i) => i.score), items.map((i) => i.defective)), colour: "#1f77b4" },
+        {
+          name: `image AUROC ${imageAuroc.toFixed(3)}`,
+          points: rocCurve(
+            items.map((i) => i.score),
+            items.map((i) => i.defective),
+          ),
+          colour: "#1f77b4",
+        },
         ...(pixelResult ? [{ name: `pixel AUROC ${pixelResult.auroc.toFixed(3)}`, points: pixelResult.curve, colour: "#d62728" }] : []),
       ],
       path.join(out, "roc.png"),
@@ -159,7 +188,14 @@ async function main(): Promise<void> {
       }
       const verdict = res.score >= threshold ? "DEFECT" : "ok";
       const caption = `${item.type}/${path.basename(item.file)}  score ${res.score.toFixed(4)}  threshold ${threshold.toFixed(4)}  -> ${verdict}, ${res.regions.length} region(s)`;
-      await overlayPng(data, res.heatmap_png_base64, res.regions, truthContours, caption, path.join(out, "overlays", `${item.type}_${path.basename(item.file).replace(/\.\w+$/, "")}.png`));
+      await overlayPng(
+        data,
+        res.heatmap_png_base64,
+        res.regions,
+        truthContours,
+        caption,
+        path.join(out, "overlays", `${item.type}_${path.basename(item.file).replace(/\.\w+$/, "")}.png`),
+      );
     }
 
     const timings = {
@@ -167,7 +203,9 @@ async function main(): Promise<void> {
       fitMs: fitted.wallMs,
       fitAs: fitted.job ? "job" : "synchronous",
       fitFanOut: fit.fan_out ?? null,
-      perImage: perImage ? { images: items.length, totalMs: perImage.totalMs, inferMsP50: percentile(perImage.inferMs, 50), inferMsP95: percentile(perImage.inferMs, 95) } : null,
+      perImage: perImage
+        ? { images: items.length, totalMs: perImage.totalMs, inferMsP50: percentile(perImage.inferMs, 50), inferMsP95: percentile(perImage.inferMs, 95) }
+        : null,
       batch: batch ? { testUploadMs: batch.uploadMs, calls: batch.calls, totalMs: batch.calls.reduce((sum, c) => sum + c.wallMs, 0) } : null,
     };
     const summary = {
@@ -177,15 +215,33 @@ async function main(): Promise<void> {
       model: health.model,
       service: url,
       scoring,
-      fit: { trainImagesUsed: fit.n_images, trainImagesAvailable: dataset.train.length, how: "presigned direct uploads of every train/good image, then /fit_ok use_dataset=true", nEmbeddings: fit.n_embeddings, coresetSize: fit.coreset_size, fanOut: fit.fan_out ?? null },
+      fit: {
+        trainImagesUsed: fit.n_images,
+        trainImagesAvailable: dataset.train.length,
+        how: "presigned direct uploads of every train/good image, then /fit_ok use_dataset=true",
+        nEmbeddings: fit.n_embeddings,
+        coresetSize: fit.coreset_size,
+        fanOut: fit.fan_out ?? null,
+      },
       test: { good: good.length, defective: bad.length },
       imageAuroc,
-      imageAurocBatch: batch && perImage ? auroc(items.map((i) => batch.scores.get(i.file)!), items.map((i) => i.defective)) : null,
+      imageAurocBatch:
+        batch && perImage
+          ? auroc(
+              items.map((i) => batch.scores.get(i.file)!),
+              items.map((i) => i.defective),
+            )
+          : null,
       scoreAgreement: agreement,
       pixelAuroc: pixelResult?.auroc ?? null,
       pixelCounts: pixelResult ? { defective: pixelResult.positives, good: pixelResult.negatives } : null,
       perDefectType: perType,
-      calibration: { split: "even-indexed good and defective test images (sorted by name) calibrate; odd-indexed ones are judged", nOk: calibrationSet.filter((i) => !i.defective).length, nNg: calibrationSet.filter((i) => i.defective).length, ...calibration },
+      calibration: {
+        split: "even-indexed good and defective test images (sorted by name) calibrate; odd-indexed ones are judged",
+        nOk: calibrationSet.filter((i) => !i.defective).length,
+        nNg: calibrationSet.filter((i) => i.defective).length,
+        ...calibration,
+      },
       heldOut: { n: heldOut.length, ...prf },
       inferMsP50: perImage ? percentile(perImage.inferMs, 50) : null,
       timings,
@@ -206,7 +262,11 @@ async function main(): Promise<void> {
       "|---|---:|",
       `| image AUROC (${good.length} good, ${bad.length} defective; ${perImage ? "/infer" : "/infer_dataset"} scores) | ${f(imageAuroc)} |`,
       ...(summary.imageAurocBatch !== null ? [`| image AUROC from the /infer_dataset scores | ${f(summary.imageAurocBatch)} |`] : []),
-      ...(agreement ? [`| /infer vs /infer_dataset scores: max abs / relative difference (${agreement.n} images) | ${agreement.maxAbs.toExponential(2)} / ${agreement.maxRel.toExponential(2)} |`] : []),
+      ...(agreement
+        ? [
+            `| /infer vs /infer_dataset scores: max abs / relative difference (${agreement.n} images) | ${agreement.maxAbs.toExponential(2)} / ${agreement.maxRel.toExponential(2)} |`,
+          ]
+        : []),
       pixelResult
         ? `| pixel AUROC (${pixelResult.positives} defective px, ${pixelResult.negatives} good px) | ${f(pixelResult.auroc)} |`
         : "| pixel AUROC | n/a: /infer_dataset returns no anomaly map (use the per-image scoring) |",
@@ -219,11 +279,18 @@ async function main(): Promise<void> {
       "|---|---:|",
       `| upload ${train.length} training images (presigned direct uploads + commit) | ${s1(trainUploadMs)} |`,
       `| /fit_ok use_dataset=true (${timings.fitAs}${fit.fan_out ? `; ${fit.fan_out.workers} workers x ${fit.fan_out.chunk_images}, slowest worker ${fit.fan_out.worker_ms_max} ms` : ""}) | ${s1(fitted.wallMs)} |`,
-      ...(timings.perImage ? [`| per-image: ${items.length} x /infer with the raw map, one after another (p50 ${timings.perImage.inferMsP50.toFixed(0)} ms, p95 ${timings.perImage.inferMsP95.toFixed(0)} ms) | ${s1(timings.perImage.totalMs)} |`] : []),
+      ...(timings.perImage
+        ? [
+            `| per-image: ${items.length} x /infer with the raw map, one after another (p50 ${timings.perImage.inferMsP50.toFixed(0)} ms, p95 ${timings.perImage.inferMsP95.toFixed(0)} ms) | ${s1(timings.perImage.totalMs)} |`,
+          ]
+        : []),
       ...(timings.batch
         ? [
             `| batch: upload ${items.length} test images as the ROI's dataset (presigned, ok/ng with metas) | ${s1(timings.batch.testUploadMs)} |`,
-            ...timings.batch.calls.map((c) => `| batch: /infer_dataset labels=["${c.label}"], ${c.images} images (${c.as}; ${c.workers} workers x ${c.chunkImages}, slowest worker ${c.workerMsMax} ms) | ${s1(c.wallMs)} |`),
+            ...timings.batch.calls.map(
+              (c) =>
+                `| batch: /infer_dataset labels=["${c.label}"], ${c.images} images (${c.as}; ${c.workers} workers x ${c.chunkImages}, slowest worker ${c.workerMsMax} ms) | ${s1(c.wallMs)} |`,
+            ),
             `| batch: both /infer_dataset calls | ${s1(timings.batch.totalMs)} |`,
           ]
         : []),
@@ -286,7 +353,14 @@ async function scoreBatch(api: InspectionClient, ids: Ids, test: readonly TestIt
     const split = test.filter((t) => (t.type === "good") === (label === "ok"));
     const files: ImageFile[] = await Promise.all(split.map(async (t) => ({ filename: path.basename(t.file), data: await readFile(t.file) })));
     const bar = new ProgressLine(`upload test ${label}`);
-    const saved = await uploadDirect(api, datasetIds, label, files, (_f, i) => ({ mm_per_px: MM_PER_PX, filename: `${split[i]!.type}/${path.basename(split[i]!.file)}` }), { onUploaded: (done) => bar.update(done, files.length) });
+    const saved = await uploadDirect(
+      api,
+      datasetIds,
+      label,
+      files,
+      (_f, i) => ({ mm_per_px: MM_PER_PX, filename: `${split[i]!.type}/${path.basename(split[i]!.file)}` }),
+      { onUploaded: (done) => bar.update(done, files.length) },
+    );
     bar.done();
     saved.forEach((stored, i) => byStoredName.set(`${label}/${stored}`, split[i]!));
   }
@@ -294,7 +368,11 @@ async function scoreBatch(api: InspectionClient, ids: Ids, test: readonly TestIt
   const calls = [];
   for (const label of ["ok", "ng"] as const) {
     const bar = new ProgressLine(`/infer_dataset ${label}`);
-    const answer = await inferDataset(api, { ...datasetIds, labels: [label], default_mm_per_px: MM_PER_PX }, { onProgress: (job) => bar.update(job.progress.done, job.progress.total, job.state) });
+    const answer = await inferDataset(
+      api,
+      { ...datasetIds, labels: [label], default_mm_per_px: MM_PER_PX },
+      { onProgress: (job) => bar.update(job.progress.done, job.progress.total, job.state) },
+    );
     bar.done();
     const { result } = answer;
     if (result.n_errors > 0) throw new Error(`/infer_dataset ${label}: ${result.n_errors} items failed, e.g. ${result.items.find((i) => i.error)?.error}`);
@@ -303,8 +381,18 @@ async function scoreBatch(api: InspectionClient, ids: Ids, test: readonly TestIt
       if (!test) throw new Error(`/infer_dataset answered an item not uploaded here: ${item.label}/${item.filename}`);
       scores.set(test.file, item.score!);
     }
-    calls.push({ label, images: result.n_total, wallMs: answer.wallMs, as: answer.job ? "job" : "synchronous", workers: result.fan_out?.workers ?? 0, chunkImages: result.fan_out?.chunk_images ?? 0, workerMsMax: result.fan_out?.worker_ms_max ?? 0 });
-    console.log(`/infer_dataset ${label}: ${result.n_total} images in ${(answer.wallMs / 1000).toFixed(2)} s (${answer.job ? "a job" : "synchronous"}; ${result.fan_out?.workers} workers, slowest ${result.fan_out?.worker_ms_max} ms)`);
+    calls.push({
+      label,
+      images: result.n_total,
+      wallMs: answer.wallMs,
+      as: answer.job ? "job" : "synchronous",
+      workers: result.fan_out?.workers ?? 0,
+      chunkImages: result.fan_out?.chunk_images ?? 0,
+      workerMsMax: result.fan_out?.worker_ms_max ?? 0,
+    });
+    console.log(
+      `/infer_dataset ${label}: ${result.n_total} images in ${(answer.wallMs / 1000).toFixed(2)} s (${answer.job ? "a job" : "synchronous"}; ${result.fan_out?.workers} workers, slowest ${result.fan_out?.worker_ms_max} ms)`,
+    );
   }
   if (scores.size !== test.length) throw new Error(`/infer_dataset scored ${scores.size} of ${test.length} test images`);
   return { scores, uploadMs, calls };

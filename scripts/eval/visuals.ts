@@ -55,12 +55,21 @@ export async function overlayPng(
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">${truthContours.map((c) => polygon(c, "#00ff00")).join("")}${regions
     .map((r) => polygon(r.contour, "#ff0000"))
     .join("")}</svg>`;
-  const right = await sharp(blended, { raw: { width: W, height: H, channels: 3 } }).composite([{ input: Buffer.from(svg) }]).png().toBuffer();
+  const right = await sharp(blended, { raw: { width: W, height: H, channels: 3 } })
+    .composite([{ input: Buffer.from(svg) }])
+    .png()
+    .toBuffer();
   const label = `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="28"><rect width="100%" height="100%" fill="white"/><text x="8" y="19" font-size="15" font-family="sans-serif">${caption.replace(/&/g, "&amp;").replace(/</g, "&lt;")}</text></svg>`;
   await sharp({ create: { width: 2 * W, height: H + 28, channels: 3, background: "#ffffff" } })
     .composite([
       { input: Buffer.from(label), top: 0, left: 0 },
-      { input: await sharp(rgb, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer(), top: 28, left: 0 },
+      {
+        input: await sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
+          .png()
+          .toBuffer(),
+        top: 28,
+        left: 0,
+      },
       { input: right, top: 28, left: W },
     ])
     .png()

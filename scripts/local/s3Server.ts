@@ -55,7 +55,10 @@ function makeUploadsAllOrNothing(server: S3rver): void {
   };
 }
 
-type KoaMiddleware = (ctx: { method: string; path: string; get(name: string): string; status: number; type: string; body: unknown }, next: () => Promise<void>) => Promise<void>;
+type KoaMiddleware = (
+  ctx: { method: string; path: string; get(name: string): string; status: number; type: string; body: unknown },
+  next: () => Promise<void>,
+) => Promise<void>;
 
 /**
  * One operation at a time per object, and conditional writes. S3 serves a reader the old object

@@ -45,12 +45,18 @@ function messageOf(request, status) {
 }
 
 function render(template, message, requestId, request) {
-  return template
-    .split("$context.error.messageString").join(JSON.stringify(message))
-    .split("$context.requestId").join(requestId)
-    .split("$context.httpMethod").join(request.method.toUpperCase())
-    // API Gateway's resourcePath is the route's template (/jobs/{id}); JSON-escaped as it sits in a string
-    .split("$context.resourcePath").join(JSON.stringify(String((request.route && request.route.path) || request.path)).slice(1, -1));
+  return (
+    template
+      .split("$context.error.messageString")
+      .join(JSON.stringify(message))
+      .split("$context.requestId")
+      .join(requestId)
+      .split("$context.httpMethod")
+      .join(request.method.toUpperCase())
+      // API Gateway's resourcePath is the route's template (/jobs/{id}); JSON-escaped as it sits in a string
+      .split("$context.resourcePath")
+      .join(JSON.stringify(String((request.route && request.route.path) || request.path)).slice(1, -1))
+  );
 }
 
 class OfflineGatewayResponses {
@@ -67,7 +73,10 @@ class OfflineGatewayResponses {
     const answer = (h, type, message) => {
       const gateway = responses[type] || responses.DEFAULT_4XX;
       const body = render(gateway.template, message, randomUUID(), h.request);
-      return h.response(body).code(Number(gateway.statusCode || 403)).type(gateway.contentType);
+      return h
+        .response(body)
+        .code(Number(gateway.statusCode || 403))
+        .type(gateway.contentType);
     };
     const Server = function (options) {
       const server = createServer(options);
@@ -111,7 +120,10 @@ class OfflineGatewayResponses {
         const gateway = responses[type] || responses[status < 500 ? "DEFAULT_4XX" : "DEFAULT_5XX"];
         if (!gateway || !gateway.template) return h.continue;
         const body = render(gateway.template, messageOf(request, status), randomUUID(), request);
-        return h.response(body).code(Number(gateway.statusCode || status)).type(gateway.contentType);
+        return h
+          .response(body)
+          .code(Number(gateway.statusCode || status))
+          .type(gateway.contentType);
       });
       return server;
     };

@@ -79,12 +79,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     LAMBDA_PORT: String(options.lambdaPort),
     // coordinators invoke the worker through serverless-offline's Lambda endpoint, as through AWS Lambda deployed
     LAMBDA_ENDPOINT: `http://127.0.0.1:${options.lambdaPort}`,
-    ...(options.externalS3Endpoint
-      ? {}
-      : { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey }),
+    ...(options.externalS3Endpoint ? {} : { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey }),
     ...options.env,
   };
-  const args = ["offline", "start", ...Object.entries(options.params ?? {}).map(([name, value]) => `--param=${name}=${value}`), ...(options.serverlessArgs ?? [])];
+  const args = [
+    "offline",
+    "start",
+    ...Object.entries(options.params ?? {}).map(([name, value]) => `--param=${name}=${value}`),
+    ...(options.serverlessArgs ?? []),
+  ];
   const child = spawn(path.join(options.root, "node_modules/.bin/serverless"), args, {
     cwd: options.root,
     env: { ...process.env, ...env, SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off", FORCE_COLOR: "0" },

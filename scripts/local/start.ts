@@ -48,7 +48,8 @@ async function main(): Promise<void> {
   // A MODEL_DIR of the user's is honoured (config.model.dir resolves it); else the project's generated models.
   const modelDir = process.env.MODEL_DIR?.trim() ? config.model.dir : path.join(root, "layers/runtime/models");
   const onnxPath = path.join(modelDir, `${config.model.name}.onnx`);
-  if (!existsSync(onnxPath)) console.warn(`Warning: ${onnxPath} does not exist (MODEL_DIR, MODEL_NAME): /health and every endpoint will answer 503 until it does.`);
+  if (!existsSync(onnxPath))
+    console.warn(`Warning: ${onnxPath} does not exist (MODEL_DIR, MODEL_NAME): /health and every endpoint will answer 503 until it does.`);
   const stack = await startLocalStack({
     root,
     httpPort: ports.HTTP_PORT,

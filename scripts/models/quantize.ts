@@ -74,7 +74,13 @@ export function quantizeMatMulWeights(model: Uint8Array, options: QuantizeOption
       { opType: "DynamicQuantizeLinear", name: `${id}_quantise`, input: [x], output: [`${id}_x`, `${id}_x_scale`, `${id}_x_zero`] },
       { opType: "Mul", name: `${id}_scales`, input: [`${id}_x_scale`, `${id}_w_scale`], output: [`${id}_scale`] },
       { opType: "MatMulInteger", name: `${id}_matmul`, input: [`${id}_x`, `${id}_w`, `${id}_x_zero`], output: [`${id}_int32`] },
-      { opType: "Cast", name: `${id}_cast`, input: [`${id}_int32`], output: [`${id}_float`], attribute: [{ name: "to", type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT }] },
+      {
+        opType: "Cast",
+        name: `${id}_cast`,
+        input: [`${id}_int32`],
+        output: [`${id}_float`],
+        attribute: [{ name: "to", type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT }],
+      },
       { opType: "Mul", name: `${id}_rescale`, input: [`${id}_float`, `${id}_scale`], output: [y] },
     );
   }

@@ -8,8 +8,7 @@ export function referenceInput(batch: number, size: number): Float32Array {
   const out = new Float32Array(batch * 3 * size * size);
   for (let b = 0; b < batch; b++)
     for (let c = 0; c < 3; c++)
-      for (let y = 0; y < size; y++)
-        for (let x = 0; x < size; x++) out[((b * 3 + c) * size + y) * size + x] = 1.5 * Math.sin(0.05 * (x + 2 * y) + c + 0.7 * b);
+      for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) out[((b * 3 + c) * size + y) * size + x] = 1.5 * Math.sin(0.05 * (x + 2 * y) + c + 0.7 * b);
   return out;
 }
 

@@ -54,8 +54,8 @@ export function derivativeKernels(sigma: number, radius: number): { gaussian: Fl
   const shapes: ((x: number, y: number) => number)[] = [
     (x) => (-x / s2) * sigma,
     (_x, y) => (-y / s2) * sigma,
-    (x) => (x * x / s4 - 1 / s2) * s2,
-    (_x, y) => (y * y / s4 - 1 / s2) * s2,
+    (x) => ((x * x) / s4 - 1 / s2) * s2,
+    (_x, y) => ((y * y) / s4 - 1 / s2) * s2,
     (x, y) => ((x * y) / s4) * s2,
   ];
   const derivatives = shapes.map((shape) => {

@@ -64,8 +64,7 @@ export function buildVitS14Model(seed = 14, layout: VitOutputLayout = "blocks"):
   const cls = b.op("Expand", [param("cls", [1, 1, WIDTH], 0.02), clsShape]);
   let h = b.op("Concat", [cls, tokens], { axis: 1 }); // [B, 1 + N, 384]
 
-  const layerNorm = (v: string, scale: string, bias: string) =>
-    b.op("LayerNormalization", [v, scale, bias], { axis: -1, epsilon: 1e-6 });
+  const layerNorm = (v: string, scale: string, bias: string) => b.op("LayerNormalization", [v, scale, bias], { axis: -1, epsilon: 1e-6 });
   const linear = (v: string, inDim: number, outDim: number, name: string) =>
     b.op("Add", [b.op("MatMul", [v, param(`${name}_w`, [inDim, outDim], 0.02)]), param(`${name}_b`, [outDim], 0, 0)]);
   const normScale = param("norm_scale", [WIDTH], 0, 1);

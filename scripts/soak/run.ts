@@ -163,7 +163,9 @@ async function main(): Promise<void> {
     if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a number >= 0, got ${v}`);
   }
   const root = path.resolve(__dirname, "../..");
-  console.log(`soak: ${clients} clients, phase 1 ${seconds} s on one model, phase 2 ${keys} keys cycled for ${cycleSeconds} s, CACHE_MAX_BYTES=${cacheMaxBytes}`);
+  console.log(
+    `soak: ${clients} clients, phase 1 ${seconds} s on one model, phase 2 ${keys} keys cycled for ${cycleSeconds} s, CACHE_MAX_BYTES=${cacheMaxBytes}`,
+  );
   const stack = await startThrowawayStack({
     root,
     bucket: "soak",
@@ -174,15 +176,24 @@ async function main(): Promise<void> {
     const api = new InspectionClient(stack.url);
     const rssAtStart = rssOfTreeMb(stack.pid);
     const train = await Promise.all([1, 2, 3, 4].map((s) => encodePng(brushedMetal(320, 200, s))));
-    const probes = await Promise.all([20, 21, 22, 23].map((s, i) => encodePng(i % 2 ? paintSpot(brushedMetal(320, 200, s), 160, 100, 9) : brushedMetal(320, 200, s))));
-    (await api.fitOk({ role_id: "soak", roi_id: "main", mm_per_px: 0.1 }, train.map((data, i) => ({ filename: `ok${i}.png`, data })))).ok();
+    const probes = await Promise.all(
+      [20, 21, 22, 23].map((s, i) => encodePng(i % 2 ? paintSpot(brushedMetal(320, 200, s), 160, 100, 9) : brushedMetal(320, 200, s))),
+    );
+    (
+      await api.fitOk(
+        { role_id: "soak", roi_id: "main", mm_per_px: 0.1 },
+        train.map((data, i) => ({ filename: `ok${i}.png`, data })),
+      )
+    ).ok();
     const infer = (roi: string, image: Buffer) => api.infer({ role_id: "soak", roi_id: roi, mm_per_px: 0.1 }, { filename: "roi.png", data: image });
     await infer("main", probes[0]!); // load the model before measuring
     console.log(`RSS at start ${rssAtStart.toFixed(1)} MB, after the first fit and infer ${rssOfTreeMb(stack.pid).toFixed(1)} MB`);
     // serverless-offline starts one worker (a warm "container", with its own model and cache) per
     // concurrent request: let all of them start before measuring
     const warm = await load("warm-up", stack.pid, clients, warmupSeconds, (i) => infer("main", probes[i % probes.length]!));
-    console.log(`warm-up ${warmupSeconds} s: ${warm.requests} requests, ${warm.errors} errors, RSS ${warm.rssMb.before.toFixed(1)} -> ${warm.rssMb.after.toFixed(1)} MB`);
+    console.log(
+      `warm-up ${warmupSeconds} s: ${warm.requests} requests, ${warm.errors} errors, RSS ${warm.rssMb.before.toFixed(1)} -> ${warm.rssMb.after.toFixed(1)} MB`,
+    );
 
     results.push(await load(`phase 1: /infer on one model, ${clients} clients`, stack.pid, clients, seconds, (i) => infer("main", probes[i % probes.length]!)));
     print(results[0]!);
@@ -203,9 +214,19 @@ async function main(): Promise<void> {
           }
         }),
       );
-      console.log(`\nphase 2: fitted ${keys} keys in ${((performance.now() - t0) / 1000).toFixed(1)} s (${fitErrors} errors); RSS now ${rssOfTreeMb(stack.pid).toFixed(1)} MB`);
+      console.log(
+        `\nphase 2: fitted ${keys} keys in ${((performance.now() - t0) / 1000).toFixed(1)} s (${fitErrors} errors); RSS now ${rssOfTreeMb(stack.pid).toFixed(1)} MB`,
+      );
       if (fitErrors > 0) process.exitCode = 1;
-      results.push(await load(`phase 2: /infer cycling through ${keys} keys, ${clients} clients, CACHE_MAX_BYTES=${cacheMaxBytes}`, stack.pid, clients, cycleSeconds, (i) => infer(`key-${i % keys}`, small)));
+      results.push(
+        await load(
+          `phase 2: /infer cycling through ${keys} keys, ${clients} clients, CACHE_MAX_BYTES=${cacheMaxBytes}`,
+          stack.pid,
+          clients,
+          cycleSeconds,
+          (i) => infer(`key-${i % keys}`, small),
+        ),
+      );
       print(results[1]!);
     }
     if (jsonOut) await writeFile(jsonOut, JSON.stringify({ clients, seconds, cycleSeconds, keys, cacheMaxBytes, rssAtStart, results }, null, 2));

@@ -24,7 +24,16 @@ export function clusteredRows(rows: number, dim: number, clusters: number, sprea
  * patch features (a few hundred directions carry ~99 % of their variance, the ViT-S/14-shaped
  * features of the bench images included), unlike `clusteredRows`' isotropic noise.
  */
-export function lowRankClusteredRows(rows: number, dim: number, clusters: number, spread: number, noiseRank: number, seed: number, centresSeed = 1, floor = 0.02): Float32Array {
+export function lowRankClusteredRows(
+  rows: number,
+  dim: number,
+  clusters: number,
+  spread: number,
+  noiseRank: number,
+  seed: number,
+  centresSeed = 1,
+  floor = 0.02,
+): Float32Array {
   const centres = l2NormalizeRows(new SeededRandom(centresSeed).fillNormal(new Float32Array(clusters * dim), 1), dim);
   const directions = new SeededRandom(centresSeed + 7).fillNormal(new Float32Array(noiseRank * dim), 1 / Math.sqrt(dim));
   const rng = new SeededRandom(seed);

@@ -8,4 +8,3 @@ export function flag(args: readonly string[], name: string): string | undefined 
 export function positional(args: readonly string[], valueFlags: readonly string[]): string | undefined {
   return args.find((a, i) => !a.startsWith("--") && !valueFlags.includes(args[i - 1] ?? ""));
 }
-

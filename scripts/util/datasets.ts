@@ -49,7 +49,9 @@ export async function uploadDirect(
       if (!response.ok) throw new Error(`PUT of ${batch[i]!.filename} to its presigned URL: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`);
       options.onUploaded?.(start + ++done);
     });
-    const committed = (await api.commitUploads({ ...ids, label, uploads: links.uploads.map((u, i) => ({ upload_id: u.upload_id, meta: metaOf(batch[i]!, start + i) })) })).ok();
+    const committed = (
+      await api.commitUploads({ ...ids, label, uploads: links.uploads.map((u, i) => ({ upload_id: u.upload_id, meta: metaOf(batch[i]!, start + i) })) })
+    ).ok();
     saved.push(...committed.saved);
   }
   return saved;
@@ -79,13 +81,22 @@ export interface Finished<T> {
  * its metadata (with the SHA-256) after, so a GET between the two reads new bytes with the old
  * digest while the coordinator rewrites job.json; S3 itself does not.
  */
-export async function waitForJob(api: InspectionClient, id: string, options: { intervalMs?: number; timeoutMs?: number; onProgress?: (job: Job) => void } = {}): Promise<Job & { transientReadErrors: number }> {
+export async function waitForJob(
+  api: InspectionClient,
+  id: string,
+  options: { intervalMs?: number; timeoutMs?: number; onProgress?: (job: Job) => void } = {},
+): Promise<Job & { transientReadErrors: number }> {
   let transient = 0;
   const job = await api.waitForJob(id, { timeoutMs: 60 * 60_000, ...options, onTransient: () => transient++ });
   return { ...job, transientReadErrors: transient };
 }
 
-async function followJob(api: InspectionClient, reply: FitAnswer | InferDatasetAnswer, onProgress?: (job: Job) => void, intervalMs = 200): Promise<(Job & { transientReadErrors: number }) | null> {
+async function followJob(
+  api: InspectionClient,
+  reply: FitAnswer | InferDatasetAnswer,
+  onProgress?: (job: Job) => void,
+  intervalMs = 200,
+): Promise<(Job & { transientReadErrors: number }) | null> {
   if (reply.status !== 202) return null;
   const accepted = reply.accepted();
   const job = await waitForJob(api, accepted.job_id, { intervalMs, ...(onProgress ? { onProgress } : {}) });

@@ -24,7 +24,9 @@ export function dotnetMultipart(parts: DotnetPart[], boundary = randomUUID()): {
   parts.forEach((part, i) => {
     chunks.push(Buffer.from(`${i === 0 ? "" : "\r\n"}--${boundary}\r\n`));
     if (part.kind === "string") {
-      chunks.push(Buffer.from(`Content-Type: ${part.contentType ?? "text/plain; charset=utf-8"}\r\nContent-Disposition: form-data; name=${token(part.name)}\r\n\r\n`));
+      chunks.push(
+        Buffer.from(`Content-Type: ${part.contentType ?? "text/plain; charset=utf-8"}\r\nContent-Disposition: form-data; name=${token(part.name)}\r\n\r\n`),
+      );
       chunks.push(Buffer.from(part.value, "utf8"));
     } else {
       const type = part.contentType ? `Content-Type: ${part.contentType}\r\n` : "";

@@ -13,7 +13,12 @@ import { PROJECT_ROOT } from "./testStack";
  */
 export async function scoreInProcess(npz: Uint8Array, image: Uint8Array, modelName = "texture-s14"): Promise<number> {
   const dir = path.join(PROJECT_ROOT, "layers/runtime/models");
-  const extractor = await OnnxFeatureExtractor.load({ onnxPath: path.join(dir, `${modelName}.onnx`), cardPath: path.join(dir, `${modelName}.card.json`), inputSize: 448, threads: 1 });
+  const extractor = await OnnxFeatureExtractor.load({
+    onnxPath: path.join(dir, `${modelName}.onnx`),
+    cardPath: path.join(dir, `${modelName}.card.json`),
+    inputSize: 448,
+    threads: 1,
+  });
   try {
     const bank = decodeMemoryNpz(npz);
     const result = await inferImage(extractor, new ExactScorer(bank, 1), bank, await decodeImage(image, 4096 * 4096, "image"), {

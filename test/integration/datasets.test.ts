@@ -26,7 +26,9 @@ describe("datasets over HTTP", () => {
   it("uploads, lists, serves, describes, deletes and clears, with stored names the service gives", async () => {
     const ids = { role_id: "Master1", roi_id: "Pattern", recipe_id: "ds-1" };
     const good = [await png(1, "C:\\\\captures\\\\a.png"), await png(2, "b.png")];
-    const saved = (await api.uploadDataset("ok", ids, good, [{ mm_per_px: 0.2, shape_json: { kind: "rect", x: 0, y: 0, w: 160, h: 120 } }, { mm_per_px: 0.2 }])).ok();
+    const saved = (
+      await api.uploadDataset("ok", ids, good, [{ mm_per_px: 0.2, shape_json: { kind: "rect", x: 0, y: 0, w: 160, h: 120 } }, { mm_per_px: 0.2 }])
+    ).ok();
     expect(saved).toMatchObject({ status: "ok", recipe_id: "ds-1" });
     expect(saved.saved).toHaveLength(2);
     for (const name of saved.saved) expect(name).toMatch(/^\d{8}-\d{6}-\d{6}-[0-9a-f]{12}\.png$/);
@@ -40,7 +42,16 @@ describe("datasets over HTTP", () => {
     expect(listed.classes.ng!.files).toEqual([ng]);
 
     const meta = (await api.datasetMeta({ ...ids, label: "ok", filename: saved.saved[0]! })).ok();
-    expect(meta).toMatchObject({ mm_per_px: 0.2, shape_json: { kind: "rect" }, role_id: "Master1", roi_id: "Pattern", label: "ok", filename: saved.saved[0], recipe_id: "ds-1", original_filename: "a.png" }); // busboy keeps the base name of a path
+    expect(meta).toMatchObject({
+      mm_per_px: 0.2,
+      shape_json: { kind: "rect" },
+      role_id: "Master1",
+      roi_id: "Pattern",
+      label: "ok",
+      filename: saved.saved[0],
+      recipe_id: "ds-1",
+      original_filename: "a.png",
+    }); // busboy keeps the base name of a path
     expect(typeof meta.created_at_utc).toBe("string");
 
     const file = await api.datasetFile({ ...ids, label: "ng", filename: ng });
@@ -70,7 +81,9 @@ describe("datasets over HTTP", () => {
     const traversal = await fetchJson(`${stack.url}/datasets/file?role_id=a&roi_id=b&label=ok&filename=..%2F..%2Fmodels%2Fx.npz`);
     expect(traversal.status).toBe(400);
     expect((await api.uploadDataset("ok", ids, [await png(3)], [{}, {}])).error().error).toMatch(/metas has 2 entries for 1 images/);
-    expect((await api.uploadDataset("ok", ids, [await png(3)], [{ mm_per_px: -1 }])).error().error).toMatch(/metas\[0\]: mm_per_px must be a number > 0, got -1/);
+    expect((await api.uploadDataset("ok", ids, [await png(3)], [{ mm_per_px: -1 }])).error().error).toMatch(
+      /metas\[0\]: mm_per_px must be a number > 0, got -1/,
+    );
   });
 
   it("locks mm_per_px per recipe: the first value given fixes it, another is a 409 naming both, until unlocked", async () => {
@@ -78,7 +91,10 @@ describe("datasets over HTTP", () => {
     (await api.uploadDataset("ok", ids, [await png(4)], [{ mm_per_px: 0.2 }])).ok();
     expect((await api.getRecipeSettings("lock-line")).ok().mm_per_px).toBe(0.2);
     const conflict = (await api.fitOk({ ...ids, mm_per_px: 0.3 }, [await png(5)])).error();
-    expect([conflict.code, conflict.error]).toEqual(["conflict", expect.stringMatching(/^mm_per_px 0.3 differs from 0.2, the value locked for recipe "lock-line"/)]);
+    expect([conflict.code, conflict.error]).toEqual([
+      "conflict",
+      expect.stringMatching(/^mm_per_px 0.3 differs from 0.2, the value locked for recipe "lock-line"/),
+    ]);
     expect((await api.uploadDataset("ok", ids, [await png(6)], [{ mm_per_px: 0.25 }])).status).toBe(409);
     (await api.fitOk({ ...ids, mm_per_px: 0.2000000001 }, [await png(5)])).ok(); // within the tolerance
     (await api.putRecipeSettings({ recipe_id: "lock-line", unlock_mm_per_px: true })).ok();
@@ -89,7 +105,9 @@ describe("datasets over HTTP", () => {
   it("takes direct uploads: presigned PUTs to S3, then a commit with metas; unknown uploads are refused", async () => {
     const ids = { role_id: "Direct", roi_id: "R", recipe_id: "direct" };
     const images = await Promise.all([11, 12, 13].map((s) => png(s)));
-    const links = (await api.createUploads({ ...ids, label: "ok", files: images.map((f) => ({ filename: f.filename, content_type: "image/png" as const })) })).ok();
+    const links = (
+      await api.createUploads({ ...ids, label: "ok", files: images.map((f) => ({ filename: f.filename, content_type: "image/png" as const })) })
+    ).ok();
     expect(links.uploads).toHaveLength(3);
     for (const [i, upload] of links.uploads.entries()) {
       const put = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: Buffer.from(images[i]!.data) });
@@ -97,7 +115,13 @@ describe("datasets over HTTP", () => {
     }
     const refused = (await api.commitUploads({ ...ids, label: "ok", uploads: [{ upload_id: "00000000-0000-0000-0000-000000000000" }] })).error();
     expect(refused.error).toMatch(/nothing was uploaded for upload_id 00000000-/);
-    const committed = (await api.commitUploads({ ...ids, label: "ok", uploads: links.uploads.map((u, i) => ({ upload_id: u.upload_id, meta: { mm_per_px: 0.1, filename: images[i]!.filename } })) })).ok();
+    const committed = (
+      await api.commitUploads({
+        ...ids,
+        label: "ok",
+        uploads: links.uploads.map((u, i) => ({ upload_id: u.upload_id, meta: { mm_per_px: 0.1, filename: images[i]!.filename } })),
+      })
+    ).ok();
     expect(committed.saved).toHaveLength(3);
     expect((await api.listDataset(ids)).ok().classes.ok!.count).toBe(3);
     const file = await api.datasetFile({ ...ids, label: "ok", filename: committed.saved[2]! });
@@ -107,7 +131,13 @@ describe("datasets over HTTP", () => {
   });
 
   it("replays the GUI: OPTIONS probes, one image per upload with a SampleMetadata part typed application/json, then /state", async () => {
-    for (const [path, method] of [["/fit_ok", "POST"], ["/calibrate_ng", "POST"], ["/datasets/ok/upload", "POST"], ["/datasets/file", "GET, DELETE"], ["/state", "GET"]]) {
+    for (const [path, method] of [
+      ["/fit_ok", "POST"],
+      ["/calibrate_ng", "POST"],
+      ["/datasets/ok/upload", "POST"],
+      ["/datasets/file", "GET, DELETE"],
+      ["/state", "GET"],
+    ]) {
       const probe = await fetch(`${stack.url}${path}`, { method: "OPTIONS", headers: { "X-Request-Id": "gui-probe", "X-Recipe-Id": "gui" } });
       expect([path, probe.status, probe.headers.get("allow")]).toEqual([path, 200, `${method}, OPTIONS`]);
     }

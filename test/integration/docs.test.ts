@@ -8,7 +8,8 @@ import { startTestStack, type TestStack } from "../helpers/testStack";
 /** Debian's chromium (scripts/ci/ensure-chromium.sh installs it; CI runs that first). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`SKIPPED the /docs browser tests: no Chromium at ${CHROMIUM} (install it with: bash scripts/ci/ensure-chromium.sh, or set CHROMIUM_PATH)`);
+if (!haveChromium)
+  console.warn(`SKIPPED the /docs browser tests: no Chromium at ${CHROMIUM} (install it with: bash scripts/ci/ensure-chromium.sh, or set CHROMIUM_PATH)`);
 
 /**
  * The API mounted under /prod, as API Gateway serves a stage on its execute-api URL: the page
@@ -21,10 +22,13 @@ function stagePrefixProxy(upstreamPort: number, seen: string[]): Promise<http.Se
       res.writeHead(404).end();
       return;
     }
-    const upstream = http.request({ host: "127.0.0.1", port: upstreamPort, path: req.url.slice("/prod".length), method: req.method, headers: req.headers }, (reply) => {
-      res.writeHead(reply.statusCode ?? 502, reply.headers);
-      reply.pipe(res);
-    });
+    const upstream = http.request(
+      { host: "127.0.0.1", port: upstreamPort, path: req.url.slice("/prod".length), method: req.method, headers: req.headers },
+      (reply) => {
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(res);
+      },
+    );
     upstream.on("error", () => res.writeHead(502).end());
     req.pipe(upstream);
   });
@@ -74,14 +78,18 @@ function stagePrefixProxy(upstreamPort: number, seen: string[]): Promise<http.Se
   it("renders every operation of the contract, loading everything from the API itself", async () => {
     const { page, errors } = await openDocs();
     const operations = await page.$$eval(".opblock-summary", (blocks) =>
-      blocks.map((b) => `${b.querySelector(".opblock-summary-method")?.textContent?.trim()} ${b.querySelector(".opblock-summary-path")?.getAttribute("data-path")}`),
+      blocks.map(
+        (b) => `${b.querySelector(".opblock-summary-method")?.textContent?.trim()} ${b.querySelector(".opblock-summary-path")?.getAttribute("data-path")}`,
+      ),
     );
     const expected = (Object.values(routes) as RouteSpec[]).map((r) => `${r.method} /${r.path}`);
     expect(operations.sort()).toEqual(expected.sort());
     expect(await page.title()).toMatch(/^PatchCore inspection API /);
     expect(errors).toEqual([]);
     expect(outside).toEqual([]);
-    expect(seen).toEqual(expect.arrayContaining(["GET /prod/docs", "GET /prod/docs/swagger-ui.css", "GET /prod/docs/swagger-ui-bundle.js", "GET /prod/openapi.json"]));
+    expect(seen).toEqual(
+      expect.arrayContaining(["GET /prod/docs", "GET /prod/docs/swagger-ui.css", "GET /prod/docs/swagger-ui-bundle.js", "GET /prod/openapi.json"]),
+    );
     await page.close();
   }, 60_000);
 

@@ -11,10 +11,19 @@ const ids = { role_id: "Fan", roi_id: "Out", recipe_id: "fan" };
 
 /** Uploads `good` OK and `bad` NG images (metas with mm_per_px 0.1) through presigned URLs. */
 async function uploadDataset(api: InspectionClient, good: ImageFile[], bad: ImageFile[]) {
-  for (const [label, files] of [["ok", good], ["ng", bad]] as const) {
+  for (const [label, files] of [
+    ["ok", good],
+    ["ng", bad],
+  ] as const) {
     const links = (await api.createUploads({ ...ids, label, files: files.map(() => ({ content_type: "image/png" as const })) })).ok();
     await Promise.all(links.uploads.map((u, i) => fetch(u.url, { method: "PUT", headers: u.headers, body: Buffer.from(files[i]!.data) })));
-    (await api.commitUploads({ ...ids, label, uploads: links.uploads.map((u, i) => ({ upload_id: u.upload_id, meta: { mm_per_px: 0.1, filename: files[i]!.filename } })) })).ok();
+    (
+      await api.commitUploads({
+        ...ids,
+        label,
+        uploads: links.uploads.map((u, i) => ({ upload_id: u.upload_id, meta: { mm_per_px: 0.1, filename: files[i]!.filename } })),
+      })
+    ).ok();
   }
 }
 
@@ -28,7 +37,8 @@ describe("dataset fit and batch scoring fanned out over worker Lambda invocation
 
   beforeAll(async () => {
     for (let seed = 1; seed <= 22; seed++) good.push({ filename: `ok_${seed}.png`, data: await encodePng(brushedMetal(W, H, seed)) });
-    for (let seed = 60; seed < 64; seed++) bad.push({ filename: `ng_${seed}.png`, data: await encodePng(paintSpot(brushedMetal(W, H, seed), 30 + (seed % 4) * 30, 60, 8)) });
+    for (let seed = 60; seed < 64; seed++)
+      bad.push({ filename: `ng_${seed}.png`, data: await encodePng(paintSpot(brushedMetal(W, H, seed), 30 + (seed % 4) * 30, 60, 8)) });
   });
 
   describe("synchronous answers (the GUI's), a worker failing once", () => {
@@ -37,7 +47,15 @@ describe("dataset fit and batch scoring fanned out over worker Lambda invocation
     let api: InspectionClient;
 
     beforeAll(async () => {
-      stack = await startTestStack({ FIT_CHUNK_IMAGES: "5", SCORE_CHUNK_IMAGES: "6", FANOUT_WIDTH: "3", SYNC_BUDGET_MS: "120000", WORKER_FAULT: "embed:1:once,score:2:once", LOG_LEVEL: "info", CACHE_TTL_MS: "0" });
+      stack = await startTestStack({
+        FIT_CHUNK_IMAGES: "5",
+        SCORE_CHUNK_IMAGES: "6",
+        FANOUT_WIDTH: "3",
+        SYNC_BUDGET_MS: "120000",
+        WORKER_FAULT: "embed:1:once,score:2:once",
+        LOG_LEVEL: "info",
+        CACHE_TTL_MS: "0",
+      });
       s3 = s3Of(stack.s3Endpoint);
       api = new InspectionClient(stack.url, { validate: true });
       await uploadDataset(api, good.slice(0, 20), bad);
@@ -50,7 +68,12 @@ describe("dataset fit and batch scoring fanned out over worker Lambda invocation
     it("fits from the stored OK images: 4 workers of 5 images (one retried), two-stage coreset, the memory committed", async () => {
       expect((await api.fitOk({ ...ids, role_id: "Empty", mm_per_px: 0.1, use_dataset: true }, [])).error().error).toBe("No OK dataset samples found");
       const fit = (await api.fitOk({ ...ids, mm_per_px: 0.1, use_dataset: true, memory_fit: false }, [])).ok();
-      expect(fit).toMatchObject({ n_images: 20, n_embeddings: 20 * 1024, coreset_size: Math.ceil(0.02 * 20 * 1024), fan_out: { workers: 4, chunk_images: 5, retried: 1, two_stage_coreset: true } });
+      expect(fit).toMatchObject({
+        n_images: 20,
+        n_embeddings: 20 * 1024,
+        coreset_size: Math.ceil(0.02 * 20 * 1024),
+        fan_out: { workers: 4, chunk_images: 5, retried: 1, two_stage_coreset: true },
+      });
       expect([workerLogs(stack, "embed", "done"), workerLogs(stack, "embed", "failed")]).toEqual([4, 1]);
       expect(stack.output()).toMatch(/worker failed: retrying its chunk once/);
       expect((await api.state(ids)).ok().memory_fitted).toBe(true);
@@ -94,7 +117,12 @@ describe("dataset fit and batch scoring fanned out over worker Lambda invocation
       // 4 chunks, the third failing on its first attempt and done on its second
       expect([workerLogs(stack, "score", "done") - before[0]!, workerLogs(stack, "score", "failed") - before[1]!]).toEqual([4, 1]);
       const broken = batch.items.find((i) => i.error !== null)!;
-      expect(broken).toMatchObject({ label: "ng", filename: listing.classes.ng!.files[1], score: null, error: expect.stringMatching(/dataset image .* cannot be read/) });
+      expect(broken).toMatchObject({
+        label: "ng",
+        filename: listing.classes.ng!.files[1],
+        score: null,
+        error: expect.stringMatching(/dataset image .* cannot be read/),
+      });
       for (const item of batch.items.filter((i) => i.error === null).slice(0, 6)) {
         const bytes = await api.datasetFile({ ...ids, label: item.label, filename: item.filename });
         const single = (await api.infer({ ...ids, mm_per_px: 0.1 }, { filename: item.filename, data: bytes.bytes })).ok();
@@ -112,7 +140,14 @@ describe("dataset fit and batch scoring fanned out over worker Lambda invocation
     let api: InspectionClient;
 
     beforeAll(async () => {
-      stack = await startTestStack({ FIT_CHUNK_IMAGES: "6", SCORE_CHUNK_IMAGES: "8", FANOUT_WIDTH: "2", SYNC_BUDGET_MS: "0", WORKER_FAULT: "embed:2:always,score:0:always", LOG_LEVEL: "info" });
+      stack = await startTestStack({
+        FIT_CHUNK_IMAGES: "6",
+        SCORE_CHUNK_IMAGES: "8",
+        FANOUT_WIDTH: "2",
+        SYNC_BUDGET_MS: "0",
+        WORKER_FAULT: "embed:2:always,score:0:always",
+        LOG_LEVEL: "info",
+      });
       api = new InspectionClient(stack.url, { validate: true });
       await uploadDataset(api, good, bad);
     }, 240_000);
@@ -129,7 +164,15 @@ describe("dataset fit and batch scoring fanned out over worker Lambda invocation
       expect(accepted).toMatchObject({ status: "accepted", job_state: "queued", status_url: `/jobs/${accepted.job_id}`, n_images: 22 });
       const states: string[] = [];
       const job = await api.waitForJob(accepted.job_id, { intervalMs: 250, timeoutMs: 120_000, onProgress: (j) => states.push(j.state) });
-      expect(job).toMatchObject({ kind: "fit", state: "failed", chunks: { total: 4, failed: 1, retried: 1 }, error: { code: "unavailable", error: expect.stringMatching(/chunk 2 \(images 12-17\) failed twice .*Nothing was stored; the previous model is unchanged/) } });
+      expect(job).toMatchObject({
+        kind: "fit",
+        state: "failed",
+        chunks: { total: 4, failed: 1, retried: 1 },
+        error: {
+          code: "unavailable",
+          error: expect.stringMatching(/chunk 2 \(images 12-17\) failed twice .*Nothing was stored; the previous model is unchanged/),
+        },
+      });
       const after = (await api.infer({ ...ids, mm_per_px: 0.1 }, probe)).ok();
       expect([after.fit_id, after.score]).toEqual([previous.fit_id, before.score]);
     });
@@ -139,7 +182,12 @@ describe("dataset fit and batch scoring fanned out over worker Lambda invocation
       const accepted = (await api.inferDataset(ids)).accepted();
       const seen: number[] = [];
       const job = await api.waitForJob(accepted.job_id, { intervalMs: 200, timeoutMs: 120_000, onProgress: (j) => seen.push(j.progress.done) });
-      expect(job).toMatchObject({ kind: "infer_dataset", state: "done", progress: { total: 26, done: 18, errors: 8 }, chunks: { total: 4, done: 3, failed: 1, retried: 1 } });
+      expect(job).toMatchObject({
+        kind: "infer_dataset",
+        state: "done",
+        progress: { total: 26, done: 18, errors: 8 },
+        chunks: { total: 4, done: 3, failed: 1, retried: 1 },
+      });
       expect(job.result).toMatchObject({ n_total: 26, n_errors: 8 });
       const full = (await (await fetch(job.result_url!)).json()) as { items: { error: string | null }[] };
       expect(full.items).toHaveLength(26);

@@ -31,13 +31,15 @@ describe("memory and HNSW index of one fit are never mixed with another fit's", 
       const image = brushedMetal(160, 120, seed);
       return { filename: `${seed}.png`, data: await encodePng(spot ? paintSpot(image, 80, 60, 6) : image) };
     };
-    const fit = async (roi: string, seeds: number[]) => (await api.fitOk({ role_id: "Pair", roi_id: roi, mm_per_px: 0.1 }, await Promise.all(seeds.map((s) => png(s))))).ok();
+    const fit = async (roi: string, seeds: number[]) =>
+      (await api.fitOk({ role_id: "Pair", roi_id: roi, mm_per_px: 0.1 }, await Promise.all(seeds.map((s) => png(s))))).ok();
     const a = await fit("A", [1, 2, 3]);
     const b = await fit("B", [7, 8]);
     expect([a.index, b.index]).toEqual(["hnsw", "hnsw"]);
     const stored = Object.keys(await bucketSnapshot(s3, stack.bucket));
     expect(stored).toEqual(expect.arrayContaining([`${base("A")}.npz`, `${base("A")}_index.${a.fit_id}.hnsw`, `${base("B")}_index.${b.fit_id}.hnsw`]));
-    const copy = (from: string, to: string) => s3.send(new CopyObjectCommand({ Bucket: stack.bucket, CopySource: `${stack.bucket}/${from}`, Key: to, MetadataDirective: "COPY" }));
+    const copy = (from: string, to: string) =>
+      s3.send(new CopyObjectCommand({ Bucket: stack.bucket, CopySource: `${stack.bucket}/${from}`, Key: to, MetadataDirective: "COPY" }));
     // C: A's memory, and B's index put where A's index would be; D: A's memory with A's own index
     await copy(`${base("A")}.npz`, `${base("C")}.npz`);
     await copy(`${base("B")}_index.${b.fit_id}.hnsw`, `${base("C")}_index.${a.fit_id}.hnsw`);

@@ -43,7 +43,10 @@ describe("the local S3 server keeps S3's guarantees", () => {
       for (;;) {
         const current = (await store.get("k/counter"))!;
         try {
-          await store.put("k/counter", Buffer.from(String(Number(Buffer.from(current.body).toString()) + 1)), { contentType: "text/plain", ifMatch: current.etag });
+          await store.put("k/counter", Buffer.from(String(Number(Buffer.from(current.body).toString()) + 1)), {
+            contentType: "text/plain",
+            ifMatch: current.etag,
+          });
           return;
         } catch (error) {
           if (!(error instanceof PreconditionFailed)) throw error;

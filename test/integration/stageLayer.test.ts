@@ -67,7 +67,9 @@ describe("the ELF reader", () => {
 
   it("names a macOS build, a 32-bit or foreign-architecture ELF", () => {
     const macho = Buffer.from([0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1]);
-    expect(checkNativeFile(macho, "/x/addon.node", "x/addon.node").problems).toEqual([expect.stringMatching(/^x\/addon\.node is a macOS \(Mach-O\) binary, not a Linux ELF binary/)]);
+    expect(checkNativeFile(macho, "/x/addon.node", "x/addon.node").problems).toEqual([
+      expect.stringMatching(/^x\/addon\.node is a macOS \(Mach-O\) binary, not a Linux ELF binary/),
+    ]);
     const arm64 = Buffer.from(readFileSync(HNSW_ADDON));
     arm64.writeUInt16LE(183, 18); // e_machine = AArch64
     expect(checkNativeFile(arm64, HNSW_ADDON, "addon.node").problems).toEqual([expect.stringMatching(/machine 183 \(64-bit\), not x86-64/)]);
@@ -118,7 +120,9 @@ describe("staging the layer", () => {
     expect(files.filter((f) => /(^|\/)(src|test|include|\.bin)\//.test(f) || /\/(Makefile|README[^/]*|CHANGELOG[^/]*)$/.test(f))).toEqual([]);
     expect(files.filter((f) => f.startsWith("hnswlib-node/build/"))).toEqual(["hnswlib-node/build/Release/addon.node"]);
     expect(files.filter((f) => f.startsWith("onnxruntime-node/bin/")).every((f) => f.startsWith("onnxruntime-node/bin/napi-v6/linux/x64/"))).toBe(true);
-    expect(files).toEqual(expect.arrayContaining(["sharp/LICENSE", "onnxruntime-node/package.json", "hnswlib-node/LICENSE.txt", "@img/sharp-linux-x64/LICENSE"]));
+    expect(files).toEqual(
+      expect.arrayContaining(["sharp/LICENSE", "onnxruntime-node/package.json", "hnswlib-node/LICENSE.txt", "@img/sharp-linux-x64/LICENSE"]),
+    );
     expect(keepFile("x", "lib/index.js")).toBe(true);
     expect(keepFile("x", "LICENSE.md")).toBe(true);
   });
@@ -141,7 +145,9 @@ describe("staging the layer", () => {
     });
     const staging = stageLayer(PROJECT_ROOT, { nodeModules: modules, layerNodejs: path.join(work, "missing/layer/nodejs") });
     await expect(staging).rejects.toThrow(LayerError);
-    await expect(staging).rejects.toThrow(/hnswlib-node's addon \(built by node-gyp at npm install\) is missing: no addon\.node in hnswlib-node\/build\/Release: .*package on Linux x86-64/);
+    await expect(staging).rejects.toThrow(
+      /hnswlib-node's addon \(built by node-gyp at npm install\) is missing: no addon\.node in hnswlib-node\/build\/Release: .*package on Linux x86-64/,
+    );
   });
 
   it("fails when a native file needs a newer GLIBC or GLIBCXX than Lambda's, or a library it cannot find", async () => {
@@ -155,11 +161,18 @@ describe("staging the layer", () => {
       "onnxruntime-node": (copy) => rm(path.join(copy, "bin/napi-v6/linux/x64/libonnxruntime.so.1")),
     });
     const staging = stageLayer(PROJECT_ROOT, { nodeModules: modules, layerNodejs: path.join(work, "newer/layer/nodejs") });
-    const error = await staging.then(() => null, (e: Error) => e);
+    const error = await staging.then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(error).toBeInstanceOf(LayerError);
-    expect(error!.message).toMatch(/hnswlib-node\/build\/Release\/addon\.node needs GLIBC_2\.38, but Lambda nodejs22\.x x86_64 \(Amazon Linux 2023\) has at most GLIBC_2\.34/);
+    expect(error!.message).toMatch(
+      /hnswlib-node\/build\/Release\/addon\.node needs GLIBC_2\.38, but Lambda nodejs22\.x x86_64 \(Amazon Linux 2023\) has at most GLIBC_2\.34/,
+    );
     expect(error!.message).toMatch(/addon\.node needs GLIBCXX_3\.4\.32, but .* has at most GLIBCXX_3\.4\.29/);
     expect(error!.message).toMatch(/onnxruntime's linux\/x64 library is missing/);
-    expect(error!.message).toMatch(/onnxruntime_binding\.node needs libonnxruntime\.so\.1, which is neither a system library .* nor found in the layer through its search path \(\$ORIGIN\/\)/);
+    expect(error!.message).toMatch(
+      /onnxruntime_binding\.node needs libonnxruntime\.so\.1, which is neither a system library .* nor found in the layer through its search path \(\$ORIGIN\/\)/,
+    );
   });
 });

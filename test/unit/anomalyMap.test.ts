@@ -28,13 +28,11 @@ function naiveBlur(map: Float32Array, W: number, H: number, sigma: number): Floa
   for (let y = 0; y < H; y++)
     for (let x = 0; x < W; x++) {
       let s = 0;
-      for (let dy = -r; dy <= r; dy++)
-        for (let dx = -r; dx <= r; dx++) s += k[dy + r]! * k[dx + r]! * map[reflect101(y + dy, H) * W + reflect101(x + dx, W)]!;
+      for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) s += k[dy + r]! * k[dx + r]! * map[reflect101(y + dy, H) * W + reflect101(x + dx, W)]!;
       out[y * W + x] = s;
     }
   return out;
 }
-
 
 describe("gridToRoi", () => {
   const grid = new SeededRandom(3).fillNormal(new Float32Array(32 * 32), 1);

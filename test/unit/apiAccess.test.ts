@@ -34,10 +34,20 @@ const privateOf = (service: ReturnType<typeof fakeServerless>["service"]) =>
 
 describe("API access from a stage's settings", () => {
   it("requires the key on every route but the documentation, new functions included, with one usage plan", () => {
-    const { plugin, service } = fakeServerless({ apiKeyRequired: true, apiKeys: "line-1,line-2", throttleRateLimit: 5, throttleBurstLimit: 8, quotaLimit: 1000, quotaPeriod: "month" });
+    const { plugin, service } = fakeServerless({
+      apiKeyRequired: true,
+      apiKeys: "line-1,line-2",
+      throttleRateLimit: 5,
+      throttleBurstLimit: 8,
+      quotaLimit: 1000,
+      quotaPeriod: "month",
+    });
     plugin.hooks.initialize();
     expect(privateOf(service)).toEqual({ health: true, "openapi.json": false, docs: false, "jobs/{id}": true });
-    expect(service.provider.apiGateway.apiKeys.map((k: { name: string }) => k.name)).toEqual(["patchcore-inspection-prod-line-1", "patchcore-inspection-prod-line-2"]);
+    expect(service.provider.apiGateway.apiKeys.map((k: { name: string }) => k.name)).toEqual([
+      "patchcore-inspection-prod-line-1",
+      "patchcore-inspection-prod-line-2",
+    ]);
     expect(service.provider.apiGateway.apiKeys.some((k: object) => "value" in k)).toBe(false); // AWS generates them
     expect(service.provider.apiGateway.usagePlan).toEqual({ quota: { limit: 1000, period: "MONTH" }, throttle: { rateLimit: 5, burstLimit: 8 } });
     expect(service.provider.apiGateway.resourcePolicy).toBeUndefined();
@@ -58,22 +68,36 @@ describe("API access from a stage's settings", () => {
     expect(service.provider.apiGateway.usagePlan).toBeUndefined();
     expect(service.provider.apiGateway.resourcePolicy).toEqual([
       { Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: ["execute-api:/*"] },
-      { Effect: "Deny", Principal: "*", Action: "execute-api:Invoke", Resource: ["execute-api:/*"], Condition: { NotIpAddress: { "aws:SourceIp": ["203.0.113.0/24", "198.51.100.7/32"] } } },
+      {
+        Effect: "Deny",
+        Principal: "*",
+        Action: "execute-api:Invoke",
+        Resource: ["execute-api:/*"],
+        Condition: { NotIpAddress: { "aws:SourceIp": ["203.0.113.0/24", "198.51.100.7/32"] } },
+      },
     ]);
   });
 
   it("refuses to package a stage open to any address without a key, unless allowOpenApi says so", () => {
     const open = fakeServerless({ apiKeyRequired: false, sourceIpRanges: "" });
-    expect(() => open.plugin.hooks["before:package:initialize"]()).toThrow(/open to any address without a key.*apiKeyRequired: true.*sourceIpRanges.*allowOpenApi: true/s);
+    expect(() => open.plugin.hooks["before:package:initialize"]()).toThrow(
+      /open to any address without a key.*apiKeyRequired: true.*sourceIpRanges.*allowOpenApi: true/s,
+    );
     const allowed = fakeServerless({ apiKeyRequired: false, allowOpenApi: true });
     expect(() => allowed.plugin.hooks["before:package:initialize"]()).not.toThrow();
   });
 
   it("throttles the stage itself (all callers together) through the deployment's stage description", () => {
     const { plugin, service } = fakeServerless({ throttleRateLimit: 3, throttleBurstLimit: 6 });
-    service.provider.compiledCloudFormationTemplate.Resources.ApiGatewayDeployment123 = { Type: "AWS::ApiGateway::Deployment", Properties: { StageName: "prod" } };
+    service.provider.compiledCloudFormationTemplate.Resources.ApiGatewayDeployment123 = {
+      Type: "AWS::ApiGateway::Deployment",
+      Properties: { StageName: "prod" },
+    };
     plugin.hooks["after:package:compileEvents"]();
-    expect(service.provider.compiledCloudFormationTemplate.Resources.ApiGatewayDeployment123.Properties.StageDescription).toEqual({ ThrottlingRateLimit: 3, ThrottlingBurstLimit: 6 });
+    expect(service.provider.compiledCloudFormationTemplate.Resources.ApiGatewayDeployment123.Properties.StageDescription).toEqual({
+      ThrottlingRateLimit: 3,
+      ThrottlingBurstLimit: 6,
+    });
   });
 
   it("keeps serverless offline open unless enforceLocally, and then uses LOCAL_API_KEY as the key", () => {

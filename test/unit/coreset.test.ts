@@ -87,7 +87,11 @@ describe("fitMemoryBank", () => {
   const grid = (h: number, w: number, dim: number, seed: number) => ({ embeddings: clusteredRows(h * w, dim, 4, 2, seed), h, w, dim });
 
   it("L2-normalises, subsamples by the coreset, and records the fit", async () => {
-    const { bank, stats } = await fitMemoryBank([grid(8, 8, 32, 1), grid(8, 8, 32, 2)], { coresetRate: 0.1, keepAll: false, seed: 0, threads: 1 }, { model_id: "m" });
+    const { bank, stats } = await fitMemoryBank(
+      [grid(8, 8, 32, 1), grid(8, 8, 32, 2)],
+      { coresetRate: 0.1, keepAll: false, seed: 0, threads: 1 },
+      { model_id: "m" },
+    );
     expect(stats).toMatchObject({ nEmbeddings: 128, coresetSize: 13, rateRequested: 0.1 });
     expect(bank).toMatchObject({ count: 13, dim: 32, tokenH: 8, tokenW: 8 });
     expect(bank.metadata).toMatchObject({ model_id: "m", n_embeddings: 128, coreset_size: 13, memory_fit: false, n_images: 2 });

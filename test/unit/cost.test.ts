@@ -25,7 +25,12 @@ describe("the bench's cost estimate", () => {
     const inference = {
       "vit-s14-shape": {
         infer: { banks: [{ rows: 1024, chosen: { knn: "exact", total: { p50: 253.7 } }, exact: { total: { p50: 260 } } }], cold: { firstInferMs: 1900 } },
-        fit: { fits: [{ images: 5, total_ms: 1500 }, { images: 20, total_ms: 5750 }] },
+        fit: {
+          fits: [
+            { images: 5, total_ms: 1500 },
+            { images: 20, total_ms: 5750 },
+          ],
+        },
       },
     };
     const lines = costLines(inference, { infer: 3538, fitOk: 3538 });

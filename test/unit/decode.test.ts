@@ -36,7 +36,9 @@ describe("decodeImage", () => {
 
   it("decodes JPEG (lossy: close to the original)", async () => {
     const smooth = Buffer.alloc(64 * 64 * 3, 128);
-    const jpeg = await sharp(smooth, { raw: { width: 64, height: 64, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+    const jpeg = await sharp(smooth, { raw: { width: 64, height: 64, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .toBuffer();
     const image = await decodeImage(jpeg, 1e6);
     expect([image.width, image.height]).toEqual([64, 64]);
     expect(Math.max(...Array.from(image.data, (v) => Math.abs(v - 128)))).toBeLessThanOrEqual(2);

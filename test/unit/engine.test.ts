@@ -101,7 +101,11 @@ describe("PatchCore engine end to end (texture model, generated 320x200 ROIs wit
   });
 
   it("masks: a circle away from the spot hides it; one around it keeps it", async () => {
-    const { bank } = await fitFromImages(extractor, [1, 2, 3].map((s) => brushedMetal(W, H, s)), { coresetRate: 0.25, keepAll: false, seed: 0, threads: 2, batchSize: 1 });
+    const { bank } = await fitFromImages(
+      extractor,
+      [1, 2, 3].map((s) => brushedMetal(W, H, s)),
+      { coresetRate: 0.25, keepAll: false, seed: 0, threads: 2, batchSize: 1 },
+    );
     const scorer = new ExactScorer(bank, 2);
     const image = paintSpot(brushedMetal(W, H, 40), 250, 150, 9);
     const base: InferOptions = { threshold: null, mmPerPx: 0.1, areaMm2Threshold: 0.5, scorePercentile: 99, blurSigma: 1 };

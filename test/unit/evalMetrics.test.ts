@@ -25,6 +25,14 @@ describe("evaluation metrics", () => {
   });
 
   it("precision, recall, F1", () => {
-    expect(precisionRecallF1([true, true, false, false], [true, false, true, false])).toMatchObject({ tp: 1, fp: 1, fn: 1, tn: 1, precision: 0.5, recall: 0.5, f1: 0.5 });
+    expect(precisionRecallF1([true, true, false, false], [true, false, true, false])).toMatchObject({
+      tp: 1,
+      fp: 1,
+      fn: 1,
+      tn: 1,
+      precision: 0.5,
+      recall: 0.5,
+      f1: 0.5,
+    });
   });
 });

@@ -50,23 +50,24 @@ describe("FaultProxy (test helper) in front of a tiny HTTP server", () => {
 
   function send(method: string, path: string, body?: Buffer, timeoutMs = 2000): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
-      const req = http.request(
-        { host: "127.0.0.1", port: proxy.port, method, path, agent, headers: body ? { "Content-Length": body.length } : {} },
-        (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (c: string) => (text += c));
-          res.on("end", () => resolve({ status: res.statusCode!, text }));
-          res.on("error", reject);
-        },
-      );
+      const req = http.request({ host: "127.0.0.1", port: proxy.port, method, path, agent, headers: body ? { "Content-Length": body.length } : {} }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode!, text }));
+        res.on("error", reject);
+      });
       req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error("client timeout"), { code: "CLIENT_TIMEOUT" })));
       req.on("error", reject);
       req.end(body);
     });
   }
 
-  const codeOf = (promise: Promise<unknown>) => promise.then(() => "no error", (error: NodeJS.ErrnoException) => error.code);
+  const codeOf = (promise: Promise<unknown>) =>
+    promise.then(
+      () => "no error",
+      (error: NodeJS.ErrnoException) => error.code,
+    );
   const body = Buffer.alloc(10_000, 7);
 
   it("passes requests and their bodies through, on one keep-alive connection", async () => {

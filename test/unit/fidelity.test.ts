@@ -19,7 +19,12 @@ interface Fixture {
   blur: { map: string; width: number; height: number; sigma: number; ksize: number; key: string }[];
   resize: { name: string; width: number; height: number; out_width: number; out_height: number }[];
   letterbox: { name: string; width: number; height: number; input_size: number; content: { x: number; y: number; width: number; height: number } }[];
-  contours: { name: string; rows: string[]; components_8: number; regions: { bbox: [number, number, number, number]; contour_area: number; points: [number, number][] }[] }[];
+  contours: {
+    name: string;
+    rows: string[];
+    components_8: number;
+    regions: { bbox: [number, number, number, number]; contour_area: number; points: [number, number][] }[];
+  }[];
 }
 const fixture = JSON.parse(readFileSync(path.join(dir, "fidelity.json"), "utf8")) as Fixture;
 
@@ -67,24 +72,27 @@ describe("resize: Pillow's Image.resize(size, BICUBIC), bit for bit", () => {
     expect(() => resizeBicubicPil(data, 4, 4, 3, 2, 2)).toThrow(RangeError);
   });
 
-  it.each(fixture.letterbox.map((c) => [c.name, c]))("letterbox %s: geometry and every pixel of the model input as the old backend's _preprocess", async (_name, c) => {
-    const S = c.input_size;
-    const src = fixtureArray<Uint8Array>(images, `lb_src_${c.name}`).data;
-    const canvas = fixtureArray<Uint8Array>(images, `lb_canvas_${c.name}`).data; // [S, S, 3]
-    const geometry = letterboxGeometry(c.width, c.height, S, 14);
-    expect(geometry.content).toEqual(c.content);
-    const pixels = new Float32Array(3 * S * S);
-    await letterboxInto({ width: c.width, height: c.height, data: src }, geometry, [0, 0, 0], [1, 1, 1], pixels);
-    let differing = 0;
-    for (let y = 0; y < S; y++)
-      for (let x = 0; x < S; x++)
-        for (let ch = 0; ch < 3; ch++) if (Math.round(pixels[ch * S * S + y * S + x]! * 255) !== canvas[(y * S + x) * 3 + ch]) differing++;
-    expect(differing).toBe(0);
-  });
+  it.each(fixture.letterbox.map((c) => [c.name, c]))(
+    "letterbox %s: geometry and every pixel of the model input as the old backend's _preprocess",
+    async (_name, c) => {
+      const S = c.input_size;
+      const src = fixtureArray<Uint8Array>(images, `lb_src_${c.name}`).data;
+      const canvas = fixtureArray<Uint8Array>(images, `lb_canvas_${c.name}`).data; // [S, S, 3]
+      const geometry = letterboxGeometry(c.width, c.height, S, 14);
+      expect(geometry.content).toEqual(c.content);
+      const pixels = new Float32Array(3 * S * S);
+      await letterboxInto({ width: c.width, height: c.height, data: src }, geometry, [0, 0, 0], [1, 1, 1], pixels);
+      let differing = 0;
+      for (let y = 0; y < S; y++)
+        for (let x = 0; x < S; x++)
+          for (let ch = 0; ch < 3; ch++) if (Math.round(pixels[ch * S * S + y * S + x]! * 255) !== canvas[(y * S + x) * 3 + ch]) differing++;
+      expect(differing).toBe(0);
+    },
+  );
 });
 
 describe("region area: the old backend's cv2.contourArea of cv2.findContours(RETR_EXTERNAL) outer contours", () => {
-  it.each(fixture.contours.map((c) => [c.name, c]))("%s: same regions, bboxes and areas as OpenCV under areaRule \"contour\"", (_name, c) => {
+  it.each(fixture.contours.map((c) => [c.name, c]))('%s: same regions, bboxes and areas as OpenCV under areaRule "contour"', (_name, c) => {
     const H = c.rows.length;
     const W = c.rows[0]!.length;
     const map = new Float32Array(W * H);

@@ -111,7 +111,12 @@ describe("generated ViT-S/14-shaped model, int8 variant", () => {
   });
 
   it("card precision: absent means fp32, anything but fp32/int8 is refused", () => {
-    const card = { id: "x", input: { name: "i", size: 28, dynamicSize: true, patchSize: 14, mean: [0, 0, 0], std: [1, 1, 1] }, outputs: [{ name: "o", layout: "nchw", dim: 4 }], embeddingDim: 4 };
+    const card = {
+      id: "x",
+      input: { name: "i", size: 28, dynamicSize: true, patchSize: 14, mean: [0, 0, 0], std: [1, 1, 1] },
+      outputs: [{ name: "o", layout: "nchw", dim: 4 }],
+      embeddingDim: 4,
+    };
     expect(parseModelCard(card, "c").precision).toBe("fp32");
     expect(parseModelCard({ ...card, precision: "int8" }, "c").precision).toBe("int8");
     expect(() => parseModelCard({ ...card, precision: "fp16" }, "c")).toThrow(/"precision" must be one of "fp32", "int8"/);

@@ -23,7 +23,9 @@ describe("model keys", () => {
   it("refuses ids whose stored names would be over a file name's 255 bytes or S3's 1024, up front, with both limits", () => {
     // 256-byte ids are valid one by one, but two of them make a 734-byte file name
     const long = "é".repeat(128);
-    expect(() => modelKeys("models/", modelIdentity(long, long))).toThrow(/would be 734 bytes per name .* over the limits of 255 bytes per name and 1024 bytes in all/);
+    expect(() => modelKeys("models/", modelIdentity(long, long))).toThrow(
+      /would be 734 bytes per name .* over the limits of 255 bytes per name and 1024 bytes in all/,
+    );
     expect(() => modelKeys("models/", modelIdentity("r", "roi", undefined, long))).toThrow(/too long to be stored together/);
     // the longest that fit: 75 + 75 bytes -> 100 + 100 characters + "__" + "_index.<uuid>.hnsw"
     expect(modelKeys("models/", modelIdentity("a".repeat(75), "b".repeat(75))).memory.length).toBe(7 + 100 + 2 + 100 + 4);
@@ -46,7 +48,9 @@ describe("model keys", () => {
   it("defaults model_key to roi_id and recipe_id to default; another recipe gets its own folder", () => {
     expect(modelIdentity("r", "roi")).toEqual({ roleId: "r", roiId: "roi", modelKey: "roi", recipeId: "default" });
     expect(modelKeys("models/", modelIdentity("r", "roi", "alt")).memory).toBe(`models/${encodeId("r")}__${encodeId("alt")}.npz`);
-    expect(modelKeys("models/", modelIdentity("r", "roi", undefined, "batch-7")).memory).toBe(`models/recipes/${encodeId("batch-7")}/${encodeId("r")}__${encodeId("roi")}.npz`);
+    expect(modelKeys("models/", modelIdentity("r", "roi", undefined, "batch-7")).memory).toBe(
+      `models/recipes/${encodeId("batch-7")}/${encodeId("r")}__${encodeId("roi")}.npz`,
+    );
   });
 
   it.each([

@@ -27,15 +27,12 @@ describe("npz: memories written by numpy (the old backend) load", () => {
     ["old_backend_memory.npz (np.savez, ZIP64 headers, float32, int64)"],
     ["old_backend_memory_compressed.npz (np.savez_compressed, float64, int32)"],
     ["old_backend_memory_fortran.npz (np.asfortranarray: column-major emb)"],
-  ])(
-    "%s",
-    (name) => {
-      const bank = decodeMemoryNpz(fixture(name.split(" ")[0]!));
-      expect([bank.count, bank.dim, bank.tokenH, bank.tokenW]).toEqual([6, 4, 2, 3]);
-      for (let i = 0; i < expected.length; i++) expect(bank.embeddings[i]).toBeCloseTo(expected[i]!, 6);
-      expect(bank.metadata).toEqual(expectedMetadata);
-    },
-  );
+  ])("%s", (name) => {
+    const bank = decodeMemoryNpz(fixture(name.split(" ")[0]!));
+    expect([bank.count, bank.dim, bank.tokenH, bank.tokenW]).toEqual([6, 4, 2, 3]);
+    for (let i = 0; i < expected.length; i++) expect(bank.embeddings[i]).toBeCloseTo(expected[i]!, 6);
+    expect(bank.metadata).toEqual(expectedMetadata);
+  });
 });
 
 describe("npz: memories written here open in numpy", () => {
@@ -67,7 +64,8 @@ describe("npz: memories written here open in numpy", () => {
 describe("npz: what is not a memory is refused with a reason", () => {
   const zipOf = (arrays: Record<string, Buffer>) => writeZip(Object.entries(arrays).map(([name, data]) => ({ name: `${name}.npy`, data })));
   const scalar = (v: number) => encodeNpy("<i8", [], new Uint8Array(BigInt64Array.of(BigInt(v)).buffer));
-  const floats = (rows: number, dim: number, descr = "<f4") => encodeNpy(descr, [rows, dim], new Uint8Array(rows * dim * (descr === "<f8" ? 8 : descr === "<f2" ? 2 : 4)));
+  const floats = (rows: number, dim: number, descr = "<f4") =>
+    encodeNpy(descr, [rows, dim], new Uint8Array(rows * dim * (descr === "<f8" ? 8 : descr === "<f2" ? 2 : 4)));
 
   it.each<[string, () => Uint8Array, RegExp | typeof ZipFormatError]>([
     ["random bytes", () => Buffer.from("not a zip at all"), /no end of central directory/],
@@ -77,7 +75,11 @@ describe("npz: what is not a memory is refused with a reason", () => {
     ["float16 emb", () => zipOf({ emb: floats(2, 2, "<f2"), token_h: scalar(1), token_w: scalar(2) }), /dtype <f2 is not supported/],
     ["no token_w", () => zipOf({ emb: floats(2, 2), token_h: scalar(1) }), /token_w: missing/],
     ["token_h of 0", () => zipOf({ emb: floats(2, 2), token_h: scalar(0), token_w: scalar(2) }), /token_h: expected a positive integer/],
-    ["a NaN in emb", () => zipOf({ emb: encodeNpy("<f4", [1, 2], new Uint8Array(Float32Array.of(NaN, 1).buffer)), token_h: scalar(1), token_w: scalar(1) }), /value 0 is not finite/],
+    [
+      "a NaN in emb",
+      () => zipOf({ emb: encodeNpy("<f4", [1, 2], new Uint8Array(Float32Array.of(NaN, 1).buffer)), token_h: scalar(1), token_w: scalar(1) }),
+      /value 0 is not finite/,
+    ],
   ])("%s", (_name, make, message) => {
     expect(() => decodeMemoryNpz(make())).toThrow(message);
   });
@@ -119,7 +121,12 @@ describe("npz: what is not a memory is refused with a reason", () => {
 
   it("reads a 2-d Fortran-ordered array in C order, and rejects a 3-d one", () => {
     const fortran = (shape: number[], values: number[]) =>
-      Buffer.from(encodeNpy("<f4", shape, new Uint8Array(Float32Array.from(values).buffer)).toString("latin1").replace("'fortran_order': False", "'fortran_order': True "), "latin1");
+      Buffer.from(
+        encodeNpy("<f4", shape, new Uint8Array(Float32Array.from(values).buffer))
+          .toString("latin1")
+          .replace("'fortran_order': False", "'fortran_order': True "),
+        "latin1",
+      );
     // [[1, 2, 3], [4, 5, 6]] stored column by column
     expect(Array.from(new Float32Array(new Uint8Array(decodeNpy(fortran([2, 3], [1, 4, 2, 5, 3, 6]), "emb").data).buffer))).toEqual([1, 2, 3, 4, 5, 6]);
     expect(() => decodeNpy(fortran([2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8]), "emb")).toThrow(NpyFormatError);

@@ -20,14 +20,18 @@ describe("ONNX extractor on the ViT-S/14-shaped model (blocks 9-11, CLS dropped)
     [448, 32],
     [224, 16],
     [518, 37],
-  ])("input %i -> a %i-token-square grid of 1152-d", async (size, grid) => {
-    const extractor = await OnnxFeatureExtractor.load({ onnxPath: vitOnnx, cardPath: vitCard, inputSize: size, threads: 2 });
-    const [embedded] = await embedImages(extractor, [brushedMetal(size, size, 1)]);
-    expect(embedded!.grid).toMatchObject({ h: grid, w: grid, dim: 1152 });
-    expect(embedded!.grid.embeddings.length).toBe(grid * grid * 1152);
-    expect(embedded!.grid.embeddings.every(Number.isFinite)).toBe(true);
-    await extractor.release();
-  }, 30_000);
+  ])(
+    "input %i -> a %i-token-square grid of 1152-d",
+    async (size, grid) => {
+      const extractor = await OnnxFeatureExtractor.load({ onnxPath: vitOnnx, cardPath: vitCard, inputSize: size, threads: 2 });
+      const [embedded] = await embedImages(extractor, [brushedMetal(size, size, 1)]);
+      expect(embedded!.grid).toMatchObject({ h: grid, w: grid, dim: 1152 });
+      expect(embedded!.grid.embeddings.length).toBe(grid * grid * 1152);
+      expect(embedded!.grid.embeddings.every(Number.isFinite)).toBe(true);
+      await extractor.release();
+    },
+    30_000,
+  );
 
   it("gives the same embeddings for a batch as for images one by one", async () => {
     const extractor = await OnnxFeatureExtractor.load({ onnxPath: vitOnnx, cardPath: vitCard, inputSize: 224, threads: 2 });
@@ -46,7 +50,6 @@ describe("ONNX extractor on the ViT-S/14-shaped model (blocks 9-11, CLS dropped)
     expect(batched[0]!.grid.embeddings).not.toEqual(batched[1]!.grid.embeddings);
     await extractor.release();
   }, 30_000);
-
 });
 
 describe("model card validated against the graph at load", () => {
@@ -150,16 +153,12 @@ describe("copyOutputInto: model outputs to patch rows [h*w, D]", () => {
     const prefix = 2;
     const dim = 3;
     const data = new Float32Array(2 * (prefix + 4) * dim);
-    for (let i = 0; i < 2; i++) for (let t = 0; t < prefix + 4; t++) for (let d = 0; d < dim; d++) data[(i * (prefix + 4) + t) * dim + d] = 1000 * i + 100 * t + d;
+    for (let i = 0; i < 2; i++)
+      for (let t = 0; t < prefix + 4; t++) for (let d = 0; d < dim; d++) data[(i * (prefix + 4) + t) * dim + d] = 1000 * i + 100 * t + d;
     const output = new ort.Tensor("float32", data, [2, prefix + 4, dim]);
     const target = new Float32Array(4 * 5); // D = 5: this output fills columns 1..3
     copyOutputInto(output, { name: "o", layout: "tokens", prefixTokens: prefix, dim }, 1, grid, target, 5, 1);
-    expect(Array.from(target)).toEqual([
-      0, 1200, 1201, 1202, 0,
-      0, 1300, 1301, 1302, 0,
-      0, 1400, 1401, 1402, 0,
-      0, 1500, 1501, 1502, 0,
-    ]);
+    expect(Array.from(target)).toEqual([0, 1200, 1201, 1202, 0, 0, 1300, 1301, 1302, 0, 0, 1400, 1401, 1402, 0, 0, 1500, 1501, 1502, 0]);
   });
 
   it("nchw layout: transposes channels to patch rows", () => {

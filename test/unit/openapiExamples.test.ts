@@ -47,7 +47,10 @@ describe("the OpenAPI document's examples", () => {
   it("are accepted by the zod schemas the service itself parses with and answers by", () => {
     let checked = 0;
     for (const spec of Object.values(routes) as RouteSpec[]) {
-      for (const [schema, io] of [[spec.request, "input"], [spec.response, "output"]] as const) {
+      for (const [schema, io] of [
+        [spec.request, "input"],
+        [spec.response, "output"],
+      ] as const) {
         const examples = (z.globalRegistry.get(schema) as { examples?: unknown[] } | undefined)?.examples ?? [];
         for (const example of examples) {
           const parsed = schema.safeParse(example);

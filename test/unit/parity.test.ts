@@ -164,7 +164,9 @@ describe("end-to-end parity with the old backend on resized square ROIs (texture
     const onnxPath = path.join(modelDir, "texture-s14.onnx");
     const sha = createHash("sha256").update(readFileSync(onnxPath)).digest("hex");
     if (sha !== e2e.model_sha256) {
-      throw new Error(`${onnxPath} is not the model the fixtures were made with (${e2e.model_id}, sha256 ${e2e.model_sha256}): rerun test/fixtures/parity/make_parity_e2e.py`);
+      throw new Error(
+        `${onnxPath} is not the model the fixtures were made with (${e2e.model_id}, sha256 ${e2e.model_sha256}): rerun test/fixtures/parity/make_parity_e2e.py`,
+      );
     }
     extractor = await OnnxFeatureExtractor.load({ onnxPath, cardPath: path.join(modelDir, "texture-s14.card.json"), inputSize: 448, threads: 1 });
     const memory = fixtureArray<Float32Array>(loadNpz(path.join(dir, "e2e_memory.npz")), "memory");

@@ -26,18 +26,42 @@ describe("findRegions", () => {
   it("a rectangle: bbox, area and its 4 corners, clockwise", () => {
     const { map, W, H } = art(["......", ".###..", ".###..", "......"]);
     const regions = findRegions(map, all(W * H), W, H, 0.5, 1, 0);
-    expect(regions).toEqual([{ bbox: [1, 1, 3, 2], area_px: 6, area_mm2: 6, contour: [[1, 1], [4, 1], [4, 3], [1, 3]] }]);
+    expect(regions).toEqual([
+      {
+        bbox: [1, 1, 3, 2],
+        area_px: 6,
+        area_mm2: 6,
+        contour: [
+          [1, 1],
+          [4, 1],
+          [4, 3],
+          [1, 3],
+        ],
+      },
+    ]);
   });
 
   it("a single pixel is a unit square", () => {
     const { map, W, H } = art(["...", ".#.", "..."]);
-    expect(findRegions(map, all(9), W, H, 0.5, 1, 0)[0]!.contour).toEqual([[1, 1], [2, 1], [2, 2], [1, 2]]);
+    expect(findRegions(map, all(9), W, H, 0.5, 1, 0)[0]!.contour).toEqual([
+      [1, 1],
+      [2, 1],
+      [2, 2],
+      [1, 2],
+    ]);
   });
 
   it("an L shape has 6 corners", () => {
     const { map, W, H } = art(["#..", "#..", "###"]);
     const [region] = findRegions(map, all(9), W, H, 0.5, 1, 0);
-    expect(region!.contour).toEqual([[0, 0], [1, 0], [1, 2], [3, 2], [3, 3], [0, 3]]);
+    expect(region!.contour).toEqual([
+      [0, 0],
+      [1, 0],
+      [1, 2],
+      [3, 2],
+      [3, 3],
+      [0, 3],
+    ]);
     expect(polygonArea(region!.contour)).toBe(region!.area_px);
   });
 
@@ -47,14 +71,32 @@ describe("findRegions", () => {
     expect(regions).toHaveLength(1);
     expect(regions[0]!.area_px).toBe(3);
     expect(regions[0]!.bbox).toEqual([0, 0, 3, 3]);
-    expect(regions[0]!.contour).toEqual([[0, 0], [1, 0], [1, 1], [2, 1], [2, 2], [3, 2], [3, 3], [2, 3], [2, 2], [1, 2], [1, 1], [0, 1]]);
+    expect(regions[0]!.contour).toEqual([
+      [0, 0],
+      [1, 0],
+      [1, 1],
+      [2, 1],
+      [2, 2],
+      [3, 2],
+      [3, 3],
+      [2, 3],
+      [2, 2],
+      [1, 2],
+      [1, 1],
+      [0, 1],
+    ]);
   });
 
   it("reports the outer contour only for a ring (its hole is not a region)", () => {
     const { map, W, H } = art(["#####", "#...#", "#...#", "#####"]);
     const [region] = findRegions(map, all(20), W, H, 0.5, 1, 0);
     expect(region!.area_px).toBe(14);
-    expect(region!.contour).toEqual([[0, 0], [5, 0], [5, 4], [0, 4]]);
+    expect(region!.contour).toEqual([
+      [0, 0],
+      [5, 0],
+      [5, 4],
+      [0, 4],
+    ]);
   });
 
   it("drops islands smaller than area_mm2_thr / mm_per_px^2 pixels and sorts the rest largest first", () => {
@@ -71,7 +113,19 @@ describe("findRegions", () => {
 
   it("counts only pixels inside the mask and >= the threshold", () => {
     const map = Float32Array.from([0.2, 0.5, 0.9, 0.9]);
-    expect(findRegions(map, Uint8Array.from([1, 1, 1, 0]), 4, 1, 0.5, 1, 0)).toEqual([{ bbox: [1, 0, 2, 1], area_px: 2, area_mm2: 2, contour: [[1, 0], [3, 0], [3, 1], [1, 1]] }]);
+    expect(findRegions(map, Uint8Array.from([1, 1, 1, 0]), 4, 1, 0.5, 1, 0)).toEqual([
+      {
+        bbox: [1, 0, 2, 1],
+        area_px: 2,
+        area_mm2: 2,
+        contour: [
+          [1, 0],
+          [3, 0],
+          [3, 1],
+          [1, 1],
+        ],
+      },
+    ]);
   });
 
   it("encloses exactly area_px with its contour for random hole-free blobs", () => {

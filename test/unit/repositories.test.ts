@@ -42,7 +42,8 @@ describe("repositories on a blob store", () => {
     await memories.saveFit(keys, bank("fit-1"), Uint8Array.from([1]), t);
     const before = await Promise.all(store.keys().map(async (k) => [k, (await store.get(k))!.etag]));
     const failing = Object.assign(Object.create(store) as MemoryBlobStore, {
-      put: (key: string, body: Uint8Array, options: Parameters<MemoryBlobStore["put"]>[2]) => (key === keys.memory ? Promise.reject(new Error("connection reset")) : store.put(key, body, options)),
+      put: (key: string, body: Uint8Array, options: Parameters<MemoryBlobStore["put"]>[2]) =>
+        key === keys.memory ? Promise.reject(new Error("connection reset")) : store.put(key, body, options),
     });
     await expect(new MemoryRepository(failing).saveFit(keys, bank("fit-2"), Uint8Array.from([2]), t)).rejects.toThrow(/connection reset/);
     expect(await Promise.all(store.keys().map(async (k) => [k, (await store.get(k))!.etag]))).toEqual(before);

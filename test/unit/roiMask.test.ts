@@ -6,12 +6,24 @@ const at = (mask: Uint8Array, W: number, x: number, y: number) => mask[y * W + x
 
 describe("parseShape", () => {
   it.each<[unknown, object]>([
-    [{ kind: "rect", x: 1, y: 2, w: 3, h: 4 }, { kind: "rect", x: 1, y: 2, w: 3, h: 4 }],
+    [
+      { kind: "rect", x: 1, y: 2, w: 3, h: 4 },
+      { kind: "rect", x: 1, y: 2, w: 3, h: 4 },
+    ],
     [{ kind: "rect" }, { kind: "rect", x: 0, y: 0, w: 40, h: 30 }],
     [{ kind: "circle" }, { kind: "circle", cx: 20, cy: 15, r: 15 }],
-    [{ kind: "circle", cx: 5, cy: 6, r: 7 }, { kind: "circle", cx: 5, cy: 6, r: 7 }],
-    [{ kind: "annulus", r: 10 }, { kind: "annulus", cx: 20, cy: 15, r: 10, r_inner: 0 }],
-    [{ kind: "annulus", cx: 1, cy: 2, r: 10, r_inner: 4.5 }, { kind: "annulus", cx: 1, cy: 2, r: 10, r_inner: 4.5 }],
+    [
+      { kind: "circle", cx: 5, cy: 6, r: 7 },
+      { kind: "circle", cx: 5, cy: 6, r: 7 },
+    ],
+    [
+      { kind: "annulus", r: 10 },
+      { kind: "annulus", cx: 20, cy: 15, r: 10, r_inner: 0 },
+    ],
+    [
+      { kind: "annulus", cx: 1, cy: 2, r: 10, r_inner: 4.5 },
+      { kind: "annulus", cx: 1, cy: 2, r: 10, r_inner: 4.5 },
+    ],
   ])("%j on a 40x30 ROI -> %j (missing fields default to the whole ROI)", (raw, expected) => {
     expect(parseShape(raw, 40, 30)).toEqual(expected);
   });

@@ -45,7 +45,14 @@ function bruteForce(queries: Float32Array, memory: Float32Array, dim: number): T
   return { squared, distance };
 }
 
-const bankOf = (embeddings: Float32Array, dim: number): MemoryBank => ({ embeddings, count: embeddings.length / dim, dim, tokenH: 32, tokenW: 32, metadata: {} });
+const bankOf = (embeddings: Float32Array, dim: number): MemoryBank => ({
+  embeddings,
+  count: embeddings.length / dim,
+  dim,
+  tokenH: 32,
+  tokenW: 32,
+  metadata: {},
+});
 
 /**
  * The issue's accuracy criteria, held to float64 brute force: the nearest distance equal (to float64
@@ -70,7 +77,11 @@ function expectSameAnswers(found: { squared: Float64Array; index: Int32Array }, 
   }
   expect(equal / n).toBeGreaterThanOrEqual(0.999);
   expect(worst).toBeLessThanOrEqual(1e-5);
-  const score = (squared: Float64Array) => percentile(Float32Array.from(squared, (s) => sqrt(max(s, 0))), 99);
+  const score = (squared: Float64Array) =>
+    percentile(
+      Float32Array.from(squared, (s) => sqrt(max(s, 0))),
+      99,
+    );
   expect(abs(score(found.squared) - score(truth.squared)) / score(truth.squared)).toBeLessThanOrEqual(1e-6);
 }
 
@@ -84,7 +95,8 @@ describe("two-stage nearest neighbour vs brute force", () => {
     ["isotropic clustered 1152-d, 3000 rows", 3000, 1152, 42, 0.6, 0, 160, "exact"],
     ["isotropic clustered 384-d, 4000 rows, tight clusters", 4000, 384, 30, 0.25, 0, 160, "exact"],
   ] as const)("%s: the brute-force answer on every query", async (_name, rows, dim, clusters, spread, noiseRank, rank, kind) => {
-    const data = (n: number, seed: number) => (noiseRank > 0 ? lowRankClusteredRows(n, dim, clusters, spread, noiseRank, seed) : clusteredRows(n, dim, clusters, spread, seed));
+    const data = (n: number, seed: number) =>
+      noiseRank > 0 ? lowRankClusteredRows(n, dim, clusters, spread, noiseRank, seed) : clusteredRows(n, dim, clusters, spread, seed);
     const memory = data(rows, 2);
     const queries = data(dim > 500 ? 128 : 256, 3);
     const scorer = await TwoStageScorer.build(bankOf(memory, dim), 2, { ...DEFAULT_TWO_STAGE, rank });
@@ -140,17 +152,19 @@ describe("two-stage nearest neighbour vs brute force", () => {
     const scaled = rng.fillNormal(new Float32Array(count * dim), 1);
     for (let r = 0; r < count; r++) for (let d = 0; d < dim; d++) scaled[r * dim + d]! *= Math.pow(1e-9, r / count);
     const mixed = new Float32Array(count * dim);
-    for (let r = 0; r < count; r++) for (let k = 0; k < count; k++) {
-      const w = rng.normal();
-      for (let d = 0; d < dim; d++) mixed[r * dim + d]! += w * scaled[k * dim + d]!;
-    }
+    for (let r = 0; r < count; r++)
+      for (let k = 0; k < count; k++) {
+        const w = rng.normal();
+        for (let d = 0; d < dim; d++) mixed[r * dim + d]! += w * scaled[k * dim + d]!;
+      }
     const q = await orthonormalRows(mixed, count, dim, rng, 2);
     let worst = 0;
-    for (let i = 0; i < count; i++) for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let d = 0; d < dim; d++) s += q[i * dim + d]! * q[j * dim + d]!;
-      worst = Math.max(worst, Math.abs(s - (i === j ? 1 : 0)));
-    }
+    for (let i = 0; i < count; i++)
+      for (let j = 0; j <= i; j++) {
+        let s = 0;
+        for (let d = 0; d < dim; d++) s += q[i * dim + d]! * q[j * dim + d]!;
+        worst = Math.max(worst, Math.abs(s - (i === j ? 1 : 0)));
+      }
     expect(worst).toBeLessThan(1e-6);
   });
 
@@ -284,12 +298,18 @@ describe("a basis stored with the memory", () => {
 
   it.each([
     ["rows 1 % too long (not orthonormal)", (b: ShortlistBasis): ShortlistBasis => ({ ...b, basis: b.basis.map((v, i) => (i < dim ? v * 1.01 : v)) })],
-    ["two rows the same (not orthogonal)", (b: ShortlistBasis): ShortlistBasis => ({ ...b, basis: Float32Array.from(b.basis, (v, i) => (i >= dim && i < 2 * dim ? b.basis[i - dim]! : v)) })],
+    [
+      "two rows the same (not orthogonal)",
+      (b: ShortlistBasis): ShortlistBasis => ({ ...b, basis: Float32Array.from(b.basis, (v, i) => (i >= dim && i < 2 * dim ? b.basis[i - dim]! : v)) }),
+    ],
     ["another rank than the search asks for", (b: ShortlistBasis): ShortlistBasis => ({ ...b, basis: b.basis.subarray(0, 96 * dim), rank: 96 })],
     ["a NaN in the mean", (b: ShortlistBasis): ShortlistBasis => ({ ...b, mean: Float32Array.from(b.mean, (v, i) => (i === 5 ? NaN : v)) })],
     ["a mean of another dimension", (b: ShortlistBasis): ShortlistBasis => ({ ...b, mean: b.mean.subarray(1) })],
     ["a NaN in the basis", (b: ShortlistBasis): ShortlistBasis => ({ ...b, basis: Float32Array.from(b.basis, (v, i) => (i === 7 ? NaN : v)) })],
-    ["a deviation just over the bound (first row 6e-7 too long: ~1.2e-6)", (b: ShortlistBasis): ShortlistBasis => ({ ...b, basis: b.basis.map((v, i) => (i < dim ? v * (1 + 6e-7) : v)) })],
+    [
+      "a deviation just over the bound (first row 6e-7 too long: ~1.2e-6)",
+      (b: ShortlistBasis): ShortlistBasis => ({ ...b, basis: b.basis.map((v, i) => (i < dim ? v * (1 + 6e-7) : v)) }),
+    ],
   ])("is not used, and one is found instead, when it has %s; the answers stay exact", async (_name, spoil) => {
     const bank = bankOf(memory, dim);
     const scorer = await TwoStageScorer.build(bank, 2, params, spoil(await findBankBasis(bank, 2, params)));
@@ -377,7 +397,15 @@ it("keeps every stage-1 bound within its margin of the same bound in float64, on
   const memory = all.subarray(0, rows * dim);
   const queries = all.slice(rows * dim);
   const { mean, basis, rank } = await findBankBasis(bankOf(memory, dim), 2);
-  const { aug, augSquared } = await memoryAugRows(memory, dim, Int32Array.from({ length: rows }, (_, i) => i), mean, basis, rank, 2);
+  const { aug, augSquared } = await memoryAugRows(
+    memory,
+    dim,
+    Int32Array.from({ length: rows }, (_, i) => i),
+    mean,
+    basis,
+    rank,
+    2,
+  );
   const k = 40;
   const list = await shortlist(centredQueries(queries, dim, mean), dim, { mean, basis, rank, memoryAug: aug, memoryAugSqNorms: augSquared }, 0, rows, k, 2);
   // [projection, residual norm] of a vector, all in float64 from the float32 basis

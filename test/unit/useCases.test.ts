@@ -41,12 +41,22 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
 
   beforeEach(() => {
     store = new MemoryBlobStore();
-    const config = loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), MODEL_NAME: "texture-s14", ORT_THREADS: "1", CACHE_TTL_MS: "0", LOG_LEVEL: "silent" });
+    const config = loadConfig({
+      MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"),
+      MODEL_NAME: "texture-s14",
+      ORT_THREADS: "1",
+      CACHE_TTL_MS: "0",
+      LOG_LEVEL: "silent",
+    });
     services = createServices(config, { blobStore: store });
   });
 
   const fit = (fields: Record<string, string>, images = good.slice(0, 2)) =>
-    fitMemory(services, parseWith(routes.fitOk.request, { role_id: "R", roi_id: "Roi", mm_per_px: "0.1", ...fields, images: images.map((b) => png(b)) }), ctx());
+    fitMemory(
+      services,
+      parseWith(routes.fitOk.request, { role_id: "R", roi_id: "Roi", mm_per_px: "0.1", ...fields, images: images.map((b) => png(b)) }),
+      ctx(),
+    );
   const inspect = (image: Buffer, fields: Record<string, string> = {}) =>
     inspectImage(services, parseWith(routes.infer.request, { role_id: "R", roi_id: "Roi", mm_per_px: "0.1", ...fields, image: [png(image, "image")] }), ctx());
 
@@ -56,7 +66,11 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
     const ok = (await inspect(good[2]!)).score;
     const ng = (await inspect(defect)).score;
     expect(ng).toBeGreaterThan(ok);
-    const calibration = await calibrateFromScores(services, parseWith(routes.calibrateNg.request, { role_id: "R", roi_id: "Roi", ok_scores: [ok], ng_scores: [ng] }), ctx());
+    const calibration = await calibrateFromScores(
+      services,
+      parseWith(routes.calibrateNg.request, { role_id: "R", roi_id: "Roi", ok_scores: [ok], ng_scores: [ng] }),
+      ctx(),
+    );
     expect(calibration.mm_per_px).toBe(0.1); // from the fit
     const flagged = await inspect(defect);
     expect(flagged.threshold).toBe(calibration.threshold);
@@ -70,7 +84,10 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
     services = createServices(config, { blobStore: store });
     expect((await fit({})).index).toBe("hnsw");
     expect((await inspect(defect)).knn).toBe("hnsw");
-    const tooBig = createServices(loadConfig({ MODEL_DIR: config.model.dir, ORT_THREADS: "1", KNN_BACKEND: "hnsw", HNSW_MAX_ROWS: "10", LOG_LEVEL: "silent" }), { blobStore: store });
+    const tooBig = createServices(
+      loadConfig({ MODEL_DIR: config.model.dir, ORT_THREADS: "1", KNN_BACKEND: "hnsw", HNSW_MAX_ROWS: "10", LOG_LEVEL: "silent" }),
+      { blobStore: store },
+    );
     services = tooBig;
     expect((await fit({ role_id: "Big" })).index).toBe("none");
     expect((await inspect(defect, { role_id: "Big" })).knn).toBe("exact");
@@ -101,7 +118,9 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
   it("says not_fitted for an unknown memory and for a memory of another model's dimension", async () => {
     await expect(inspect(defect)).rejects.toThrow(NotFittedError);
     // 384-d embeddings, 2x2 tokens: written by the old backend for another model
-    await store.put(`models/${encodeId("R")}__${encodeId("Roi")}.npz`, readFileSync(path.join(PROJECT_ROOT, "test/fixtures/old_backend_memory.npz")), { contentType: "application/octet-stream" });
+    await store.put(`models/${encodeId("R")}__${encodeId("Roi")}.npz`, readFileSync(path.join(PROJECT_ROOT, "test/fixtures/old_backend_memory.npz")), {
+      contentType: "application/octet-stream",
+    });
     const error = await inspect(defect).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFittedError);
     expect((error as Error).message).toMatch(/Memory does not match the model: it has 4-d embeddings .* gives 108-d: run \/fit_ok again/);
@@ -122,16 +141,28 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
   });
 
   it("stops a fit that cannot finish in the remaining time before writing anything, saying what to do", async () => {
-    services = createServices(loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", FIT_BATCH_SIZE: "1", LOG_LEVEL: "silent" }), { blobStore: store });
+    services = createServices(
+      loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", FIT_BATCH_SIZE: "1", LOG_LEVEL: "silent" }),
+      { blobStore: store },
+    );
     const short = { ...ctx(), remainingMs: () => 3050 }; // 3 s are kept for the writes: the 3 images after the first do not fit
-    const error = await fitMemory(services, parseWith(routes.fitOk.request, { role_id: "R", roi_id: "Roi", mm_per_px: "0.1", images: good.map((b) => png(b)) }), short).catch((e: unknown) => e);
+    const error = await fitMemory(
+      services,
+      parseWith(routes.fitOk.request, { role_id: "R", roi_id: "Roi", mm_per_px: "0.1", images: good.map((b) => png(b)) }),
+      short,
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TimeBudgetError);
-    expect((error as Error).message).toMatch(/This fit of 4 images needs about \d+\.\d s more, and this function has 3\.0 s left .*use_dataset=true.*Nothing was stored/);
+    expect((error as Error).message).toMatch(
+      /This fit of 4 images needs about \d+\.\d s more, and this function has 3\.0 s left .*use_dataset=true.*Nothing was stored/,
+    );
     expect(store.keys()).toEqual([]);
   });
 
   it("bounds the decoded pixels of one request (MAX_REQUEST_PIXELS) from the headers, before decoding", async () => {
-    services = createServices(loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", MAX_REQUEST_PIXELS: String(3 * W * H), LOG_LEVEL: "silent" }), { blobStore: store });
+    services = createServices(
+      loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", MAX_REQUEST_PIXELS: String(3 * W * H), LOG_LEVEL: "silent" }),
+      { blobStore: store },
+    );
     await expect(fit({}, good)).rejects.toThrow(TooLargeError);
     await expect(fit({}, good)).rejects.toThrow(`The 4 images hold ${4 * W * H} pixels in all, over the limit of ${3 * W * H} pixels per request`);
     await expect(fit({}, good.slice(0, 3))).resolves.toMatchObject({ n_images: 3 });
@@ -143,7 +174,13 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
       head: (key: string) => (down ? Promise.reject(new UnavailableError("The model store is not available (HEAD)")) : store.head(key)),
       get: (key: string) => (down ? Promise.reject(new UnavailableError("The model store is not available (GET)")) : store.get(key)),
     });
-    const config = loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", CACHE_TTL_MS: "0", STALE_IF_ERROR_MS: "3000", LOG_LEVEL: "silent" });
+    const config = loadConfig({
+      MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"),
+      ORT_THREADS: "1",
+      CACHE_TTL_MS: "0",
+      STALE_IF_ERROR_MS: "3000",
+      LOG_LEVEL: "silent",
+    });
     services = createServices(config, { blobStore: flaky });
     await fit({});
     await calibrateFromScores(services, parseWith(routes.calibrateNg.request, { role_id: "R", roi_id: "Roi", ok_scores: [0.1] }), ctx());
@@ -171,8 +208,13 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
 
   it("refuses include_anomaly_map on a ROI whose answer would pass Lambda's 6 MB, before any work", async () => {
     await fit({});
-    services = createServices(loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", MAX_RESPONSE_BYTES: "100000", LOG_LEVEL: "silent" }), { blobStore: store });
-    await expect(inspect(defect, { include_anomaly_map: "true" })).rejects.toThrow(/include_anomaly_map=true on a 160x120 ROI would make a response of about 0\.1 MB, over the limit of 0\.1 MB .*smaller ROI \(at most about 125x125 px\)/);
+    services = createServices(
+      loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", MAX_RESPONSE_BYTES: "100000", LOG_LEVEL: "silent" }),
+      { blobStore: store },
+    );
+    await expect(inspect(defect, { include_anomaly_map: "true" })).rejects.toThrow(
+      /include_anomaly_map=true on a 160x120 ROI would make a response of about 0\.1 MB, over the limit of 0\.1 MB .*smaller ROI \(at most about 125x125 px\)/,
+    );
     expect((await inspect(defect)).score).toBeGreaterThan(0);
   });
 });

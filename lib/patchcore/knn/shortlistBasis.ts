@@ -76,7 +76,15 @@ function columnMean(data: Float32Array, rows: number, dim: number): Float32Array
  * the products on onnxruntime. Any orthonormal basis keeps the lower bound valid; a better one
  * only makes it tighter.
  */
-async function principalBasis(sample: Float32Array, rows: number, dim: number, rank: number, iterations: number, seed: number, threads: number): Promise<Float32Array> {
+async function principalBasis(
+  sample: Float32Array,
+  rows: number,
+  dim: number,
+  rank: number,
+  iterations: number,
+  seed: number,
+  threads: number,
+): Promise<Float32Array> {
   const rng = new SeededRandom(seed);
   let basis = rng.fillNormal(new Float32Array(rank * dim), 1);
   for (let it = 0; it <= iterations; it++) {

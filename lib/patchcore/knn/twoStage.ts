@@ -1,4 +1,12 @@
-import { basisDeviationF64, candidateDots, centredQueries, memoryAugRows, nearestSquaredL2Normalised, shortlist, type ShortlistInputs } from "../../onnx/kernels";
+import {
+  basisDeviationF64,
+  candidateDots,
+  centredQueries,
+  memoryAugRows,
+  nearestSquaredL2Normalised,
+  shortlist,
+  type ShortlistInputs,
+} from "../../onnx/kernels";
 import type { MemoryBank } from "../memoryBank";
 import type { NearestNeighbourScorer } from "./scorer";
 import { findShortlistBasis, MAX_BASIS_DEVIATION, type ShortlistBasis } from "./shortlistBasis";
@@ -118,7 +126,18 @@ export class TwoStageScorer implements NearestNeighbourScorer {
   /** Calls left to score by brute force before the shortlist is tried again. */
   private exactCallsLeft = 0;
   /** Statistics of the latest `distances` call. */
-  lastStats: TwoStageStats = { queries: 0, gatheredEvaluations: 0, exactEvaluations: 0, fallbackQueries: 0, bruteForcedQueries: 0, shortlistMs: 0, gatherMs: 0, rerankMs: 0, rerankCpuMs: 0, fallbackMs: 0 };
+  lastStats: TwoStageStats = {
+    queries: 0,
+    gatheredEvaluations: 0,
+    exactEvaluations: 0,
+    fallbackQueries: 0,
+    bruteForcedQueries: 0,
+    shortlistMs: 0,
+    gatherMs: 0,
+    rerankMs: 0,
+    rerankCpuMs: 0,
+    fallbackMs: 0,
+  };
 
   private constructor(
     private readonly bank: MemoryBank,
@@ -178,7 +197,16 @@ export class TwoStageScorer implements NearestNeighbourScorer {
     for (let r = 0; r < bank.count; r++) largest = max(largest, rowSquared[r]!);
     let largestAug = 0;
     for (let j = 0; j < u; j++) largestAug = max(largestAug, memoryAugSqNorms[j]!);
-    const scorer = new TwoStageScorer(bank, threads, { ...params, rank }, { mean, basis, rank, memoryAug, memoryAugSqNorms }, rowOf, rowSquared, DOT_MARGIN * largest, largestAug);
+    const scorer = new TwoStageScorer(
+      bank,
+      threads,
+      { ...params, rank },
+      { mean, basis, rank, memoryAug, memoryAugSqNorms },
+      rowOf,
+      rowSquared,
+      DOT_MARGIN * largest,
+      largestAug,
+    );
     scorer.buildTimings = timings;
     scorer.basisSource = usable ? "stored" : "found";
     return scorer;
@@ -272,7 +300,16 @@ export class TwoStageScorer implements NearestNeighbourScorer {
    * float64 distance (an upper bound to start from) and are lowered to what is found.
    * @returns whether the query is certified: no row outside what was evaluated can be nearer
    */
-  private rerank(queries: Float32Array, i: number, list: Shortlists, at: number, dots: Float32Array, squared: Float64Array, index: Int32Array, counts: { evaluations: number }): boolean {
+  private rerank(
+    queries: Float32Array,
+    i: number,
+    list: Shortlists,
+    at: number,
+    dots: Float32Array,
+    squared: Float64Array,
+    index: Int32Array,
+    counts: { evaluations: number },
+  ): boolean {
     const { dim, embeddings } = this.bank;
     const { rowOf, rowSquared, dotMargin } = this;
     const { bounds, candidates, width, floors, querySquared } = list;
@@ -365,11 +402,28 @@ export class TwoStageScorer implements NearestNeighbourScorer {
   }
 
   /** Brute force for every query (this call scored exactly): stats and kind say so. */
-  private async bruteForce(queries: Float32Array, all: Int32Array, squared: Float64Array, index: Int32Array, shortlistMs: number): Promise<{ squared: Float64Array; index: Int32Array }> {
+  private async bruteForce(
+    queries: Float32Array,
+    all: Int32Array,
+    squared: Float64Array,
+    index: Int32Array,
+    shortlistMs: number,
+  ): Promise<{ squared: Float64Array; index: Int32Array }> {
     const start = performance.now();
     await this.scoreExactly(queries, all, squared, index);
     this.lastKind = "exact";
-    this.lastStats = { queries: all.length, gatheredEvaluations: 0, exactEvaluations: 0, fallbackQueries: all.length, bruteForcedQueries: 0, shortlistMs, gatherMs: 0, rerankMs: 0, rerankCpuMs: 0, fallbackMs: performance.now() - start };
+    this.lastStats = {
+      queries: all.length,
+      gatheredEvaluations: 0,
+      exactEvaluations: 0,
+      fallbackQueries: all.length,
+      bruteForcedQueries: 0,
+      shortlistMs,
+      gatherMs: 0,
+      rerankMs: 0,
+      rerankCpuMs: 0,
+      fallbackMs: performance.now() - start,
+    };
     return { squared, index };
   }
 
