@@ -1,4 +1,4 @@
-import { calibrateDatasetOrStartJob } from "../lib/jobs/batch";
+import { calibrateDatasetOrStartJob } from "../lib/app/batch/calibrateDataset";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,6 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** POST /calibrate_dataset (application/json): calibrate from the stored OK/NG images, fanned out over worker invocations. */
-export const handler = httpRoute(routes.calibrateDataset, { log: services.log, limits: services.config.limits }, (input, ctx) =>
-  calibrateDatasetOrStartJob(services, input, ctx),
-);
+export const handler = httpRoute(routes.calibrateDataset, services.edge, (input, ctx) => calibrateDatasetOrStartJob(services, input, ctx));

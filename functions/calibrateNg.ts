@@ -1,4 +1,4 @@
-import { calibrateFromScores } from "../lib/app/calibrate";
+import { calibrateFromScores } from "../lib/app/calibration/calibrateScores";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,6 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** POST /calibrate_ng (application/json): threshold from OK/NG scores. */
-export const handler = httpRoute(routes.calibrateNg, { log: services.log, limits: services.config.limits }, (input, ctx) =>
-  calibrateFromScores(services, input, ctx),
-);
+export const handler = httpRoute(routes.calibrateNg, services.edge, (input, ctx) => calibrateFromScores(services, input, ctx));

@@ -1,4 +1,4 @@
-import { clearDatasetLabel } from "../lib/datasets/browse";
+import { clearDatasetLabel } from "../lib/app/datasets/browse";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,6 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** DELETE /datasets/clear: remove every image of one label. */
-export const handler = httpRoute(routes.datasetsClear, { log: services.log, limits: services.config.limits }, (input, ctx) =>
-  clearDatasetLabel(services, input, ctx),
-);
+export const handler = httpRoute(routes.datasetsClear, services.edge, (input, ctx) => clearDatasetLabel(services, input, ctx));

@@ -1,4 +1,4 @@
-import { deleteDatasetFile } from "../lib/datasets/browse";
+import { deleteDatasetFile } from "../lib/app/datasets/browse";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,6 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** DELETE /datasets/file: remove one image and its meta. */
-export const handler = httpRoute(routes.datasetsDeleteFile, { log: services.log, limits: services.config.limits }, (input, ctx) =>
-  deleteDatasetFile(services, input, ctx),
-);
+export const handler = httpRoute(routes.datasetsDeleteFile, services.edge, (input, ctx) => deleteDatasetFile(services, input, ctx));

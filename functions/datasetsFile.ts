@@ -1,4 +1,4 @@
-import { datasetFile } from "../lib/datasets/browse";
+import { datasetFile } from "../lib/app/datasets/browse";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute, redirect } from "../lib/http/route";
@@ -9,7 +9,7 @@ const services = createServices();
 /** GET /datasets/file: a 302 to a short-lived URL of the stored image's bytes. */
 export const handler = httpRoute(
   routes.datasetsFile,
-  { log: services.log, limits: services.config.limits },
+  services.edge,
   (input, ctx) => datasetFile(services, input, ctx),
   (result, requestId) => redirect(result.url, requestId),
 );

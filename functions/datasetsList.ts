@@ -1,4 +1,4 @@
-import { listDataset } from "../lib/datasets/browse";
+import { listDataset } from "../lib/app/datasets/browse";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,4 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** GET /datasets/list: the files of a ROI's dataset, per label. */
-export const handler = httpRoute(routes.datasetsList, { log: services.log, limits: services.config.limits }, (input, ctx) => listDataset(services, input, ctx));
+export const handler = httpRoute(routes.datasetsList, services.edge, (input, ctx) => listDataset(services, input, ctx));

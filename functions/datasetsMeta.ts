@@ -1,4 +1,4 @@
-import { datasetMeta } from "../lib/datasets/browse";
+import { datasetMeta } from "../lib/app/datasets/browse";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,4 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** GET /datasets/meta: the meta stored with one image. */
-export const handler = httpRoute(routes.datasetsMeta, { log: services.log, limits: services.config.limits }, (input, ctx) => datasetMeta(services, input, ctx));
+export const handler = httpRoute(routes.datasetsMeta, services.edge, (input, ctx) => datasetMeta(services, input, ctx));

@@ -1,4 +1,4 @@
-import { uploadImages } from "../lib/datasets/upload";
+import { uploadImages } from "../lib/app/datasets/upload";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,6 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** POST /datasets/ng/upload (multipart/form-data): defective images into the ROI's dataset. */
-export const handler = httpRoute(routes.datasetsUploadNg, { log: services.log, limits: services.config.limits }, (input, ctx) =>
-  uploadImages(services, "ng", input, ctx),
-);
+export const handler = httpRoute(routes.datasetsUploadNg, services.edge, (input, ctx) => uploadImages(services, "ng", input, ctx));

@@ -1,4 +1,4 @@
-import { createUploads } from "../lib/datasets/directUploads";
+import { createUploads } from "../lib/app/datasets/directUploads";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,6 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** POST /datasets/uploads (application/json): presigned PUT URLs for direct uploads to S3. */
-export const handler = httpRoute(routes.datasetsUploads, { log: services.log, limits: services.config.limits }, (input, ctx) =>
-  createUploads(services, input, ctx),
-);
+export const handler = httpRoute(routes.datasetsUploads, services.edge, (input, ctx) => createUploads(services, input, ctx));

@@ -1,4 +1,4 @@
-import { commitUploads } from "../lib/datasets/directUploads";
+import { commitUploads } from "../lib/app/datasets/directUploads";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,6 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** POST /datasets/uploads/commit (application/json): register directly uploaded images in the dataset. */
-export const handler = httpRoute(routes.datasetsUploadsCommit, { log: services.log, limits: services.config.limits }, (input, ctx) =>
-  commitUploads(services, input, ctx),
-);
+export const handler = httpRoute(routes.datasetsUploadsCommit, services.edge, (input, ctx) => commitUploads(services, input, ctx));

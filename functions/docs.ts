@@ -1,12 +1,10 @@
-import { loadConfig } from "../lib/config";
+import { createBaseServices } from "../lib/app/baseServices";
 import { routes } from "../lib/contract/routes";
 import { byRoute, httpText } from "../lib/http/route";
 import { loadSwaggerUiAssets, swaggerUiPage } from "../lib/http/swaggerUi";
-import { createLogger } from "../lib/log";
 
-const config = loadConfig(process.env);
-const log = createLogger(config.logLevel, { service: "patchcore-inspection-api" });
-const edge = { log, limits: config.limits };
+// Composition root, run during Lambda INIT: config parsed, logger (no store, no model).
+const { config, edge } = createBaseServices();
 // Read once per container; they are part of the function's package (serverless.yml).
 const assets = loadSwaggerUiAssets();
 const page = swaggerUiPage(`PatchCore inspection API ${config.version}`);

@@ -1,4 +1,4 @@
-import { fitOk } from "../lib/app/fit";
+import { fitOk } from "../lib/app/fitting/fitOk";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,4 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices(undefined, { loadModelNow: true });
 
 /** POST /fit_ok (multipart/form-data): fit the PatchCore memory of a ROI on good images. */
-export const handler = httpRoute(routes.fitOk, { log: services.log, limits: services.config.limits }, (input, ctx) => fitOk(services, input, ctx));
+export const handler = httpRoute(routes.fitOk, services.edge, (input, ctx) => fitOk(services, input, ctx));

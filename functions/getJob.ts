@@ -1,4 +1,4 @@
-import { getJob } from "../lib/jobs/jobs";
+import { getJob } from "../lib/app/jobs/getJob";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,4 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** GET /jobs/{id}: a job's state, progress, timings, and its result or error. */
-export const handler = httpRoute(routes.getJob, { log: services.log, limits: services.config.limits }, (input, ctx) => getJob(services, input, ctx));
+export const handler = httpRoute(routes.getJob, services.edge, (input, ctx) => getJob(services, input, ctx));

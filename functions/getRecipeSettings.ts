@@ -1,4 +1,4 @@
-import { getRecipeSettings } from "../lib/app/recipes";
+import { getRecipeSettings } from "../lib/app/recipes/settings";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,6 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** GET /recipe_settings (query recipe_id): a recipe's area rule and mm_per_px lock. */
-export const handler = httpRoute(routes.getRecipeSettings, { log: services.log, limits: services.config.limits }, (input, ctx) =>
-  getRecipeSettings(services, input, ctx),
-);
+export const handler = httpRoute(routes.getRecipeSettings, services.edge, (input, ctx) => getRecipeSettings(services, input, ctx));

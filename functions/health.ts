@@ -1,4 +1,4 @@
-import { health } from "../lib/app/health";
+import { health } from "../lib/app/health/health";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,4 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices(undefined, { loadModelNow: true });
 
 /** GET /health: the model actually loaded, the package version, the runtime. */
-export const handler = httpRoute(routes.health, { log: services.log, limits: services.config.limits }, (_input, ctx) => health(services, ctx));
+export const handler = httpRoute(routes.health, services.edge, (_input, ctx) => health(services, ctx));

@@ -1,4 +1,4 @@
-import { inspectImage } from "../lib/app/inspect";
+import { inspectImage } from "../lib/app/inspection/inspect";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,4 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices(undefined, { loadModelNow: true });
 
 /** POST /infer (multipart/form-data): score one ROI image, heatmap and defect regions. */
-export const handler = httpRoute(routes.infer, { log: services.log, limits: services.config.limits }, (input, ctx) => inspectImage(services, input, ctx));
+export const handler = httpRoute(routes.infer, services.edge, (input, ctx) => inspectImage(services, input, ctx));

@@ -1,4 +1,4 @@
-import { inferDatasetOrStartJob } from "../lib/jobs/batch";
+import { inferDatasetOrStartJob } from "../lib/app/batch/inferDataset";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,6 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** POST /infer_dataset (application/json): score a stored dataset, fanned out over worker invocations. */
-export const handler = httpRoute(routes.inferDataset, { log: services.log, limits: services.config.limits }, (input, ctx) =>
-  inferDatasetOrStartJob(services, input, ctx),
-);
+export const handler = httpRoute(routes.inferDataset, services.edge, (input, ctx) => inferDatasetOrStartJob(services, input, ctx));

@@ -1,8 +1,8 @@
+import { jobRunnerFunction } from "../lib/app/jobs/functions";
 import { createServices } from "../lib/app/services";
-import { jobRunnerHandler } from "../lib/jobs/handlers";
 
 // Composition root, run during Lambda INIT: config parsed (the coordinator merges partial coresets on onnxruntime).
 const services = createServices();
 
 /** A job's coordinator (invoked asynchronously by the route that started the job). */
-export const handler = jobRunnerHandler(services);
+export const handler = jobRunnerFunction(services);

@@ -1,4 +1,4 @@
-import { modelManifest } from "../lib/datasets/state";
+import { modelManifest } from "../lib/app/models/state";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,4 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** GET /manifest: what is stored for a model and its ROI's dataset. */
-export const handler = httpRoute(routes.manifest, { log: services.log, limits: services.config.limits }, (input, ctx) => modelManifest(services, input, ctx));
+export const handler = httpRoute(routes.manifest, services.edge, (input, ctx) => modelManifest(services, input, ctx));

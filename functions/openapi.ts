@@ -1,13 +1,12 @@
-import { loadConfig } from "../lib/config";
+import { createBaseServices } from "../lib/app/baseServices";
 import { openApiDocument } from "../lib/contract/openapi";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
-import { createLogger } from "../lib/log";
 
-const config = loadConfig(process.env);
-const log = createLogger(config.logLevel, { service: "patchcore-inspection-api" });
+// Composition root, run during Lambda INIT: config parsed, logger (no store, no model).
+const services = createBaseServices();
 // Generated once per container from the contract's schemas.
-const document = openApiDocument(config.version);
+const document = openApiDocument(services.config.version);
 
 /** GET /openapi.json: the OpenAPI 3.1 document of this API. */
-export const handler = httpRoute(routes.openapi, { log, limits: config.limits }, async () => document);
+export const handler = httpRoute(routes.openapi, services.edge, async () => document);

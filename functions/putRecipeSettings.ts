@@ -1,4 +1,4 @@
-import { putRecipeSettings } from "../lib/app/recipes";
+import { putRecipeSettings } from "../lib/app/recipes/settings";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,6 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** PUT /recipe_settings (application/json): change a recipe's area rule or clear its mm_per_px lock. */
-export const handler = httpRoute(routes.putRecipeSettings, { log: services.log, limits: services.config.limits }, (input, ctx) =>
-  putRecipeSettings(services, input, ctx),
-);
+export const handler = httpRoute(routes.putRecipeSettings, services.edge, (input, ctx) => putRecipeSettings(services, input, ctx));

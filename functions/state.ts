@@ -1,4 +1,4 @@
-import { modelState } from "../lib/datasets/state";
+import { modelState } from "../lib/app/models/state";
 import { createServices } from "../lib/app/services";
 import { routes } from "../lib/contract/routes";
 import { httpRoute } from "../lib/http/route";
@@ -7,4 +7,4 @@ import { httpRoute } from "../lib/http/route";
 const services = createServices();
 
 /** GET /state: whether a model has a memory and a calibration. */
-export const handler = httpRoute(routes.state, { log: services.log, limits: services.config.limits }, (input, ctx) => modelState(services, input, ctx));
+export const handler = httpRoute(routes.state, services.edge, (input, ctx) => modelState(services, input, ctx));

@@ -98,7 +98,7 @@ export class UnavailableError extends DomainError {
 /** What replaces an unreadable artefact, by what it is (a memory or a calibration: a re-fit or re-calibration). */
 const REMEDIES: Readonly<Record<string, string>> = {
   "dataset image": "delete it (DELETE /datasets/file) and upload it again",
-  "dataset index": "clear the dataset's labels (DELETE /datasets/clear) and upload the images again",
+  "dataset catalog (index.json)": "clear the dataset's labels (DELETE /datasets/clear) and upload the images again",
   "stored recipe settings": "set them again with PUT /recipe_settings",
   "job state": "the job cannot be followed any more; start the work again",
   "job part": "the job's partial result is lost; start the work again",

@@ -1,4 +1,4 @@
-import { LOG_LEVELS, type LogLevel } from "./config";
+import { LOG_LEVELS, type LogLevel } from "./config/variables";
 
 /** Structured JSON logs, one object per line on stdout (CloudWatch reads them as is). */
 export interface Logger {

@@ -1,7 +1,8 @@
 import { loadConfig, type Config } from "../config";
+import { createBaseServices, type BaseServices } from "./baseServices";
 import { DomainError, UnavailableError } from "../errors";
 import type { OnnxFeatureExtractor } from "../features/onnxExtractor";
-import { createLogger, type Logger } from "../log";
+import type { Logger } from "../log";
 import type { BlobStore } from "../store/blobStore";
 import { CalibrationRepository, type StoredCalibration } from "../store/calibrationRepository";
 import { DatasetRepository } from "../store/datasetRepository";
@@ -12,15 +13,21 @@ import { RecipeRepository, type RecipeMeta } from "../store/recipeRepository";
 import { RevalidatingCache } from "../store/revalidatingCache";
 import { S3BlobStore } from "../store/s3BlobStore";
 import { createS3Client } from "../store/s3Client";
-import type { LoadedMemory } from "./memoryCache";
+import type { NearestNeighbourScorer } from "../patchcore/knn/scorer";
+import type { MemoryBank } from "../patchcore/memoryBank";
+
+/** A memory ready to score with: the bank, its scorer, and the ETag it was loaded at. */
+export interface LoadedMemory {
+  readonly bank: MemoryBank;
+  readonly scorer: NearestNeighbourScorer;
+  readonly etag: string;
+}
 
 /**
  * Everything a use case depends on, built once per process by a function's composition root
  * (its module scope, so Lambda's INIT phase pays for it) and passed in explicitly.
  */
-export interface Services {
-  readonly config: Config;
-  readonly log: Logger;
+export interface Services extends BaseServices {
   /** The container's ONNX feature extractor (one session); a failed load is an UnavailableError and is retried on the next call. */
   readonly extractor: () => Promise<OnnxFeatureExtractor>;
   /** The store itself, for what has no repository of its own (presigned uploads, their clean-up). */
@@ -28,7 +35,7 @@ export interface Services {
   readonly memories: MemoryRepository;
   readonly datasets: DatasetRepository;
   readonly jobs: JobRepository;
-  /** How fan-outs reach the worker function (Lambda; in unit tests, the worker code in-process). */
+  /** How fan-outs reach the worker function (the Lambda API). */
   readonly invoker: WorkerInvoker;
   readonly calibrations: CalibrationRepository;
   /** Memory banks (+ scorers) by memory key, revalidated by ETag. */
@@ -46,8 +53,6 @@ export interface ServiceOptions {
   /** Another blob store than the configured S3 bucket (unit tests: MemoryBlobStore). */
   readonly blobStore?: BlobStore;
   readonly log?: Logger;
-  /** Another way to reach workers than the Lambda API (unit tests). */
-  readonly invoker?: (services: Services) => WorkerInvoker;
 }
 
 function extractorLoader(config: Config, log: Logger): () => Promise<OnnxFeatureExtractor> {
@@ -87,22 +92,22 @@ function extractorLoader(config: Config, log: Logger): () => Promise<OnnxFeature
  * caches, and the ONNX session's load started.
  */
 export function createServices(config: Config = loadConfig(process.env), options: ServiceOptions = {}): Services {
-  const log = options.log ?? createLogger(config.logLevel, { service: "patchcore-inspection-api" });
+  const base = createBaseServices(config, options.log);
+  const { log } = base;
   const store = options.blobStore ?? new S3BlobStore(createS3Client(config.s3), config.s3.bucket);
   const extractor = extractorLoader(config, log);
   if (options.loadModelNow) extractor().catch(() => undefined); // logged above; retried by the first request
   let invoker: WorkerInvoker | undefined;
   const staleIfError = { maxMs: config.cache.staleIfErrorMs, when: (error: unknown) => error instanceof DomainError && error.code === "unavailable" };
   const services: Services = {
-    config,
-    log,
+    ...base,
     extractor,
     store,
     memories: new MemoryRepository(store),
     datasets: new DatasetRepository(store, config.s3.prefix),
     jobs: new JobRepository(store, config.s3.prefix),
     get invoker(): WorkerInvoker {
-      invoker ??= options.invoker ? options.invoker(services) : new LambdaInvoker(config.jobs, config.s3.region);
+      invoker ??= new LambdaInvoker(config.fanOut, config.s3.region);
       return invoker;
     },
     calibrations: new CalibrationRepository(store),

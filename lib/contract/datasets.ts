@@ -52,12 +52,10 @@ export const datasetListResponse = z
   .meta({ id: "DatasetListResponse" });
 export type DatasetListResponse = z.infer<typeof datasetListResponse>;
 
-export const datasetMetaResponse = z
-  .looseObject({ ...echo })
-  .meta({
-    id: "DatasetMetaResponse",
-    description: "The stored meta of the file (the client's meta plus role_id, roi_id, label, filename, recipe_id, created_at_utc).",
-  });
+export const datasetMetaResponse = z.looseObject({ ...echo }).meta({
+  id: "DatasetMetaResponse",
+  description: "The stored meta of the file (the client's meta plus role_id, roi_id, label, filename, recipe_id, created_at_utc).",
+});
 
 export const datasetFileResponse = z
   .object({ url: z.string(), content_type: z.string(), bytes: z.number().int(), expires_in_s: z.number().int(), ...echo })

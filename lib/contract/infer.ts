@@ -15,12 +15,9 @@ export const roiShapeSchema = z
 export const inferRequest = z
   .object({
     ...identityFields,
-    mm_per_px: mmPerPxText
-      .optional()
-      .meta({
-        description:
-          "Millimetres per ROI pixel, > 0 (invariant-culture text). Optional (additive to the old contract): defaults to the value the fit recorded.",
-      }),
+    mm_per_px: mmPerPxText.optional().meta({
+      description: "Millimetres per ROI pixel, > 0 (invariant-culture text). Optional (additive to the old contract): defaults to the value the fit recorded.",
+    }),
     shape: jsonText("shape", 'JSON text of a RoiShape ({"kind":"rect"|"circle"|"annulus", ...}); absent = the whole ROI. Checked against the image\'s size.'),
     include_anomaly_map: boolText("include_anomaly_map", false, "true adds the blurred anomaly map as base64 float32 [height, width] (little-endian)."),
     image: fileParts({
@@ -59,12 +56,9 @@ export const inferResponse = z
     }),
     knn: z.enum(["exact", "hnsw", "two_stage"]).meta({ description: "Which nearest-neighbour search scored the patches." }),
     fit_id: z.string().nullable().meta({ description: "The fit that wrote the memory used (null for memories written by the old backend)." }),
-    memory_stale: z
-      .boolean()
-      .meta({
-        description:
-          "true when S3 could not be reached and a cached memory (confirmed within STALE_IF_ERROR_MS) was used: a re-fit made meanwhile is not seen.",
-      }),
+    memory_stale: z.boolean().meta({
+      description: "true when S3 could not be reached and a cached memory (confirmed within STALE_IF_ERROR_MS) was used: a re-fit made meanwhile is not seen.",
+    }),
     calibration_stale: z.boolean().meta({ description: "true when the calibration was computed for another fit than the memory in place: re-calibrate." }),
     anomaly_map: z
       .object({ width: z.number().int(), height: z.number().int(), dtype: z.literal("float32"), data_base64: z.string() })

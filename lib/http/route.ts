@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import type { UseCaseContext } from "../app/context";
+import type { UseCaseContext } from "../context";
 import type { InputOf, ResultOf, RouteSpec } from "../contract/routes";
 import type { Logger } from "../log";
 import { Timings } from "../util/timings";

@@ -1,7 +1,7 @@
-import type { UseCaseContext } from "../app/context";
-import type { Services } from "../app/services";
+import type { UseCaseContext } from "../context";
 import { fanOut, type ChunkOutcome } from "./fanOut";
-import type { JobProgress } from "./jobs";
+import type { JobProgress } from "./progress";
+import type { JobServices } from "./jobServices";
 import type { WorkerResult, WorkerTask } from "./tasks";
 
 /**
@@ -9,7 +9,7 @@ import type { WorkerResult, WorkerTask } from "./tasks";
  * retried once, the job's progress written as chunks settle. Outcomes in task order.
  */
 export async function runOnWorkers(
-  services: Services,
+  services: JobServices,
   tasks: readonly WorkerTask[],
   progress: JobProgress | null,
   ctx: UseCaseContext,
@@ -18,7 +18,7 @@ export async function runOnWorkers(
   let retried = 0;
   const outcomes = await ctx.timings.time("fan_out", () =>
     fanOut(tasks, (task, attempt) => services.invoker.invoke({ ...task, attempt }), {
-      width: services.config.jobs.fanOutWidth,
+      width: services.config.fanOut.width,
       retries: 1,
       onRetry: (task, error) => {
         retried++;
@@ -28,6 +28,12 @@ export async function runOnWorkers(
       onSettled: (outcome, task) => progress?.settled(outcome, task.files.length),
     }),
   );
-  ctx.log.info("fan-out done", { job_id: tasks[0]?.jobId, kind: tasks[0]?.kind, workers: tasks.length, retried, failed: outcomes.filter((o) => !o.ok).length });
+  ctx.log.info("fan-out done", {
+    job_id: tasks[0]?.jobId,
+    kind: tasks[0]?.kind,
+    workers: tasks.length,
+    retried,
+    failed: outcomes.filter((o) => !o.ok).length,
+  });
   return { outcomes, retried };
 }

@@ -25,13 +25,13 @@ export class LambdaInvoker implements WorkerInvoker {
   private readonly client: LambdaClient;
 
   constructor(
-    private readonly jobs: Config["jobs"],
+    private readonly fanOut: Config["fanOut"],
     region: string,
   ) {
     this.client = new LambdaClient({
       region,
       maxAttempts: 1,
-      ...(jobs.lambdaEndpoint ? { endpoint: jobs.lambdaEndpoint } : {}),
+      ...(fanOut.lambdaEndpoint ? { endpoint: fanOut.lambdaEndpoint } : {}),
       // a worker may run up to its own timeout: no socket timeout shorter than that
       requestHandler: { connectionTimeout: 2000, requestTimeout: 0 },
     });
@@ -39,7 +39,7 @@ export class LambdaInvoker implements WorkerInvoker {
 
   async invoke(task: WorkerTask & { attempt: number }): Promise<WorkerResult> {
     const out = await this.client.send(
-      new InvokeCommand({ FunctionName: this.jobs.workerFunction, InvocationType: "RequestResponse", Payload: Buffer.from(JSON.stringify(task)) }),
+      new InvokeCommand({ FunctionName: this.fanOut.workerFunction, InvocationType: "RequestResponse", Payload: Buffer.from(JSON.stringify(task)) }),
     );
     const text = out.Payload ? Buffer.from(out.Payload).toString("utf8") : "null";
     if (out.FunctionError) {

@@ -1,37 +1,21 @@
 import { z } from "zod";
-
-/** Who a dataset job is about (ids with defaults applied). */
-const identity = z.object({ roleId: z.string(), roiId: z.string(), modelKey: z.string(), recipeId: z.string() });
-const fileRef = z.object({ label: z.enum(["ok", "ng"]), filename: z.string() });
+import type { UseCaseContext } from "../context";
 
 /**
- * What a worker invocation is asked to do: one chunk of a fan-out. The worker writes its
- * partial result to S3 under the job and returns a summary. Validated on arrival: a worker is
- * invoked directly (not through API Gateway), but only by this service's coordinators.
+ * What every worker task carries: one chunk of a job's fan-out. Each kind of task adds its own
+ * fields and is registered, with its schema and its work, where the worker function is composed
+ * (lib/app/jobs/functions.ts): this mechanism knows no kind.
  */
-export const workerTask = z.discriminatedUnion("kind", [
-  z.object({
-    kind: z.literal("embed"),
-    jobId: z.string(),
-    chunk: z.number().int().nonnegative(),
-    identity,
-    files: z.array(fileRef),
-    coreset: z.object({ rate: z.number(), oversample: z.number(), keepAll: z.boolean(), seed: z.number() }),
-  }),
-  z.object({
-    kind: z.literal("score"),
-    jobId: z.string(),
-    chunk: z.number().int().nonnegative(),
-    identity,
-    files: z.array(fileRef),
-    includeHeatmap: z.boolean(),
-    defaultMmPerPx: z.number().nullable(),
-  }),
-]);
-export type WorkerTask = z.infer<typeof workerTask>;
-export type EmbedTask = Extract<WorkerTask, { kind: "embed" }>;
-export type ScoreTask = Extract<WorkerTask, { kind: "score" }>;
+export const workerTaskEnvelope = z.object({
+  kind: z.string(),
+  jobId: z.string(),
+  chunk: z.number().int().nonnegative(),
+  /** The items of the chunk (images): their count is the chunk's share of the job's progress. */
+  files: z.array(z.unknown()),
+});
+export type WorkerTask = z.infer<typeof workerTaskEnvelope>;
 
+/** What a worker answers its coordinator. */
 export interface WorkerResult {
   readonly chunk: number;
   /** Where the chunk's partial result is stored. */
@@ -41,4 +25,10 @@ export interface WorkerResult {
   /** Wall time of the worker's own work, ms (excludes the invocation's overhead). */
   readonly workMs: number;
   readonly stagesMs: Record<string, number>;
+}
+
+/** A kind of worker task: its schema (checked on arrival) and its work. `attempt` is 1, then 2 on the one retry. */
+export interface TaskKind<T extends WorkerTask = WorkerTask> {
+  readonly schema: z.ZodType<T>;
+  run(task: T, attempt: number, ctx: UseCaseContext): Promise<WorkerResult>;
 }

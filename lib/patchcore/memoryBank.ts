@@ -64,6 +64,39 @@ export function checkSameGrid(grids: readonly PatchGrid[]): void {
   });
 }
 
+/**
+ * The memory bank of a fit's kept rows (L2-normalised, Float32Array [count, dim]) on a tokenH x
+ * tokenW grid, its metadata recording how it was made: the fit's own (`metadata`) and the
+ * coreset's figures. Every fit ends here: one pass over uploaded images or a chunked dataset fit.
+ */
+export function memoryBankOf(
+  rows: Float32Array,
+  dim: number,
+  grid: { readonly h: number; readonly w: number },
+  stats: FitStats,
+  fit: { readonly keepAll: boolean; readonly seed: number; readonly nImages: number },
+  metadata: MemoryMetadata,
+): MemoryBank {
+  return {
+    embeddings: rows,
+    count: rows.length / dim,
+    dim,
+    tokenH: grid.h,
+    tokenW: grid.w,
+    metadata: {
+      ...metadata,
+      coreset_rate_requested: stats.rateRequested,
+      coreset_rate_applied: stats.rateApplied,
+      n_embeddings: stats.nEmbeddings,
+      coreset_size: stats.coresetSize,
+      covering_radius: stats.coveringRadius,
+      memory_fit: fit.keepAll,
+      seed: fit.seed,
+      n_images: fit.nImages,
+    },
+  };
+}
+
 /** Patch grids of good images -> memory bank (all patches L2-normalised, then coreset unless keepAll). */
 export async function fitMemoryBank(
   grids: readonly PatchGrid[],
@@ -74,42 +107,24 @@ export async function fitMemoryBank(
   const { h, w, dim } = grids[0]!;
   const all = l2NormalizeRows(concatRows(grids.map((g) => g.embeddings)), dim);
   const n = all.length / dim;
-  let embeddings = all;
+  const fit = { keepAll: options.keepAll, seed: options.seed, nImages: grids.length };
   // memory_fit keeps every patch: the rate asked for is 1 (the old backend reports 1.0 too)
-  let stats: FitStats = { nEmbeddings: n, coresetSize: n, rateRequested: 1, rateApplied: 1, coveringRadius: 0 };
-  if (!options.keepAll) {
-    const coreset = await kCenterGreedy(all, dim, {
-      rate: options.coresetRate,
-      seed: options.seed,
-      projectionDim: options.projectionDim ?? 128,
-      threads: options.threads,
-    });
-    embeddings = gatherRows(all, dim, coreset.indices);
-    stats = {
-      nEmbeddings: n,
-      coresetSize: coreset.indices.length,
-      rateRequested: coreset.rateRequested,
-      rateApplied: coreset.rateApplied,
-      coveringRadius: coreset.coveringRadius,
-    };
+  if (options.keepAll) {
+    const stats: FitStats = { nEmbeddings: n, coresetSize: n, rateRequested: 1, rateApplied: 1, coveringRadius: 0 };
+    return { bank: memoryBankOf(all, dim, { h, w }, stats, fit, metadata), stats };
   }
-  const bank: MemoryBank = {
-    embeddings,
-    count: embeddings.length / dim,
-    dim,
-    tokenH: h,
-    tokenW: w,
-    metadata: {
-      ...metadata,
-      coreset_rate_requested: stats.rateRequested,
-      coreset_rate_applied: stats.rateApplied,
-      n_embeddings: stats.nEmbeddings,
-      coreset_size: stats.coresetSize,
-      covering_radius: stats.coveringRadius,
-      memory_fit: options.keepAll,
-      seed: options.seed,
-      n_images: grids.length,
-    },
+  const coreset = await kCenterGreedy(all, dim, {
+    rate: options.coresetRate,
+    seed: options.seed,
+    projectionDim: options.projectionDim ?? 128,
+    threads: options.threads,
+  });
+  const stats: FitStats = {
+    nEmbeddings: n,
+    coresetSize: coreset.indices.length,
+    rateRequested: coreset.rateRequested,
+    rateApplied: coreset.rateApplied,
+    coveringRadius: coreset.coveringRadius,
   };
-  return { bank, stats };
+  return { bank: memoryBankOf(gatherRows(all, dim, coreset.indices), dim, { h, w }, stats, fit, metadata), stats };
 }

@@ -1,3 +1,5 @@
+import { AREA_RULES, type AreaRule } from "../config/variables";
+
 const { abs, ceil, max, min } = Math;
 
 /**
@@ -11,8 +13,7 @@ const { abs, ceil, max, min } = Math;
  *   rule. As the old backend (RETR_EXTERNAL), a region lying inside a hole of another is then not
  *   reported either.
  */
-export type AreaRule = "pixels" | "contour";
-export const AREA_RULES: readonly AreaRule[] = ["pixels", "contour"];
+export type { AreaRule };
 export const DEFAULT_AREA_RULE: AreaRule = "pixels";
 
 export interface RegionOptions {
@@ -54,7 +55,7 @@ export function findRegions(
   options: RegionOptions = {},
 ): Region[] {
   const rule = options.areaRule ?? DEFAULT_AREA_RULE;
-  if (!AREA_RULES.includes(rule)) throw new RangeError(`unknown area rule ${JSON.stringify(rule)}`);
+  if (!(AREA_RULES as readonly string[]).includes(rule)) throw new RangeError(`unknown area rule ${JSON.stringify(rule)}`);
   const mm2PerPx = mmPerPx * mmPerPx;
   // pixels: integer areas, so ">= thr / mm2" is ">= its ceiling"; contour: the old backend's float comparison
   const minArea = rule === "pixels" ? minimumRegionPixels(areaMm2Threshold, mmPerPx) : areaMm2Threshold / mm2PerPx;

@@ -1,12 +1,26 @@
 import { z } from "zod";
-import { calibrationFields, calibrationProvenance } from "../contract/calibrateNg";
 import type { Timings } from "../util/timings";
 import type { BlobStore } from "./blobStore";
 import { jsonArtefact, parseJsonArtefact } from "./jsonArtefact";
 import type { ModelKeys } from "./keys";
 
-/** The stored calibration JSON (the old backend's fields); extra fields are kept, missing or mistyped ones make it corrupt. */
-const storedCalibration = z.looseObject({ ...calibrationFields, ...calibrationProvenance });
+/**
+ * The stored calibration JSON: the old backend's fields (its `_calib.json`, which it reads back),
+ * and the fit it was computed for. Extra fields are kept; missing or mistyped ones make it corrupt.
+ * Its own schema, not a request's: the stored format does not follow the wire's.
+ */
+const storedCalibration = z.looseObject({
+  threshold: z.number(),
+  ok_mean: z.number(),
+  ng_mean: z.number(),
+  p99_ok: z.number(),
+  p5_ng: z.number().nullable(),
+  mm_per_px: z.number(),
+  area_mm2_thr: z.number(),
+  score_percentile: z.number(),
+  /** The fit whose memory was in place when calibrating; absent in the old backend's files. */
+  fit_id: z.string().nullable().optional(),
+});
 
 /** A calibration as stored: the old backend's fields and the fit it was computed for. */
 export type StoredCalibration = z.infer<typeof storedCalibration>;

@@ -23,17 +23,17 @@ const entrySchema = z.object({
 });
 export type DatasetEntry = z.infer<typeof entrySchema>;
 
-const indexSchema = z.object({ version: z.literal(1), files: z.array(entrySchema) });
-export type DatasetIndex = z.infer<typeof indexSchema>;
+const catalogSchema = z.object({ version: z.literal(1), files: z.array(entrySchema) });
+export type DatasetCatalog = z.infer<typeof catalogSchema>;
 
-const EMPTY: DatasetIndex = { version: 1, files: [] };
-/** Conditional writes of one index that collide are retried this many times (then 503: try again). */
+const EMPTY: DatasetCatalog = { version: 1, files: [] };
+/** Conditional writes of one catalog that collide are retried this many times (then 503: try again). */
 const MAX_ATTEMPTS = 20;
 
 /**
- * A dataset: its images under keys the service generates, and one index object listing them with
- * their metas. The index is the only source of truth (nothing is listed from the bucket) and the
- * commit point: images are written first, then the index that names them, with a conditional
+ * A dataset: its images under keys the service generates, and one catalog object (index.json) listing them with
+ * their metas. The catalog is the only source of truth (nothing is listed from the bucket) and the
+ * commit point: images are written first, then the catalog that names them, with a conditional
  * write (If-Match its ETag) retried on conflict, so parallel uploads never lose one another.
  */
 export class DatasetRepository {
@@ -46,24 +46,24 @@ export class DatasetRepository {
     return datasetKeys(this.prefix, dataset);
   }
 
-  /** The index (empty when the dataset has none yet) and its ETag (null: not stored yet). */
-  async index(dataset: DatasetIdentity, timings: Timings): Promise<{ index: DatasetIndex; etag: string | null }> {
-    const key = this.keys(dataset).index;
+  /** The catalog (empty when the dataset has none yet) and its ETag (null: not stored yet). */
+  async catalog(dataset: DatasetIdentity, timings: Timings): Promise<{ catalog: DatasetCatalog; etag: string | null }> {
+    const key = this.keys(dataset).catalog;
     const object = await timings.time("s3_get", () => this.store.get(key));
-    if (!object) return { index: EMPTY, etag: null };
-    return { index: parseJsonArtefact(key, object, indexSchema, "dataset index"), etag: object.etag };
+    if (!object) return { catalog: EMPTY, etag: null };
+    return { catalog: parseJsonArtefact(key, object, catalogSchema, "dataset catalog (index.json)"), etag: object.etag };
   }
 
   /**
-   * Read-modify-write of the index: `change` gets the current index and returns the new one (and
+   * Read-modify-write of the catalog: `change` gets the current catalog and returns the new one (and
    * a result); written only if nobody wrote it meanwhile, else read again and retried.
    */
-  async update<T>(dataset: DatasetIdentity, timings: Timings, change: (index: DatasetIndex) => { index: DatasetIndex; result: T }): Promise<T> {
-    const key = this.keys(dataset).index;
+  async update<T>(dataset: DatasetIdentity, timings: Timings, change: (catalog: DatasetCatalog) => { catalog: DatasetCatalog; result: T }): Promise<T> {
+    const key = this.keys(dataset).catalog;
     for (let attempt = 1; ; attempt++) {
-      const { index, etag } = await this.index(dataset, timings);
-      const { index: next, result } = change(index);
-      if (next === index) return result;
+      const { catalog, etag } = await this.catalog(dataset, timings);
+      const { catalog: next, result } = change(catalog);
+      if (next === catalog) return result;
       const { body, options } = jsonArtefact(next, etag === null ? { ifNoneMatch: "*" } : { ifMatch: etag });
       try {
         await timings.time("s3_put", () => this.store.put(key, body, options));
@@ -71,13 +71,13 @@ export class DatasetRepository {
       } catch (error) {
         if (!(error instanceof PreconditionFailed)) throw error;
         if (attempt >= MAX_ATTEMPTS)
-          throw new UnavailableError(`The dataset index ${key} is being changed by many requests at once; try again`, { cause: error });
+          throw new UnavailableError(`The dataset catalog ${key} is being changed by many requests at once; try again`, { cause: error });
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * Math.min(attempt, 8)));
       }
     }
   }
 
-  /** Stores an image's bytes under its (new, unique) key, with its digest; not yet in the index. */
+  /** Stores an image's bytes under its (new, unique) key, with its digest; not yet in the catalog. */
   async putFile(dataset: DatasetIdentity, label: DatasetLabel, filename: string, bytes: Uint8Array, contentType: string, timings: Timings): Promise<void> {
     const key = this.keys(dataset).file(label, filename);
     await timings.time("s3_put", () => this.store.put(key, bytes, { contentType, metadata: { [DIGEST_METADATA]: sha256Hex(bytes) }, ifNoneMatch: "*" }));

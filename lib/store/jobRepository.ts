@@ -3,12 +3,14 @@ import type { Timings } from "../util/timings";
 import type { BlobStore } from "./blobStore";
 import { DIGEST_METADATA, sha256Hex, verifyDigest } from "./integrity";
 import { jsonArtefact, parseJsonArtefact } from "./jsonArtefact";
+import { jobKeys, type JobKeys } from "./keys";
 
 export const JOB_STATES = ["queued", "running", "done", "failed"] as const;
 
 const jobSchema = z.object({
   id: z.string(),
-  kind: z.enum(["fit", "infer_dataset", "calibrate_dataset"]),
+  /** Which registered job kind runs it (lib/app/jobs). */
+  kind: z.string(),
   state: z.enum(JOB_STATES),
   created_at: z.string(),
   updated_at: z.string(),
@@ -34,27 +36,19 @@ export class JobRepository {
     private readonly prefix: string,
   ) {}
 
-  folder(id: string): string {
-    return `${this.prefix}jobs/${id}/`;
-  }
-
-  chunkKey(id: string, chunk: number, extension: string): string {
-    return `${this.folder(id)}chunks/${String(chunk).padStart(5, "0")}.${extension}`;
-  }
-
-  resultKey(id: string): string {
-    return `${this.folder(id)}result.json`;
+  keys(id: string): JobKeys {
+    return jobKeys(this.prefix, id);
   }
 
   async load(id: string, timings: Timings): Promise<Job | null> {
-    const key = `${this.folder(id)}job.json`;
+    const key = this.keys(id).state;
     const object = await timings.time("s3_get", () => this.store.get(key));
     if (!object) return null;
     return parseJsonArtefact(key, object, jobSchema, "job state");
   }
 
   async save(job: Job, timings: Timings): Promise<void> {
-    await this.putJson(`${this.folder(job.id)}job.json`, { ...job, updated_at: new Date().toISOString() }, timings);
+    await this.putJson(this.keys(job.id).state, { ...job, updated_at: new Date().toISOString() }, timings);
   }
 
   async putJson(key: string, value: unknown, timings: Timings): Promise<void> {
@@ -82,6 +76,6 @@ export class JobRepository {
 
   /** A URL the client can download a job's result from directly. */
   async resultUrl(id: string, expiresInSeconds: number): Promise<string | null> {
-    return this.store.presignGet ? this.store.presignGet(this.resultKey(id), expiresInSeconds) : null;
+    return this.store.presignGet ? this.store.presignGet(this.keys(id).result, expiresInSeconds) : null;
   }
 }

@@ -4,7 +4,7 @@ import type { PutOptions, StoredBlob } from "./blobStore";
 import { DIGEST_METADATA, sha256Hex, verifyDigest } from "./integrity";
 
 /**
- * A small JSON object the service stored (a calibration, a recipe's settings, a dataset index,
+ * A small JSON object the service stored (a calibration, a recipe's settings, a dataset's catalog,
  * a job's state), read back: its digest checked, then parsed and validated by `schema`. Anything
  * else is a CorruptArtefactError naming the key and what is wrong.
  */

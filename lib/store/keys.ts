@@ -1,5 +1,25 @@
 import { InvalidInputError } from "../errors";
 
+/**
+ * The S3 key layout: every key the service reads or writes is made here, under the configured
+ * prefix (MODELS_PREFIX). serverless.yml names some of these folders in its IAM statements and
+ * lifecycle rules; test/unit/configSources.test.ts checks that they and KEY_FOLDERS agree.
+ *
+ *   <prefix><b64 role>__<b64 model_key>{.npz, _index.<fit id>.hnsw, _calib.json}   a model (recipe "default")
+ *   <prefix>recipes/<b64 recipe>/...                                                the same for another recipe
+ *   <prefix>recipe-meta/<b64 recipe>.json                                           a recipe's settings and locks
+ *   <prefix>datasets/<b64 recipe>/<b64 role>__<b64 roi>/{index.json, ok/*, ng/*}     a dataset
+ *   <prefix>uploads/<upload id>                                                     presigned uploads not yet committed
+ *   <prefix>jobs/<job id>/{job.json, chunks/*, result.json}                          a job
+ */
+export const KEY_FOLDERS = {
+  recipes: "recipes/",
+  recipeMeta: "recipe-meta/",
+  datasets: "datasets/",
+  uploads: "uploads/",
+  jobs: "jobs/",
+} as const;
+
 /** URL-safe base64 of the UTF-8 id, no padding: any id maps to [A-Za-z0-9_-]+, so no id can reach another key. */
 export function encodeId(id: string): string {
   return Buffer.from(id, "utf8").toString("base64url");
@@ -52,16 +72,16 @@ export interface ModelKeys {
   readonly memory: string;
   readonly calibration: string;
   /** The HNSW index written by fit `fitId`: unique per fit, so a failed fit never touches the index of the memory in place. */
-  indexFor(fitId: string): string;
-  /** Where an index was stored before indexes were named by their fit (still removed after a re-fit). */
-  readonly legacyIndex: string;
+  hnswIndexFor(fitId: string): string;
+  /** Where an HNSW index was stored before HNSW indexes were named by their fit (still removed after a re-fit). */
+  readonly legacyHnswIndex: string;
 }
 
 /** S3's limit for a whole key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
 /** Longest file name (a key's last segment) the old backend's disk store and s3rver's can hold. */
 export const MAX_KEY_SEGMENT_BYTES = 255;
-/** A fit id (a UUID) as it appears in index keys: the longest key of a model is its index. */
+/** A fit id (a UUID) as it appears in HNSW index keys: the longest key of a model is its HNSW index. */
 const FIT_ID_SAMPLE = "00000000-0000-0000-0000-000000000000";
 
 /** Refuses a key whose segments or total would not fit (see MAX_KEY_BYTES, MAX_KEY_SEGMENT_BYTES). */
@@ -84,19 +104,24 @@ export interface DatasetIdentity {
 }
 
 export interface DatasetKeys {
-  /** The dataset's index: the list of its files and their metas; the only source of truth for what the dataset holds. */
-  readonly index: string;
+  /** The dataset's catalog (index.json): the list of its files and their metas; the only source of truth for what the dataset holds. */
+  readonly catalog: string;
   file(label: string, filename: string): string;
 }
 
 /** The longest file name the service generates (see lib/datasets/filenames.ts). */
 const DATASET_FILENAME_SAMPLE = "20261125-120000-000000-0123456789ab.jpeg";
 
+/** The dataset of a model's ROI (datasets are per role, ROI and recipe, not per model_key). */
+export function datasetOf(identity: ModelIdentity): DatasetIdentity {
+  return { roleId: identity.roleId, roiId: identity.roiId, recipeId: identity.recipeId };
+}
+
 /** `<prefix>datasets/<enc(recipe)>/<enc(role)>__<enc(roi)>/{index.json, ok/<file>, ng/<file>}`. */
 export function datasetKeys(prefix: string, dataset: DatasetIdentity): DatasetKeys {
-  const base = `${prefix}datasets/${encodeId(dataset.recipeId)}/${encodeId(dataset.roleId)}__${encodeId(dataset.roiId)}/`;
+  const base = `${prefix}${KEY_FOLDERS.datasets}${encodeId(dataset.recipeId)}/${encodeId(dataset.roleId)}__${encodeId(dataset.roiId)}/`;
   checkKeyFits(`${base}ok/${DATASET_FILENAME_SAMPLE}`, "role_id, roi_id and recipe_id");
-  return { index: `${base}index.json`, file: (label, filename) => `${base}${label}/${filename}` };
+  return { catalog: `${base}index.json`, file: (label, filename) => `${base}${label}/${filename}` };
 }
 
 /**
@@ -107,9 +132,43 @@ export function datasetKeys(prefix: string, dataset: DatasetIdentity): DatasetKe
  * limits, before anything is computed or stored.
  */
 export function modelKeys(prefix: string, identity: ModelIdentity): ModelKeys {
-  const folder = identity.recipeId === DEFAULT_RECIPE ? prefix : `${prefix}recipes/${encodeId(identity.recipeId)}/`;
+  const folder = identity.recipeId === DEFAULT_RECIPE ? prefix : `${prefix}${KEY_FOLDERS.recipes}${encodeId(identity.recipeId)}/`;
   const base = `${folder}${encodeId(identity.roleId)}__${encodeId(identity.modelKey)}`;
-  const indexFor = (fitId: string) => `${base}_index.${fitId}.hnsw`;
-  checkKeyFits(indexFor(FIT_ID_SAMPLE), "role_id, model_key (roi_id by default) and recipe_id");
-  return { memory: `${base}.npz`, calibration: `${base}_calib.json`, indexFor, legacyIndex: `${base}_index.hnsw` };
+  const hnswIndexFor = (fitId: string) => `${base}_index.${fitId}.hnsw`;
+  checkKeyFits(hnswIndexFor(FIT_ID_SAMPLE), "role_id, model_key (roi_id by default) and recipe_id");
+  return { memory: `${base}.npz`, calibration: `${base}_calib.json`, hnswIndexFor, legacyHnswIndex: `${base}_index.hnsw` };
+}
+
+/** `<prefix>recipe-meta/<b64url(recipe)>.json`: apart from the model keys (which always hold "__" and never a "/"). */
+export function recipeMetaKey(prefix: string, recipeId: string): string {
+  return `${prefix}${KEY_FOLDERS.recipeMeta}${encodeId(recipeId)}.json`;
+}
+
+/** Where a presigned upload lands until a commit takes it (S3 expires it after a day: a lifecycle rule). */
+export function uploadKey(prefix: string, uploadId: string): string {
+  return `${prefix}${KEY_FOLDERS.uploads}${uploadId}`;
+}
+
+/** Everything uploaded and not yet committed (listed only to remove what expired). */
+export function uploadsFolder(prefix: string): string {
+  return `${prefix}${KEY_FOLDERS.uploads}`;
+}
+
+export interface JobKeys {
+  /** The job's state: written by its coordinator only. */
+  readonly state: string;
+  /** One worker invocation's partial result, written once by that worker. */
+  chunk(chunk: number, extension: string): string;
+  /** A batch job's full result. */
+  readonly result: string;
+}
+
+/** `<prefix>jobs/<job id>/{job.json, chunks/<n>.<ext>, result.json}`. */
+export function jobKeys(prefix: string, jobId: string): JobKeys {
+  const folder = `${prefix}${KEY_FOLDERS.jobs}${jobId}/`;
+  return {
+    state: `${folder}job.json`,
+    chunk: (chunk, extension) => `${folder}chunks/${String(chunk).padStart(5, "0")}.${extension}`,
+    result: `${folder}result.json`,
+  };
 }

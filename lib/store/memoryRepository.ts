@@ -59,9 +59,9 @@ export class MemoryRepository {
    * The serialised HNSW index written by fit `fitId`, or null when there is none. An index that
    * fails its digest is a CorruptArtefactError (the caller scores exactly instead).
    */
-  async loadIndex(keys: ModelKeys, fitId: string, timings: Timings): Promise<Uint8Array | null> {
+  async loadHnswIndex(keys: ModelKeys, fitId: string, timings: Timings): Promise<Uint8Array | null> {
     if (fitId === "") return null;
-    const key = keys.indexFor(fitId);
+    const key = keys.hnswIndexFor(fitId);
     const index = await timings.time("s3_get", () => this.store.get(key));
     if (!index) return null;
     verifyDigest(key, index, "stored HNSW index");
@@ -84,7 +84,7 @@ export class MemoryRepository {
     const fitId = String(bank.metadata.fit_id ?? "");
     if (fitId === "") throw new Error("saveFit: the memory has no fit_id");
     const previous = await this.head(keys, timings);
-    const indexKey = keys.indexFor(fitId);
+    const indexKey = keys.hnswIndexFor(fitId);
     if (index) {
       await timings.time("s3_put", () =>
         this.store.put(indexKey, index, {
@@ -104,7 +104,7 @@ export class MemoryRepository {
         await this.store.delete(indexKey).catch((cause: unknown) => log?.warn("could not remove the index of a failed fit", { key: indexKey, error: cause }));
       throw error;
     }
-    const stale = [keys.legacyIndex, ...(previous?.fitId && previous.fitId !== fitId ? [keys.indexFor(previous.fitId)] : [])];
+    const stale = [keys.legacyHnswIndex, ...(previous?.fitId && previous.fitId !== fitId ? [keys.hnswIndexFor(previous.fitId)] : [])];
     for (const key of stale) {
       await timings
         .time("s3_put", () => this.store.delete(key))

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Timings } from "../util/timings";
 import type { BlobStore } from "./blobStore";
 import { jsonArtefact, parseJsonArtefact } from "./jsonArtefact";
-import { encodeId } from "./keys";
+import { recipeMetaKey } from "./keys";
 
 /** What is stored per recipe: its settings and its mm_per_px lock (the old backend's recipe meta). */
 const recipeMeta = z.looseObject({
@@ -13,11 +13,6 @@ const recipeMeta = z.looseObject({
   updated_at_utc: z.string().optional(),
 });
 export type RecipeMeta = z.infer<typeof recipeMeta>;
-
-/** `<prefix>recipe-meta/<b64url(recipe)>.json`: apart from the model keys (which always hold "__" and never a "/"). */
-export function recipeMetaKey(prefix: string, recipeId: string): string {
-  return `${prefix}recipe-meta/${encodeId(recipeId)}.json`;
-}
 
 /** Recipe settings and locks, validated when read. */
 export class RecipeRepository {

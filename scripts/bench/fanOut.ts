@@ -168,10 +168,10 @@ async function referenceForwardMs(root: string, model: string): Promise<number> 
 export async function benchFanOut(root: string, options: FanOutOptions): Promise<Record<string, unknown>> {
   const config = loadConfig({});
   const configured = {
-    fitChunkImages: config.jobs.fitChunkImages,
-    scoreChunkImages: config.jobs.scoreChunkImages,
-    fanOutWidth: config.jobs.fanOutWidth,
-    coresetOversample: config.jobs.coresetOversample,
+    fitChunkImages: config.fanOut.fitChunkImages,
+    scoreChunkImages: config.fanOut.scoreChunkImages,
+    width: config.fanOut.width,
+    coresetOversample: config.fanOut.coresetOversample,
   };
   const plan = options.quick
     ? { "texture-s14": { fit: [20, 100], infer: [100] }, "vit-s14-shape": { fit: [20], infer: [20] } }
@@ -192,7 +192,7 @@ export async function benchFanOut(root: string, options: FanOutOptions): Promise
   options.print(
     `### Fan-out over the worker function (local stack: HTTP + serverless-offline's Lambda endpoint + s3rver)\n\n` +
       `${largest} synthetic 448x448 JPEG images (mean ${meanKb.toFixed(0)} KB, made in ${ms(performance.now() - t0)} ms). Configured (lib/config.ts defaults): ` +
-      `FIT_CHUNK_IMAGES ${configured.fitChunkImages}, SCORE_CHUNK_IMAGES ${configured.scoreChunkImages}, FANOUT_WIDTH ${configured.fanOutWidth}, CORESET_OVERSAMPLE ${configured.coresetOversample}. ` +
+      `FIT_CHUNK_IMAGES ${configured.fitChunkImages}, SCORE_CHUNK_IMAGES ${configured.scoreChunkImages}, FANOUT_WIDTH ${configured.width}, CORESET_OVERSAMPLE ${configured.coresetOversample}. ` +
       `Locally FANOUT_WIDTH=${options.localWidth} (this machine has ${os.cpus().length} cores: more workers in flight only share them), SYNC_BUDGET_MS=0 (every fit and batch a job). ` +
       `Load average at the start: ${load.start.map((v) => v.toFixed(2)).join(" / ")} (other sessions share this machine).`,
   );
@@ -390,7 +390,7 @@ export async function benchFanOut(root: string, options: FanOutOptions): Promise
             .filter((r) => r.kind === kind)
             .reduce<RunResult | undefined>((best, r) => (r.images <= images && (!best || r.images > best.images) ? r : best), undefined);
           if (!measuredRun) continue;
-          estimates.push(estimate(model, kind, images, chunkImages, configured.fanOutWidth, point.workMsMedian, overheadMs, measuredRun, coldStartMs));
+          estimates.push(estimate(model, kind, images, chunkImages, configured.width, point.workMsMedian, overheadMs, measuredRun, coldStartMs));
         }
       }
       models[model] = {
@@ -506,7 +506,7 @@ function printTables(
   models: Record<string, any>,
   runs: RunResult[],
   estimates: Estimate[],
-  configured: { fitChunkImages: number; scoreChunkImages: number; fanOutWidth: number },
+  configured: { fitChunkImages: number; scoreChunkImages: number; width: number },
   target: Estimate | undefined,
   load: { start: number[]; end: number[] },
   seconds: number,
@@ -567,7 +567,7 @@ function printTables(
   );
   print(
     [
-      `#### Estimated AWS wall time at the configured fan-out (FIT_CHUNK_IMAGES ${configured.fitChunkImages}, SCORE_CHUNK_IMAGES ${configured.scoreChunkImages}, FANOUT_WIDTH ${configured.fanOutWidth})`,
+      `#### Estimated AWS wall time at the configured fan-out (FIT_CHUNK_IMAGES ${configured.fitChunkImages}, SCORE_CHUNK_IMAGES ${configured.scoreChunkImages}, FANOUT_WIDTH ${configured.width})`,
       "",
       "waves x (chunk time + invoke overhead) + coordinator's own time. Chunk time: a lone worker's work_ms at the configured chunk size (table above; this machine's 2 cores ~ a 3538 MB worker's 2 vCPUs); " +
         "invoke overhead: the warm p95 above (serverless-offline's, the only one measurable here); coordinator: the measured run's job time minus its fan-out; cold: + the fresh-worker overhead above, once (the first wave's workers start in parallel).",

@@ -10,12 +10,12 @@
  * answers are compared (score, raw anomaly map).
  * Usage: tsx scripts/bench/inferWorker.ts fit|infer RUNS
  */
-import { standaloneContext } from "../../lib/app/context";
-import { calibrateFromScores } from "../../lib/app/calibrate";
-import { fitMemory } from "../../lib/app/fit";
-import { inspectImage, type InspectResult } from "../../lib/app/inspect";
-import type { LoadedMemory } from "../../lib/app/memoryCache";
-import { createServices, type Services } from "../../lib/app/services";
+import { standaloneContext } from "../../lib/context";
+import { calibrateFromScores } from "../../lib/app/calibration/calibrateScores";
+import { fitUploadedImages } from "../../lib/app/fitting/fitImages";
+import { inspectImage, type InspectResult } from "../../lib/app/inspection/inspect";
+
+import { createServices, type LoadedMemory, type Services } from "../../lib/app/services";
 import { loadConfig } from "../../lib/config";
 import type { UploadedFile } from "../../lib/contract/files";
 import { modelIdentity, modelKeys } from "../../lib/store/keys";
@@ -52,7 +52,7 @@ async function fit(): Promise<unknown> {
   const fits: Record<string, unknown>[] = [];
   for (const n of FIT_SIZES) {
     const started = performance.now();
-    const result = await fitMemory(
+    const result = await fitUploadedImages(
       services,
       { ...ids(`fit-${n}`), mm_per_px: 0.1, memory_fit: false, use_dataset: false, images: jpegs(all.slice(0, n), "images") },
       standaloneContext(services.log),
@@ -67,7 +67,7 @@ async function fit(): Promise<unknown> {
   }
   const heldOut = await benchImages(3, 500);
   for (const bank of BANKS) {
-    await fitMemory(
+    await fitUploadedImages(
       services,
       { ...ids(bank.key), mm_per_px: 0.1, memory_fit: true, use_dataset: false, images: jpegs(all.slice(0, bank.images), "images") },
       standaloneContext(services.log),

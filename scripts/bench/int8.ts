@@ -2,7 +2,7 @@ import path from "node:path";
 import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
 import type { RgbImage } from "../../lib/image/decode";
 import { calibrate } from "../../lib/patchcore/calibration";
-import { fitFromImages, inferImage, type InferResult } from "../../lib/patchcore/engine";
+import { fitMemory, imageSource, inspect, type InspectionResult } from "../../lib/patchcore/pipeline";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";
 import { Timings } from "../../lib/util/timings";
 import { brushedMetal, paintSpot } from "../synthetic/images";
@@ -69,23 +69,23 @@ export async function benchInt8(modelDir: string, fp32Name: string, int8Name: st
   const defective = Array.from({ length: 6 }, (_, i) => paintSpot(brushedMetal(448, 448, 800 + i), 120 + 40 * i, 300 - 25 * i, 4 + 2 * i));
   const tests: RgbImage[] = [...good, ...defective];
 
-  const results: Record<"fp32" | "int8", InferResult[]> = { fp32: [], int8: [] };
+  const results: Record<"fp32" | "int8", InspectionResult[]> = { fp32: [], int8: [] };
   const thresholds: Record<string, number> = {};
   const inferTimes: Record<string, number[]> = { fp32: [], int8: [] };
   const options = (threshold: number | null) => ({ threshold, mmPerPx: 0.1, areaMm2Threshold: 0.5, scorePercentile: 99, blurSigma: 1, keepMap: true, threads });
-  const fitted: Record<string, { scorer: ExactScorer; bank: Awaited<ReturnType<typeof fitFromImages>>["bank"] }> = {};
+  const fitted: Record<string, { scorer: ExactScorer; bank: Awaited<ReturnType<typeof fitMemory>> }> = {};
   for (const key of ["fp32", "int8"] as const) {
-    const { bank } = await fitFromImages(models[key], train, { coresetRate: 0.02, keepAll: false, seed: 0, threads, batchSize: 1 });
+    const bank = await fitMemory(models[key], imageSource(train), { coresetRate: 0.02, keepAll: false, seed: 0, threads, batchSize: 1, metadata: {} });
     const scorer = new ExactScorer(bank, threads);
     fitted[key] = { scorer, bank };
     const okScores: number[] = [];
-    for (const image of heldOut) okScores.push((await inferImage(models[key], scorer, bank, image, options(null))).score);
+    for (const image of heldOut) okScores.push((await inspect(models[key], scorer, bank, image, options(null))).score);
     thresholds[key] = calibrate({ okScores, ngScores: null, scorePercentile: 99, mmPerPx: 0.1, areaMm2Threshold: 0.5 }).threshold;
   }
   for (const image of tests) {
     for (const key of ["fp32", "int8"] as const) {
       const start = performance.now();
-      results[key].push(await inferImage(models[key], fitted[key]!.scorer, fitted[key]!.bank, image, options(thresholds[key]!), new Timings()));
+      results[key].push(await inspect(models[key], fitted[key]!.scorer, fitted[key]!.bank, image, options(thresholds[key]!), new Timings()));
       inferTimes[key]!.push(performance.now() - start);
     }
   }

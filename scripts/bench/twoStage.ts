@@ -7,12 +7,12 @@
  *
  * For each model: every train/good image embedded (lib/features), then memories built
  * - single-pass: fitMemoryBank at rate 0.02 (as /fit_ok), one per seed;
- * - two-stage: reduceChunk per chunk of images (rate x oversample, seed + chunk index, as the
- *   worker does) then mergeChunks (as the coordinator does), one per seed; at the configured
+ * - two-stage: chunkCoreset per chunk of images (rate x oversample, seed + chunk index, as the
+ *   worker does) then mergeChunkCoresets (as the coordinator does), one per seed; at the configured
  *   chunk size 8 and oversample 4, and two variants (chunks of 4; oversample 1);
  * and compared on: the true covering radius over ALL patches (max over patches of the distance
  * to the nearest kept row, exact, full dimension), the mean nearest distance, and the image
- * AUROC of the test images scored through inferImage + ExactScorer (the /infer path).
+ * AUROC of the test images scored through inspect + ExactScorer (the /infer path).
  * The seeds' spread of single-pass is the noise the two-stage difference is judged against.
  */
 import { createHash } from "node:crypto";
@@ -25,10 +25,10 @@ import type { FeatureExtractor, PatchGrid } from "../../lib/features/extractor";
 import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
 import { decodeImage } from "../../lib/image/decode";
 import { nearestSquaredL2Normalised } from "../../lib/onnx/kernels";
-import { inferImage } from "../../lib/patchcore/engine";
+import { inspect } from "../../lib/patchcore/pipeline";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";
 import { fitMemoryBank, type MemoryBank } from "../../lib/patchcore/memoryBank";
-import { mergeChunks, reduceChunk } from "../../lib/patchcore/twoStageCoreset";
+import { chunkCoreset, mergeChunkCoresets } from "../../lib/patchcore/chunkedCoreset";
 import { concatRows, l2NormalizeRows } from "../../lib/patchcore/vectors";
 import { auroc } from "../eval/metrics";
 import { readMvtec } from "../eval/dataset";
@@ -111,10 +111,13 @@ async function buildTwoStage(
   for (let i = 0, chunk = 0; i < grids.length; i += chunkImages, chunk++) {
     const rows = l2NormalizeRows(concatRows(grids.slice(i, i + chunkImages).map((g) => g.embeddings)), dim);
     // as the worker: seed = the fit's seed + the chunk's index
-    reductions.push(await reduceChunk(rows, dim, { rate: RATE, oversample, keepAll: false, seed: seed + chunk, threads: THREADS }));
+    reductions.push(await chunkCoreset(rows, dim, { rate: RATE, oversample, keepAll: false, seed: seed + chunk, threads: THREADS }));
   }
-  const merged = await mergeChunks(reductions, dim, { rate: RATE, keepAll: false, seed, threads: THREADS });
-  return { bank: { embeddings: merged.rows, count: merged.count, dim, tokenH: h, tokenW: w, metadata: {} }, reportedRadius: merged.coveringRadius };
+  const merged = await mergeChunkCoresets(reductions, dim, { rate: RATE, keepAll: false, seed, threads: THREADS });
+  return {
+    bank: { embeddings: merged.rows, count: merged.stats.coresetSize, dim, tokenH: h, tokenW: w, metadata: {} },
+    reportedRadius: merged.stats.coveringRadius,
+  };
 }
 
 const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
@@ -149,7 +152,7 @@ export async function benchTwoStage(root: string, options: TwoStageOptions): Pro
       for (const t of test)
         scores.push(
           (
-            await inferImage(extractor, scorer, bank, t.image, {
+            await inspect(extractor, scorer, bank, t.image, {
               threshold: null,
               mmPerPx: 0.1,
               areaMm2Threshold: 1,
@@ -228,7 +231,7 @@ export async function benchTwoStage(root: string, options: TwoStageOptions): Pro
   }
   options.print(
     [
-      `### Two-stage vs single-pass coreset on ${path.basename(dataset.root)} (in-process: lib/patchcore; covering radius exact over every patch; AUROC through inferImage + ExactScorer)`,
+      `### Two-stage vs single-pass coreset on ${path.basename(dataset.root)} (in-process: lib/patchcore; covering radius exact over every patch; AUROC through inspect + ExactScorer)`,
       "",
       ...tables.flatMap((t) => [t, ""]),
       `Took ${((Date.now() - started) / 1000).toFixed(0)} s (${os.cpus().length} cores).`,

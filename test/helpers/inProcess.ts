@@ -1,7 +1,7 @@
 import path from "node:path";
 import { decodeImage } from "../../lib/image/decode";
 import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
-import { inferImage } from "../../lib/patchcore/engine";
+import { inspect } from "../../lib/patchcore/pipeline";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";
 import { decodeMemoryNpz } from "../../lib/store/npz";
 import { PROJECT_ROOT } from "./testStack";
@@ -21,7 +21,7 @@ export async function scoreInProcess(npz: Uint8Array, image: Uint8Array, modelNa
   });
   try {
     const bank = decodeMemoryNpz(npz);
-    const result = await inferImage(extractor, new ExactScorer(bank, 1), bank, await decodeImage(image, 4096 * 4096, "image"), {
+    const result = await inspect(extractor, new ExactScorer(bank, 1), bank, await decodeImage(image, 4096 * 4096, "image"), {
       threshold: null,
       mmPerPx: 0.2,
       areaMm2Threshold: 1,

@@ -15,9 +15,9 @@ describe("model keys", () => {
     expect(keys).toMatchObject({
       memory: "models/TWFzdGVyMQ__UGF0dGVybg.npz",
       calibration: "models/TWFzdGVyMQ__UGF0dGVybg_calib.json",
-      legacyIndex: "models/TWFzdGVyMQ__UGF0dGVybg_index.hnsw",
+      legacyHnswIndex: "models/TWFzdGVyMQ__UGF0dGVybg_index.hnsw",
     });
-    expect(keys.indexFor("f1")).toBe("models/TWFzdGVyMQ__UGF0dGVybg_index.f1.hnsw");
+    expect(keys.hnswIndexFor("f1")).toBe("models/TWFzdGVyMQ__UGF0dGVybg_index.f1.hnsw");
   });
 
   it("refuses ids whose stored names would be over a file name's 255 bytes or S3's 1024, up front, with both limits", () => {

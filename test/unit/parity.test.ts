@@ -6,7 +6,7 @@ import { embedImages } from "../../lib/features/embed";
 import { OnnxFeatureExtractor } from "../../lib/features/onnxExtractor";
 import { letterboxGeometry } from "../../lib/image/letterbox";
 import { gaussianBlurFast, gridToRoi } from "../../lib/patchcore/anomalyMap";
-import { inferImage, scoreContentTokens, type InferOptions } from "../../lib/patchcore/engine";
+import { inspect, scoreContentTokens, type InspectOptions } from "../../lib/patchcore/pipeline";
 import { ExactScorer } from "../../lib/patchcore/knn/exact";
 import type { MemoryBank } from "../../lib/patchcore/memoryBank";
 import { findRegions, type AreaRule, type Region } from "../../lib/patchcore/regions";
@@ -50,7 +50,7 @@ const parity = JSON.parse(readFileSync(path.join(dir, "parity.json"), "utf8")) a
   cases: ParityCase[];
 };
 
-/** The engine's steps after the forward pass, as inferImage runs them (no shape: whole ROI). */
+/** The engine's steps after the forward pass, as inspect runs them (no shape: whole ROI). */
 async function engine(c: ParityCase) {
   const arrays = loadNpz(path.join(dir, `${c.name}.npz`));
   const memory = fixtureArray<Float32Array>(arrays, "memory");
@@ -182,7 +182,7 @@ describe("end-to-end parity with the old backend on resized square ROIs (texture
     const [embedded] = await embedImages(extractor, [image]);
     const distances = await scoreContentTokens(scorer, embedded!.grid, embedded!.geometry);
     expect(maxAbs(distances, fixtureArray<Float32Array>(arrays, "distances").data)).toBeLessThan(1e-5);
-    const options: InferOptions = {
+    const options: InspectOptions = {
       threshold: c.threshold,
       mmPerPx: e2e.mm_per_px,
       areaMm2Threshold: c.area_mm2_thr,
@@ -191,14 +191,14 @@ describe("end-to-end parity with the old backend on resized square ROIs (texture
       keepMap: true,
       threads: 1,
     };
-    const byContour = await inferImage(extractor, scorer, bank, image, { ...options, areaRule: "contour" });
+    const byContour = await inspect(extractor, scorer, bank, image, { ...options, areaRule: "contour" });
     expect(Math.abs(byContour.score - c.score) / c.score).toBeLessThan(1e-5);
     expect(maxAbs(sample(byContour.anomalyMap!, c.width, c.height, c.stride), fixtureArray<Float32Array>(arrays, "map_sample").data)).toBeLessThan(1e-4);
     const { data: png, info } = await sharp(byContour.heatmapPng).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height, info.channels]).toEqual([c.width, c.height, 1]);
     expect(maxAbs(sample(new Uint8Array(png), c.width, c.height, c.stride), fixtureArray<Uint8Array>(arrays, "heat_sample").data)).toBeLessThanOrEqual(1);
     expect(comparable(byContour.regions)).toEqual(comparable(c.regions.contour));
-    const byPixels = await inferImage(extractor, scorer, bank, image, options);
+    const byPixels = await inspect(extractor, scorer, bank, image, options);
     expect(comparable(byPixels.regions)).toEqual(comparable(c.regions.pixels));
   });
 });

@@ -26,12 +26,12 @@ describe("repositories on a blob store", () => {
     await memories.saveFit(keys, bank("fit-1"), Uint8Array.from([1, 2, 3]), t);
     expect(await memories.head(keys, t)).toEqual({ etag: expect.stringMatching(/^"[0-9a-f]{32}"$/), fitId: "fit-1", mmPerPx: 0.25 });
     expect((await memories.load(keys, t))!.bank).toMatchObject({ count: 2, dim: 2, tokenH: 1, tokenW: 2, metadata: { fit_id: "fit-1" } });
-    expect(await memories.loadIndex(keys, "fit-1", t)).toEqual(Uint8Array.from([1, 2, 3]));
-    expect(await memories.loadIndex(keys, "fit-2", t)).toBeNull();
+    expect(await memories.loadHnswIndex(keys, "fit-1", t)).toEqual(Uint8Array.from([1, 2, 3]));
+    expect(await memories.loadHnswIndex(keys, "fit-2", t)).toBeNull();
     await memories.saveFit(keys, bank("fit-2"), null, t); // the new memory is in place: the old index goes
     expect(store.keys()).toEqual([keys.memory]);
     await memories.saveFit(keys, bank("fit-3"), Uint8Array.from([4]), t);
-    expect(store.keys()).toEqual([keys.memory, keys.indexFor("fit-3")].sort());
+    expect(store.keys()).toEqual([keys.memory, keys.hnswIndexFor("fit-3")].sort());
     expect(Object.keys(t.toJSON()).sort()).toEqual(["npz_decode", "s3_get", "s3_head", "s3_put"]);
   });
 
@@ -58,9 +58,9 @@ describe("repositories on a blob store", () => {
     const memory = (await store.get(keys.memory))!;
     await store.put(keys.memory, memory.body.subarray(0, memory.body.length - 1), { contentType: "x", metadata: memory.metadata });
     await expect(memories.load(keys, t)).rejects.toThrow(/stored memory .*\.npz cannot be read \(its \d+ bytes do not match the SHA-256 written with it/);
-    const index = (await store.get(keys.indexFor("fit-1")))!;
-    await store.put(keys.indexFor("fit-1"), Uint8Array.from([9, 9, 9]), { contentType: "x", metadata: index.metadata });
-    await expect(memories.loadIndex(keys, "fit-1", t)).rejects.toThrow(CorruptArtefactError);
+    const index = (await store.get(keys.hnswIndexFor("fit-1")))!;
+    await store.put(keys.hnswIndexFor("fit-1"), Uint8Array.from([9, 9, 9]), { contentType: "x", metadata: index.metadata });
+    await expect(memories.loadHnswIndex(keys, "fit-1", t)).rejects.toThrow(CorruptArtefactError);
   });
 
   it("calibrations: validated when read; a mistyped field is a corrupt artefact naming the key and the field", async () => {

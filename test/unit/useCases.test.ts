@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { calibrateFromScores } from "../../lib/app/calibrate";
-import { standaloneContext } from "../../lib/app/context";
-import { fitMemory } from "../../lib/app/fit";
-import { inspectImage } from "../../lib/app/inspect";
-import { loadMemory } from "../../lib/app/memoryCache";
+import { calibrateFromScores } from "../../lib/app/calibration/calibrateScores";
+import { standaloneContext } from "../../lib/context";
+import { fitUploadedImages } from "../../lib/app/fitting/fitImages";
+import { inspectImage } from "../../lib/app/inspection/inspect";
+import { loadMemory } from "../../lib/app/models/modelCache";
 import { createServices, type Services } from "../../lib/app/services";
 import { loadConfig } from "../../lib/config";
 import { parseWith } from "../../lib/contract/parse";
@@ -52,7 +52,7 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
   });
 
   const fit = (fields: Record<string, string>, images = good.slice(0, 2)) =>
-    fitMemory(
+    fitUploadedImages(
       services,
       parseWith(routes.fitOk.request, { role_id: "R", roi_id: "Roi", mm_per_px: "0.1", ...fields, images: images.map((b) => png(b)) }),
       ctx(),
@@ -146,7 +146,7 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
       { blobStore: store },
     );
     const short = { ...ctx(), remainingMs: () => 3050 }; // 3 s are kept for the writes: the 3 images after the first do not fit
-    const error = await fitMemory(
+    const error = await fitUploadedImages(
       services,
       parseWith(routes.fitOk.request, { role_id: "R", roi_id: "Roi", mm_per_px: "0.1", images: good.map((b) => png(b)) }),
       short,

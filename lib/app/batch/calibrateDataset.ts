@@ -1,0 +1,81 @@
+import type { CalibrateDatasetRequest } from "../../contract/batch";
+import type { UseCaseContext } from "../../context";
+import { InvalidInputError } from "../../errors";
+import { answersInRequest } from "../../jobs/estimate";
+import type { JobKind } from "../../jobs/handlers";
+import type { JobProgress } from "../../jobs/progress";
+import { startJob } from "../../jobs/start";
+import { percentile } from "../../patchcore/percentile";
+import { calibrateFromScores } from "../calibration/calibrateScores";
+import { identityEcho, identityOf } from "../identity";
+import type { Services } from "../services";
+import { batchCommand, batchEstimateMs, countFiles, requireMemory, scoreDataset, storeBatchResult, type BatchCommand } from "./scoreDataset";
+
+async function calibrateDatasetResult(services: Services, command: BatchCommand, progress: JobProgress | null, ctx: UseCaseContext) {
+  const settings = command.calibration ?? { requireNg: true };
+  const { items, fanOut: report } = await scoreDataset(services, command, progress, ctx);
+  const ok = items.filter((i) => i.label === "ok" && i.score !== null).map((i) => i.score!);
+  const ng = items.filter((i) => i.label === "ng" && i.score !== null).map((i) => i.score!);
+  if (ok.length === 0) throw new InvalidInputError("No valid OK samples for calibration.");
+  if (settings.requireNg && ng.length === 0) throw new InvalidInputError("No NG samples available for calibration.");
+  const memory = await requireMemory(services, command.identity, ctx);
+  const mmPerPx = memory.mmPerPx ?? command.defaultMmPerPx;
+  if (mmPerPx === undefined || mmPerPx === null) throw new InvalidInputError("mm_per_px is required: the memory records none; send default_mm_per_px");
+  const { identity } = command;
+  const calibration = await calibrateFromScores(
+    services,
+    {
+      role_id: identity.roleId,
+      roi_id: identity.roiId,
+      model_key: identity.modelKey,
+      recipe_id: identity.recipeId,
+      ok_scores: ok,
+      ng_scores: ng.length > 0 ? ng : null,
+      mm_per_px: mmPerPx,
+      score_percentile: settings.scorePercentile,
+      area_mm2_thr: settings.areaMm2Thr,
+    },
+    ctx,
+  );
+  return {
+    status: "ok" as const,
+    threshold: calibration.threshold,
+    score_percentile: calibration.score_percentile,
+    area_mm2_thr: calibration.area_mm2_thr,
+    n_ok: ok.length,
+    n_ng: ng.length,
+    ...identityEcho(identity),
+    p_ok: calibration.p99_ok,
+    p5_ng: ng.length > 0 ? percentile(ng, 5) : null,
+    mm_per_px: calibration.mm_per_px,
+    fit_id: calibration.fit_id ?? null,
+    scores: items.map((i) => ({ label: i.label, filename: i.filename, score: i.score, error: i.error })),
+    fan_out: report,
+  };
+}
+
+/** POST /calibrate_dataset: scores the stored OK and NG images, applies the threshold rule, stores the calibration. */
+export async function calibrateDatasetOrStartJob(services: Services, input: CalibrateDatasetRequest, ctx: UseCaseContext) {
+  const identity = identityOf(input);
+  await requireMemory(services, identity, ctx);
+  const command: BatchCommand = {
+    identity,
+    labels: ["ok", "ng"],
+    includeHeatmap: false,
+    defaultMmPerPx: input.default_mm_per_px ?? null,
+    calibration: { scorePercentile: input.score_percentile, areaMm2Thr: input.area_mm2_thr, requireNg: input.require_ng ?? true },
+  };
+  const images = await countFiles(services, identity, command.labels, ctx);
+  const estimate = batchEstimateMs(services, images);
+  if (!answersInRequest(services.config.fanOut, estimate, ctx.remainingMs()))
+    return startJob(services, "calibrate_dataset", { ...command }, images, estimate, ctx);
+  return calibrateDatasetResult(services, command, null, ctx);
+}
+
+/** /calibrate_dataset as a job kind. */
+export function calibrateDatasetJob(services: Services): JobKind<BatchCommand> {
+  return {
+    command: batchCommand,
+    run: async (command, progress, ctx) => storeBatchResult(services, await calibrateDatasetResult(services, command, progress, ctx), progress.id, ctx),
+  };
+}

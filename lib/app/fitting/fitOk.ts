@@ -1,0 +1,16 @@
+import type { FitOkRequest } from "../../contract/fitOk";
+import type { ResultOf, Routes } from "../../contract/routes";
+import type { UseCaseContext } from "../../context";
+import { modelKeys } from "../../store/keys";
+import { identityOf } from "../identity";
+import type { Services } from "../services";
+import { fitFromDatasetOrStartJob } from "./datasetFit";
+import { fitUploadedImages } from "./fitImages";
+
+/** POST /fit_ok: from the uploaded images, or (use_dataset=true) from the stored OK dataset, synchronously or as a job. */
+export async function fitOk(services: Services, input: FitOkRequest, ctx: UseCaseContext): Promise<ResultOf<Routes["fitOk"]>> {
+  if (!input.use_dataset) return fitUploadedImages(services, input, ctx);
+  const identity = identityOf(input);
+  modelKeys(services.config.s3.prefix, identity);
+  return fitFromDatasetOrStartJob(services, { identity, mmPerPx: input.mm_per_px, keepAll: input.memory_fit }, ctx);
+}
