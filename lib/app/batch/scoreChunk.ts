@@ -9,17 +9,13 @@ import { embedForInspection } from "../../patchcore/pipeline";
 import type { DatasetEntry } from "../../store/datasetRepository";
 import { datasetOf } from "../../store/keys";
 import { decodeRoi, inspectDecoded } from "../inspection/inspect";
-import { modelIdentityTask } from "../jobs/taskFields";
+import { datasetChunkTask } from "../jobs/taskFields";
 import type { Services } from "../services";
 import { batchItem, errorItem, type BatchItem } from "./items";
 
 /** The worker task of batch scoring: score a chunk of stored images as /infer would. */
-export const scoreTask = z.object({
+export const scoreTask = datasetChunkTask.extend({
   kind: z.literal("score"),
-  jobId: z.string(),
-  chunk: z.number().int().nonnegative(),
-  identity: modelIdentityTask,
-  files: z.array(z.object({ label: z.enum(["ok", "ng"]), filename: z.string() })),
   includeHeatmap: z.boolean(),
   defaultMmPerPx: z.number().nullable(),
 });

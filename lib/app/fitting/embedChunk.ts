@@ -6,15 +6,11 @@ import { fitChunk, type FitChunk } from "../../patchcore/pipeline";
 import { encodeMemoryNpz, decodeMemoryNpz } from "../../store/npz";
 import { datasetOf } from "../../store/keys";
 import type { Services } from "../services";
-import { modelIdentityTask } from "../jobs/taskFields";
+import { datasetChunkTask } from "../jobs/taskFields";
 
 /** The worker task of a dataset fit's first pass: embed a chunk of stored OK images and reduce it to a partial coreset. */
-export const embedTask = z.object({
+export const embedTask = datasetChunkTask.extend({
   kind: z.literal("embed"),
-  jobId: z.string(),
-  chunk: z.number().int().nonnegative(),
-  identity: modelIdentityTask,
-  files: z.array(z.object({ label: z.enum(["ok", "ng"]), filename: z.string() })),
   coreset: z.object({ rate: z.number(), oversample: z.number(), keepAll: z.boolean(), seed: z.number() }),
 });
 export type EmbedTask = z.infer<typeof embedTask>;
