@@ -101,6 +101,8 @@ const REMEDIES: Readonly<Record<string, string>> = {
   "dataset catalog (index.json)": "clear the dataset's labels (DELETE /datasets/clear) and upload the images again",
   "stored recipe settings": "set them again with PUT /recipe_settings",
   "job state": "the job cannot be followed any more; start the work again",
+  "version memory": "delete that version (DELETE /models/version) after activating another, or fit again",
+  "model versions": "restore its previous object version from the bucket (it is versioned), or remove it to serve the memory stored before versions",
   "job part": "the job's partial result is lost; start the work again",
 };
 

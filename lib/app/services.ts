@@ -12,6 +12,7 @@ import { MemoryRepository } from "../store/memoryRepository";
 import { RecipeRepository, type RecipeMeta } from "../store/recipeRepository";
 import { RevalidatingCache } from "../store/revalidatingCache";
 import { S3BlobStore } from "../store/s3BlobStore";
+import { VersionRepository, type ModelVersions } from "../store/versionRepository";
 import { createS3Client } from "../store/s3Client";
 import type { NearestNeighbourScorer } from "../patchcore/knn/scorer";
 import type { MemoryBank } from "../patchcore/memoryBank";
@@ -37,13 +38,18 @@ export interface Services extends BaseServices {
   readonly jobs: JobRepository;
   /** How fan-outs reach the worker function (the Lambda API). */
   readonly invoker: WorkerInvoker;
+  /** Calibration files of models stored before versions (and of a model calibrated before any fit). */
   readonly calibrations: CalibrationRepository;
-  /** Memory banks (+ scorers) by memory key, revalidated by ETag. */
+  /** Each model's versions and which one is active. */
+  readonly versions: VersionRepository;
+  /** Memory banks (+ scorers) by memory key: a version's never revalidated (immutable), a legacy one by ETag. */
   readonly memoryCache: RevalidatingCache<LoadedMemory>;
+  /** Models' versions objects by key, revalidated by ETag (the one mutable object /infer reads of a model). */
+  readonly versionCache: RevalidatingCache<ModelVersions>;
   readonly recipes: RecipeRepository;
   /** Recipe settings and locks by key. */
   readonly recipeCache: RevalidatingCache<RecipeMeta>;
-  /** Calibrations by calibration key (absence is not cached: a first calibration is seen at once). */
+  /** Legacy calibration files by key (absence is not cached: a first calibration is seen at once). */
   readonly calibrationCache: RevalidatingCache<StoredCalibration>;
 }
 
@@ -111,6 +117,8 @@ export function createServices(config: Config = loadConfig(process.env), options
       return invoker;
     },
     calibrations: new CalibrationRepository(store),
+    versions: new VersionRepository(store),
+    versionCache: new RevalidatingCache<ModelVersions>(4 * 1024 * 1024, config.cache.ttlMs, Date.now, staleIfError),
     recipes: new RecipeRepository(store, config.s3.prefix),
     recipeCache: new RevalidatingCache<RecipeMeta>(1024 * 1024, config.cache.ttlMs, Date.now, staleIfError),
     memoryCache: new RevalidatingCache<LoadedMemory>(config.cache.maxBytes, config.cache.ttlMs, Date.now, staleIfError),

@@ -77,6 +77,10 @@ export interface Config {
     readonly hnswMaxRows: number;
   };
   readonly limits: LimitsConfig;
+  readonly models: {
+    /** Versions kept per model; a fit beyond it deletes the oldest that is neither active nor the active one's parent. */
+    readonly maxVersions: number;
+  };
   readonly cache: {
     readonly maxBytes: number;
     /** How long a cached memory is trusted before its ETag is checked again, in ms. */
@@ -151,6 +155,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxRequestPixels: v.MAX_REQUEST_PIXELS,
       maxResponseBytes: v.MAX_RESPONSE_BYTES,
     },
+    models: { maxVersions: v.MAX_MODEL_VERSIONS },
     cache: { maxBytes: v.CACHE_MAX_BYTES, ttlMs: v.CACHE_TTL_MS, staleIfErrorMs: v.STALE_IF_ERROR_MS },
     fanOut: {
       lambdaEndpoint: v.LAMBDA_ENDPOINT,

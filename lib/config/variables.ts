@@ -161,6 +161,11 @@ export const VARIABLES = {
   ),
   MAX_REQUEST_PIXELS: num(64 * 1024 * 1024, { min: 1, integer: true }, "decoded pixels of all images of one request (a fit's memory bound)"),
   MAX_RESPONSE_BYTES: num(LAMBDA_RESPONSE_BYTES, { min: 1024, integer: true }, "largest JSON answer (Lambda's 6 MB payload)"),
+  MAX_MODEL_VERSIONS: num(
+    20,
+    { min: 1, max: 1000, integer: true },
+    "versions kept per model: a fit beyond it deletes the oldest that is neither active nor the active one's parent",
+  ),
   CACHE_MAX_BYTES: num(512 * 1024 * 1024, { min: 0, integer: true }, "per-container cache of memories, bytes"),
   CACHE_TTL_MS: num(5000, { min: 0, integer: true }, "a cached memory or calibration costs one HEAD (ETag) before reuse after this, ms"),
   STALE_IF_ERROR_MS: num(

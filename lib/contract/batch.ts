@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { identityEcho, identityFields } from "./common";
-import { mmPerPxNumber, numberField } from "./fields";
+import { mmPerPxNumber, numberField, versionNumber } from "./fields";
 import { region } from "./infer";
 
 const labels = z
@@ -18,6 +18,10 @@ export const inferDatasetRequest = z
       labels: labels.meta({ description: 'Which stored labels to score; default ["ok", "ng"].' }),
       include_heatmap: z.boolean({ error: "include_heatmap must be true or false" }).optional(),
       default_mm_per_px: defaultMmPerPx,
+      model_version: versionNumber(
+        "model_version",
+        "The version to score with; absent = the active one (resolved once: every image is scored by the same version).",
+      ),
     },
     { error: () => "The body must be a JSON object" },
   )
@@ -46,6 +50,7 @@ export const inferDatasetResponse = z
   .object({
     status: z.literal("ok"),
     ...identityEcho,
+    model_version: z.number().int().meta({ description: "The version every image was scored with." }),
     n_total: z.number().int(),
     n_errors: z.number().int(),
     items: z.array(item),
@@ -68,6 +73,7 @@ export const calibrateDatasetRequest = z
       area_mm2_thr: numberField("area_mm2_thr", (v) => v >= 0, "a number >= 0", "Default AREA_MM2_THR (1.0).").optional(),
       default_mm_per_px: defaultMmPerPx,
       require_ng: z.boolean({ error: "require_ng must be true or false" }).optional().meta({ description: "Default true: without NG scores, a 400." }),
+      model_version: versionNumber("model_version", "The version to score and calibrate; absent = the active one."),
     },
     { error: () => "The body must be a JSON object" },
   )
@@ -87,6 +93,7 @@ export const calibrateDatasetResponse = z
     p5_ng: z.number().nullable().meta({ description: "The NG scores' 5th percentile (the rule's input); null without NG." }),
     mm_per_px: z.number(),
     fit_id: z.string().nullable(),
+    model_version: z.number().int().meta({ description: "The version scored and calibrated." }),
     scores: z
       .array(z.object({ label: z.enum(["ok", "ng"]), filename: z.string(), score: z.number().nullable(), error: z.string().nullable() }))
       .meta({ description: "Every image's score (or why it has none)." }),

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { identityEcho, identityFields } from "./common";
-import { mmPerPxNumber, numberField, optionalScores, requiredScores } from "./fields";
+import { mmPerPxNumber, numberField, optionalScores, requiredScores, versionNumber } from "./fields";
 
 export const calibrateNgRequest = z
   .object(
@@ -16,6 +16,7 @@ export const calibrateNgRequest = z
         "Percentile of the OK scores; default SCORE_PERCENTILE (99).",
       ).optional(),
       area_mm2_thr: numberField("area_mm2_thr", (v) => v >= 0, "a number >= 0", "Smallest defect region kept, in mm²; default AREA_MM2_THR (1.0).").optional(),
+      model_version: versionNumber("model_version", "The version to calibrate; absent = the active one."),
     },
     { error: () => "The body must be a JSON object" },
   )
@@ -49,25 +50,38 @@ export const calibrationProvenance = {
     .meta({ description: "The fit whose memory was in place when calibrating (null: none); /infer flags calibration_stale when it differs." }),
 };
 
-export const calibrateNgResponse = z.object({ ...calibrationFields, ...calibrationProvenance, ...identityEcho, request_id: z.string() }).meta({
-  id: "CalibrateNgResponse",
-  examples: [
-    {
-      threshold: 0.11823,
-      ok_mean: 0.029,
-      ng_mean: 0.255,
-      p99_ok: 0.03096,
-      p5_ng: 0.2055,
-      mm_per_px: 0.1,
-      area_mm2_thr: 1,
-      score_percentile: 99,
-      fit_id: null,
-      role_id: "Master1",
-      roi_id: "Pattern",
-      model_key: "Pattern",
-      recipe_id: "default",
-      request_id: "bdb496aa-0a4d-48f9-9e61-fc8b672f177d",
-    },
-  ],
-});
+export const calibrateNgResponse = z
+  .object({
+    ...calibrationFields,
+    ...calibrationProvenance,
+    ...identityEcho,
+    model_version: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: "The version calibrated (null: no model is fitted yet; the calibration waits for the first fit)." }),
+    request_id: z.string(),
+  })
+  .meta({
+    id: "CalibrateNgResponse",
+    examples: [
+      {
+        threshold: 0.11823,
+        ok_mean: 0.029,
+        ng_mean: 0.255,
+        p99_ok: 0.03096,
+        p5_ng: 0.2055,
+        mm_per_px: 0.1,
+        area_mm2_thr: 1,
+        score_percentile: 99,
+        fit_id: null,
+        model_version: 1,
+        role_id: "Master1",
+        roi_id: "Pattern",
+        model_key: "Pattern",
+        recipe_id: "default",
+        request_id: "bdb496aa-0a4d-48f9-9e61-fc8b672f177d",
+      },
+    ],
+  });
 export type CalibrateNgResponse = z.infer<typeof calibrateNgResponse>;

@@ -192,6 +192,18 @@ export class InspectionClient {
     return this.send(routes.calibrateDataset, JSON.stringify(body), { "Content-Type": "application/json" });
   }
 
+  listModels(query: QueryOf<"listModels">): Promise<Reply<ResponseOf<"listModels">>> {
+    return this.send(routes.listModels, undefined, {}, query as Record<string, string>);
+  }
+
+  activateModel(body: QueryOf<"activateModel">): Promise<Reply<ResponseOf<"activateModel">>> {
+    return this.send(routes.activateModel, JSON.stringify(body), { "Content-Type": "application/json" });
+  }
+
+  deleteModelVersion(query: QueryOf<"deleteModelVersion">): Promise<Reply<ResponseOf<"deleteModelVersion">>> {
+    return this.send(routes.deleteModelVersion, undefined, {}, Object.fromEntries(Object.entries(query).map(([k, v]) => [k, String(v)])));
+  }
+
   getJob(id: string): Promise<Reply<ResponseOf<"getJob">>> {
     return this.send({ ...routes.getJob, path: `jobs/${encodeURIComponent(id)}` }, undefined, {});
   }

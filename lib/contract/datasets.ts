@@ -75,6 +75,7 @@ export const stateResponse = z
     status: z.literal("ok"),
     memory_fitted: z.boolean(),
     calib_present: z.boolean(),
+    active_version: z.number().int().nullable().meta({ description: "The version served by default (null: none)." }),
     role_id: z.string(),
     roi_id: z.string(),
     model_key: z.string(),
@@ -91,7 +92,8 @@ export const manifestResponse = z
     memory: z.boolean(),
     calib: z.record(z.string(), z.unknown()).nullable(),
     datasets: z.object({ role_id: z.string(), roi_id: z.string(), classes: datasetListResponse.shape.classes }),
-    fit_id: z.string().nullable().meta({ description: "The fit of the stored memory." }),
+    fit_id: z.string().nullable().meta({ description: "The fit of the active version's memory." }),
+    active_version: z.number().int().nullable().meta({ description: "The version served by default (null: none)." }),
     request_id: z.string(),
   })
   .meta({ id: "ManifestResponse" });

@@ -99,3 +99,41 @@ export function optionalScores(name: string, description: string) {
     .nullish()
     .transform((value) => value ?? null);
 }
+
+const VERSION_DESCRIPTION = "A version of the model (GET /models lists them); absent = the active one.";
+
+function versionOf(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new InvalidInputError(`${name} must be a whole number >= 1, got ${value}`);
+  return value;
+}
+
+/** A model version as multipart or query-string text ("3"); blank = absent. */
+export function versionText(name: string, description = VERSION_DESCRIPTION) {
+  return textRule(name, (text) => (text.trim() === "" ? undefined : versionOf(name, parseInvariantNumber(name, text))), description).optional();
+}
+
+/** A model version as a JSON number (absent or null = the active one). */
+export function versionNumber(name: string, description = VERSION_DESCRIPTION) {
+  return z.preprocess(
+    (value) => (value === null ? undefined : value),
+    numberField(name, (v) => Number.isInteger(v) && v >= 1, "a whole number >= 1", description).optional(),
+  );
+}
+
+/** A JSON list of stored file names, sent as a text part (e.g. dataset_files); blank = absent. */
+export function fileNamesText(name: string, max: number, description: string) {
+  return textRule(
+    name,
+    (text) => {
+      if (text.trim() === "") return undefined;
+      const value = parseJsonText(name, text);
+      if (!Array.isArray(value) || value.length === 0 || !value.every((f) => typeof f === "string" && f !== "")) {
+        throw new InvalidInputError(`${name} must be a JSON list of at least one file name, e.g. ["20261125-101500-123000-3f9c0a1b2c3d.png"]`);
+      }
+      if (value.length > max) throw new InvalidInputError(`${name} names ${value.length} files: at most ${max} per request`);
+      if (new Set(value).size !== value.length) throw new InvalidInputError(`${name} names a file twice`);
+      return value as string[];
+    },
+    description,
+  ).optional();
+}

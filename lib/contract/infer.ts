@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { identityEcho, identityFields, timingsMs } from "./common";
-import { boolText, jsonText, mmPerPxText } from "./fields";
+import { boolText, jsonText, mmPerPxText, versionText } from "./fields";
 import { fileParts } from "./files";
 import { areaRuleSchema } from "./recipeSettings";
 
@@ -19,6 +19,7 @@ export const inferRequest = z
       description: "Millimetres per ROI pixel, > 0 (invariant-culture text). Optional (additive to the old contract): defaults to the value the fit recorded.",
     }),
     shape: jsonText("shape", 'JSON text of a RoiShape ({"kind":"rect"|"circle"|"annulus", ...}); absent = the whole ROI. Checked against the image\'s size.'),
+    model_version: versionText("model_version"),
     include_anomaly_map: boolText("include_anomaly_map", false, "true adds the blurred anomaly map as base64 float32 [height, width] (little-endian)."),
     image: fileParts({
       min: 1,
@@ -60,6 +61,10 @@ export const inferResponse = z
       description: "true when S3 could not be reached and a cached memory (confirmed within STALE_IF_ERROR_MS) was used: a re-fit made meanwhile is not seen.",
     }),
     calibration_stale: z.boolean().meta({ description: "true when the calibration was computed for another fit than the memory in place: re-calibrate." }),
+    model_version: z.number().int().meta({ description: "The version that scored it (a model stored before versions is version 1)." }),
+    calibration_inherited: z.boolean().meta({
+      description: "The threshold is the one the version got when it was made (its parent's, or the then active version's): calibrate this version.",
+    }),
     anomaly_map: z
       .object({ width: z.number().int(), height: z.number().int(), dtype: z.literal("float32"), data_base64: z.string() })
       .optional()

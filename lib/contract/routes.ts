@@ -23,6 +23,14 @@ import {
   modelQuery,
   stateResponse,
 } from "./datasets";
+import {
+  activateModelRequest,
+  activateModelResponse,
+  deleteModelVersionRequest,
+  deleteModelVersionResponse,
+  listModelsRequest,
+  listModelsResponse,
+} from "./models";
 import { getRecipeSettingsRequest, putRecipeSettingsRequest, recipeSettingsResponse } from "./recipeSettings";
 
 /** How a route's request arrives: multipart/form-data, a JSON body, the URL's query string, or nothing. */
@@ -312,6 +320,36 @@ export const routes = {
     request: getJobRequest,
     response: jobResponse,
     errors: [400, 404],
+  }),
+  listModels: route({
+    name: "list_models",
+    method: "GET",
+    path: "models",
+    summary: "Every version of a model, newest first, with its figures and calibration, and which one is active.",
+    body: "query",
+    request: listModelsRequest,
+    response: listModelsResponse,
+    errors: [400],
+  }),
+  activateModel: route({
+    name: "activate_model",
+    method: "POST",
+    path: "models/activate",
+    summary: "Serve another version of a model from now on, with its own calibration (a rollback is the activation of the version before).",
+    body: "json",
+    request: activateModelRequest,
+    response: activateModelResponse,
+    errors: [400, 404, 413, 415],
+  }),
+  deleteModelVersion: route({
+    name: "delete_model_version",
+    method: "DELETE",
+    path: "models/version",
+    summary: "Remove a version of a model (not the active one); its number is never given again.",
+    body: "query",
+    request: deleteModelVersionRequest,
+    response: deleteModelVersionResponse,
+    errors: [400, 404, 409],
   }),
 } as const;
 

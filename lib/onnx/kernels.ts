@@ -469,7 +469,8 @@ export async function separableBlur(map: Float32Array, width: number, height: nu
  * k-center greedy picks over `points` (Float32Array [n, p]) from row `start`: each step is one
  * onnxruntime run of greedyStepGraph (a GEMV and an ArgMax, multi-threaded), ~5x faster than the
  * scalar loop for 20k x 128. Returns the picked rows in order and the covering radius
- * (Euclidean, in this space) after each pick.
+ * (Euclidean, in this space) after each pick. `initialMinSquared` [n]: each point's squared
+ * distance to centres chosen before (a seeded start; `start` should then be its argmax).
  */
 export async function kCenterGreedyPicks(
   points: Float32Array,
@@ -478,12 +479,13 @@ export async function kCenterGreedyPicks(
   k: number,
   start: number,
   threads: number,
+  initialMinSquared?: Float32Array,
 ): Promise<{ indices: Int32Array; radii: Float32Array }> {
   const s = await session("k_center_greedy_step", greedyStepGraph, threads);
   const norms = memorySquaredNorms(points, p);
   const pointsTensor = new ort.Tensor("float32", points, [n, p]);
   const normsTensor = new ort.Tensor("float32", norms, [n]);
-  let minSquared: Float32Array = new Float32Array(n).fill(Number.POSITIVE_INFINITY);
+  let minSquared: Float32Array = initialMinSquared ? initialMinSquared.slice() : new Float32Array(n).fill(Number.POSITIVE_INFINITY);
   const indices = new Int32Array(k);
   const radii = new Float32Array(k);
   let next = start;

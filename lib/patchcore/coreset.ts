@@ -67,3 +67,37 @@ export async function kCenterGreedy(rows: Float32Array, dim: number, options: Co
   for (let i = 0; i < n; i++) radius = max(radius, nearest.minSquared[i]!);
   return { indices, rateRequested: options.rate, rateApplied: k / n, coveringRadius: sqrt(radius), projectedRadii: radii };
 }
+
+/**
+ * k-center greedy started from rows already kept (PatchCore's sampler seeded with a memory instead
+ * of a random pick): each added row is the candidate farthest, in the full dimension, from
+ * everything kept so far. At most `budget` candidates are added, fewer when the rest lie on kept
+ * rows already. Used to teach a memory new good patches without moving any row it has.
+ * @param kept       Float32Array [m, dim], L2-normalised, m >= 1
+ * @param candidates Float32Array [n, dim], L2-normalised
+ * @returns the candidates picked, in order, and the largest distance left from a candidate to its nearest kept or picked row
+ */
+export async function kCenterGreedyFrom(
+  kept: Float32Array,
+  candidates: Float32Array,
+  dim: number,
+  budget: number,
+  threads: number,
+): Promise<{ indices: Int32Array; coveringRadius: number }> {
+  const n = candidates.length / dim;
+  const nearest = await nearestSquaredL2Normalised(candidates, kept, dim, threads);
+  let start = 0;
+  for (let i = 1; i < n; i++) if (nearest.minSquared[i]! > nearest.minSquared[start]!) start = i;
+  const k = min(budget, n);
+  if (k < 1 || !(nearest.minSquared[start]! > 0)) return { indices: new Int32Array(0), coveringRadius: sqrt(max(0, nearest.minSquared[start] ?? 0)) };
+  const { indices, radii } = await kCenterGreedyPicks(candidates, n, dim, k, start, threads, nearest.minSquared);
+  // radii[j]: the farthest candidate after j + 1 picks; a pick at distance 0 adds nothing new: stop before it
+  let useful = k;
+  for (let j = 0; j < k - 1; j++) {
+    if (!(radii[j]! > 0)) {
+      useful = j + 1;
+      break;
+    }
+  }
+  return { indices: indices.slice(0, useful), coveringRadius: radii[useful - 1]! };
+}

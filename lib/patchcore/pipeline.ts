@@ -7,12 +7,13 @@ import { contentTokens, type LetterboxGeometry } from "../image/letterbox";
 import { Timings } from "../util/timings";
 import { gaussianBlurFast, gridToRoi } from "./anomalyMap";
 import { chunkCoreset, mergeChunkCoresets, type ChunkCoreset } from "./chunkedCoreset";
+import { coresetSize, kCenterGreedyFrom } from "./coreset";
 import type { NearestNeighbourScorer } from "./knn/scorer";
 import { checkSameGrid, fitMemoryBank, memoryBankOf, type MemoryBank, type MemoryMetadata } from "./memoryBank";
 import { DEFAULT_AREA_RULE, findRegions, type AreaRule, type Region } from "./regions";
 import { roiMask, type RoiShape } from "./roiMask";
 import { scoreAndHeatmap } from "./score";
-import { concatRows, l2NormalizeRows } from "./vectors";
+import { concatRows, gatherRows, l2NormalizeRows } from "./vectors";
 
 /**
  * PatchCore end to end: the one module that puts its steps together (anomalib's vocabulary).
@@ -22,7 +23,7 @@ import { concatRows, l2NormalizeRows } from "./vectors";
  *               -> post-processor (score, heatmap, regions)
  *
  * Production calls these functions and nothing else re-implements a step: /fit_ok (fitMemory),
- * a dataset fit's workers and coordinator (fitChunk, mergeChunks), /infer and batch scoring
+ * a dataset fit's workers and coordinator (fitChunk, mergeChunks), an append (appendToMemory), /infer and batch scoring
  * (embedForInspection, inspectEmbedded). Stage times go to `timings`.
  */
 
@@ -156,6 +157,71 @@ export async function mergeChunks(
     { keepAll: options.keepAll, seed: options.seed, nImages },
     { model_id: first.modelId, input_size: first.inputSize, ...options.metadata },
   );
+}
+
+/** A memory to append to: its rows as stored (so the new memory keeps them bit for bit) and as scored (L2-normalised). */
+export interface AppendParent {
+  /** Float32Array [count, dim]: the rows exactly as the parent's .npz holds them. */
+  readonly storedRows: Float32Array;
+  readonly bank: MemoryBank;
+}
+
+/** What an append added to its parent. */
+export interface Appended {
+  readonly images: number;
+  readonly patches: number;
+  readonly rowsAdded: number;
+}
+
+/**
+ * Teaches a memory good images (a false alarm's image, say): their patches, then k-center greedy
+ * seeded with every row of the parent, each added row the patch farthest from everything kept;
+ * `rate` x the new patches at most (all of them for a memory_fit parent). The new memory is the
+ * parent's rows, unchanged, then the added ones: it holds every row the parent held, so with an
+ * exact nearest-neighbour search (exact or two-stage) no anomaly-map value of any image can rise.
+ */
+export async function appendToMemory(
+  extractor: FeatureExtractor,
+  parent: AppendParent,
+  source: ImageSource,
+  options: EmbedOptions & { readonly rate: number; readonly threads: number; readonly metadata: MemoryMetadata },
+  timings: Timings,
+): Promise<{ bank: MemoryBank; appended: Appended }> {
+  const { grids } = await embedForFit(extractor, source, options, timings);
+  if (grids.length === 0) throw new InvalidInputError("No images to append");
+  const { bank: p } = parent;
+  checkMemoryMatches(p, grids[0]!, extractor.card.id);
+  const { dim } = p;
+  const candidates = l2NormalizeRows(concatRows(grids.map((g) => g.embeddings)), dim);
+  const patches = candidates.length / dim;
+  const keepAll = p.metadata.memory_fit === true;
+  const picked = keepAll
+    ? { indices: Int32Array.from({ length: patches }, (_, i) => i), coveringRadius: 0 }
+    : await timings.time("coreset", () => kCenterGreedyFrom(p.embeddings, candidates, dim, coresetSize(patches, options.rate), options.threads));
+  const rows = concatRows([parent.storedRows, gatherRows(candidates, dim, picked.indices)]);
+  const count = rows.length / dim;
+  const parentPatches = typeof p.metadata.n_embeddings === "number" ? p.metadata.n_embeddings : p.count;
+  const parentRadius = typeof p.metadata.covering_radius === "number" ? p.metadata.covering_radius : 0;
+  const nEmbeddings = parentPatches + patches;
+  const bank = memoryBankOf(
+    rows,
+    dim,
+    { h: p.tokenH, w: p.tokenW },
+    {
+      nEmbeddings,
+      coresetSize: count,
+      rateRequested: typeof p.metadata.coreset_rate_requested === "number" ? p.metadata.coreset_rate_requested : options.rate,
+      rateApplied: count / nEmbeddings,
+      coveringRadius: Math.max(parentRadius, picked.coveringRadius),
+    },
+    {
+      keepAll,
+      seed: typeof p.metadata.seed === "number" ? p.metadata.seed : 0,
+      nImages: (typeof p.metadata.n_images === "number" ? p.metadata.n_images : 0) + grids.length,
+    },
+    { model_id: extractor.card.id, input_size: extractor.inputSize, ...options.metadata },
+  );
+  return { bank, appended: { images: grids.length, patches, rowsAdded: picked.indices.length } };
 }
 
 export interface InspectOptions {

@@ -9,7 +9,7 @@ import type { ModelKeys } from "./keys";
  * and the fit it was computed for. Extra fields are kept; missing or mistyped ones make it corrupt.
  * Its own schema, not a request's: the stored format does not follow the wire's.
  */
-const storedCalibration = z.looseObject({
+export const storedCalibration = z.looseObject({
   threshold: z.number(),
   ok_mean: z.number(),
   ng_mean: z.number(),
@@ -25,23 +25,27 @@ const storedCalibration = z.looseObject({
 /** A calibration as stored: the old backend's fields and the fit it was computed for. */
 export type StoredCalibration = z.infer<typeof storedCalibration>;
 
-/** Calibrations (`<base>_calib.json`), validated when read. */
+/**
+ * Calibration files (`<base>_calib.json`, the old backend's): a model stored before versions keeps
+ * its calibration there, as does a model calibrated before any fit. A version's calibration lives in
+ * the model's versions object (lib/store/versionRepository.ts).
+ */
 export class CalibrationRepository {
   constructor(private readonly store: BlobStore) {}
 
   async etag(keys: ModelKeys, timings: Timings): Promise<string | null> {
-    return (await timings.time("s3_head", () => this.store.head(keys.calibration)))?.etag ?? null;
+    return (await timings.time("s3_head", () => this.store.head(keys.legacyCalibration)))?.etag ?? null;
   }
 
   /** The calibration, or null before /calibrate_ng; CorruptArtefactError if it is not a calibration. */
   async load(keys: ModelKeys, timings: Timings): Promise<{ calibration: StoredCalibration; etag: string } | null> {
-    const object = await timings.time("s3_get", () => this.store.get(keys.calibration));
+    const object = await timings.time("s3_get", () => this.store.get(keys.legacyCalibration));
     if (!object) return null;
-    return { calibration: parseJsonArtefact(keys.calibration, object, storedCalibration, "stored calibration"), etag: object.etag };
+    return { calibration: parseJsonArtefact(keys.legacyCalibration, object, storedCalibration, "stored calibration"), etag: object.etag };
   }
 
   async save(keys: ModelKeys, calibration: StoredCalibration, timings: Timings): Promise<void> {
     const { body, options } = jsonArtefact(calibration, {}, true);
-    await timings.time("s3_put", () => this.store.put(keys.calibration, body, options));
+    await timings.time("s3_put", () => this.store.put(keys.legacyCalibration, body, options));
   }
 }

@@ -5,7 +5,10 @@ import { InvalidInputError } from "../errors";
  * prefix (MODELS_PREFIX). serverless.yml names some of these folders in its IAM statements and
  * lifecycle rules; test/unit/configSources.test.ts checks that they and KEY_FOLDERS agree.
  *
- *   <prefix><b64 role>__<b64 model_key>{.npz, _index.<fit id>.hnsw, _calib.json}   a model (recipe "default")
+ *   <prefix><b64 role>__<b64 model_key>_versions.json                              a model's versions and the active one
+ *   <prefix><b64 role>__<b64 model_key>_fit.<fit id>.npz                           a version's memory (immutable)
+ *   <prefix><b64 role>__<b64 model_key>_index.<fit id>.hnsw                        its HNSW index (KNN_BACKEND=hnsw)
+ *   <prefix><b64 role>__<b64 model_key>{.npz, _calib.json}                         a model stored before versions (version 1)
  *   <prefix>recipes/<b64 recipe>/...                                                the same for another recipe
  *   <prefix>recipe-meta/<b64 recipe>.json                                           a recipe's settings and locks
  *   <prefix>datasets/<b64 recipe>/<b64 role>__<b64 roi>/{index.json, ok/*, ng/*}     a dataset
@@ -68,12 +71,17 @@ export function modelIdentity(roleId: string, roiId: string, modelKey?: string, 
 }
 
 export interface ModelKeys {
-  /** The memory .npz: the commit point of a fit. */
-  readonly memory: string;
-  readonly calibration: string;
-  /** The HNSW index written by fit `fitId`: unique per fit, so a failed fit never touches the index of the memory in place. */
+  /** The model's versions and which is active (mutable: conditional writes only); absent for a model stored before versions. */
+  readonly versions: string;
+  /** The memory .npz of fit `fitId`: one version's, immutable once written. */
+  memoryFor(fitId: string): string;
+  /** The HNSW index written by fit `fitId` (KNN_BACKEND=hnsw): unique per fit, never overwritten. */
   hnswIndexFor(fitId: string): string;
-  /** Where an HNSW index was stored before HNSW indexes were named by their fit (still removed after a re-fit). */
+  /** The memory stored before versions (the old backend's name): a model without `versions` serves it as version 1. */
+  readonly legacyMemory: string;
+  /** Its calibration (the old backend's `_calib.json`): version 1's, or the calibration of a model calibrated before any fit. */
+  readonly legacyCalibration: string;
+  /** Where an HNSW index was stored before HNSW indexes were named by their fit. */
   readonly legacyHnswIndex: string;
 }
 
@@ -125,9 +133,10 @@ export function datasetKeys(prefix: string, dataset: DatasetIdentity): DatasetKe
 }
 
 /**
- * S3 keys of a model: `<prefix><enc(role)>__<enc(model_key)>{.npz,_index.<fit id>.hnsw,_calib.json}`,
- * the old backend's names (model_key = roi_id by default), so its memories dropped in the bucket
- * are served. A recipe other than "default" lives under `<prefix>recipes/<enc(recipe)>/`.
+ * S3 keys of a model, all beginning `<prefix><enc(role)>__<enc(model_key)>` (model_key = roi_id by
+ * default): its versions, each version's memory and HNSW index named by its fit, and the old
+ * backend's names (`.npz`, `_calib.json`), so a memory stored before versions, or by the old
+ * backend, is served as version 1. A recipe other than "default" lives under `<prefix>recipes/<enc(recipe)>/`.
  * Ids whose keys would not fit S3 (1024 bytes) or a file name (255 bytes) are a 400 naming both
  * limits, before anything is computed or stored.
  */
@@ -135,8 +144,16 @@ export function modelKeys(prefix: string, identity: ModelIdentity): ModelKeys {
   const folder = identity.recipeId === DEFAULT_RECIPE ? prefix : `${prefix}${KEY_FOLDERS.recipes}${encodeId(identity.recipeId)}/`;
   const base = `${folder}${encodeId(identity.roleId)}__${encodeId(identity.modelKey)}`;
   const hnswIndexFor = (fitId: string) => `${base}_index.${fitId}.hnsw`;
+  const memoryFor = (fitId: string) => `${base}_fit.${fitId}.npz`;
   checkKeyFits(hnswIndexFor(FIT_ID_SAMPLE), "role_id, model_key (roi_id by default) and recipe_id");
-  return { memory: `${base}.npz`, calibration: `${base}_calib.json`, hnswIndexFor, legacyHnswIndex: `${base}_index.hnsw` };
+  return {
+    versions: `${base}_versions.json`,
+    memoryFor,
+    hnswIndexFor,
+    legacyMemory: `${base}.npz`,
+    legacyCalibration: `${base}_calib.json`,
+    legacyHnswIndex: `${base}_index.hnsw`,
+  };
 }
 
 /** `<prefix>recipe-meta/<b64url(recipe)>.json`: apart from the model keys (which always hold "__" and never a "/"). */

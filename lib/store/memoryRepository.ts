@@ -32,26 +32,30 @@ function headOf(etag: string, metadata: Readonly<Record<string, string>>): Memor
 
 /**
  * Fitted memories (the PatchCore memory bank as the old backend's .npz) and their optional HNSW
- * index, under the keys of lib/store/keys.ts. Stage times go to `timings` (s3_get, s3_head,
+ * index, under the keys of lib/store/keys.ts: one per fit, immutable, and the legacy one. Stage times go to `timings` (s3_get, s3_head,
  * s3_put, npz_decode).
  */
 export class MemoryRepository {
   constructor(private readonly store: BlobStore) {}
 
-  async head(keys: ModelKeys, timings: Timings): Promise<MemoryHead | null> {
-    const head = await timings.time("s3_head", () => this.store.head(keys.memory));
+  /** What the memory under `key` says of itself without reading it (for a model stored before versions: its legacyMemory). */
+  async head(key: string, timings: Timings): Promise<MemoryHead | null> {
+    const head = await timings.time("s3_head", () => this.store.head(key));
     return head ? headOf(head.etag, head.metadata) : null;
   }
 
-  /** The memory, or null if none is stored; CorruptArtefactError if it fails its digest or cannot be decoded. */
-  async load(keys: ModelKeys, timings: Timings): Promise<StoredMemory | null> {
-    const object = await timings.time("s3_get", () => this.store.get(keys.memory));
+  /**
+   * The memory under `key`, or null if none is stored; CorruptArtefactError if it fails its digest
+   * or cannot be decoded. `asStored`: its rows as the file holds them, not normalised again.
+   */
+  async load(key: string, timings: Timings, options: { asStored?: boolean } = {}): Promise<StoredMemory | null> {
+    const object = await timings.time("s3_get", () => this.store.get(key));
     if (!object) return null;
     try {
-      verifyDigest(keys.memory, object, "stored memory");
-      return { bank: await timings.time("npz_decode", () => decodeMemoryNpz(object.body)), etag: object.etag };
+      verifyDigest(key, object, "stored memory");
+      return { bank: await timings.time("npz_decode", () => decodeMemoryNpz(object.body, options)), etag: object.etag };
     } catch (cause) {
-      throw cause instanceof CorruptArtefactError ? cause : new CorruptArtefactError(keys.memory, cause);
+      throw cause instanceof CorruptArtefactError ? cause : new CorruptArtefactError(key, cause);
     }
   }
 
@@ -71,45 +75,51 @@ export class MemoryRepository {
   }
 
   /**
-   * Stores one fit so that a failure at any step changes nothing readers see:
-   * 1. the index under a key of its own fit (`_index.<fit id>.hnsw`): no existing object changes;
-   * 2. the memory, whose PUT is the commit point (S3 replaces an object atomically; the memory
-   *    names its fit, which names its index). If it fails, the new index is removed (best effort)
-   *    and the previous memory and its index are untouched;
-   * 3. after the commit, the previous fit's index (and an index of the older key layout) is
-   *    removed, best effort: a leftover is never read, since no memory names it.
-   * Every object carries the SHA-256 of its bytes, checked when read back.
+   * Stores one fit's memory (and its HNSW index, when the kNN policy wants one) under keys of its
+   * own fit, written once (If-None-Match) and never changed: no object a reader uses changes, and
+   * nothing reads them until the model's versions object names the fit (the caller's commit). If
+   * the memory's PUT fails, the new index is removed (best effort). Every object carries the
+   * SHA-256 of its bytes, checked when read back.
    */
-  async saveFit(keys: ModelKeys, bank: MemoryBank, index: Uint8Array | null, timings: Timings, log?: Logger): Promise<string> {
+  async saveFit(keys: ModelKeys, bank: MemoryBank, hnswIndex: Uint8Array | null, timings: Timings, log?: Logger): Promise<void> {
     const fitId = String(bank.metadata.fit_id ?? "");
     if (fitId === "") throw new Error("saveFit: the memory has no fit_id");
-    const previous = await this.head(keys, timings);
     const indexKey = keys.hnswIndexFor(fitId);
-    if (index) {
+    if (hnswIndex) {
       await timings.time("s3_put", () =>
-        this.store.put(indexKey, index, {
+        this.store.put(indexKey, hnswIndex, {
           contentType: "application/octet-stream",
-          metadata: { [META.fitId]: fitId, [META.dim]: String(bank.dim), [DIGEST_METADATA]: sha256Hex(index) },
+          metadata: { [META.fitId]: fitId, [META.dim]: String(bank.dim), [DIGEST_METADATA]: sha256Hex(hnswIndex) },
+          ifNoneMatch: "*",
         }),
       );
     }
     const npz = encodeMemoryNpz(bank);
     const metadata: Record<string, string> = { [META.fitId]: fitId, [DIGEST_METADATA]: sha256Hex(npz) };
     if (bank.metadata.mm_per_px !== undefined) metadata[META.mmPerPx] = String(bank.metadata.mm_per_px);
-    let etag: string;
     try {
-      etag = await timings.time("s3_put", () => this.store.put(keys.memory, npz, { contentType: "application/octet-stream", metadata }));
+      await timings.time("s3_put", () => this.store.put(keys.memoryFor(fitId), npz, { contentType: "application/octet-stream", metadata, ifNoneMatch: "*" }));
     } catch (error) {
-      if (index)
+      if (hnswIndex)
         await this.store.delete(indexKey).catch((cause: unknown) => log?.warn("could not remove the index of a failed fit", { key: indexKey, error: cause }));
       throw error;
     }
-    const stale = [keys.legacyHnswIndex, ...(previous?.fitId && previous.fitId !== fitId ? [keys.hnswIndexFor(previous.fitId)] : [])];
-    for (const key of stale) {
-      await timings
-        .time("s3_put", () => this.store.delete(key))
-        .catch((cause: unknown) => log?.warn("could not remove a previous fit's index (never read again)", { key, error: cause }));
-    }
-    return etag;
+  }
+
+  /** Removes a fit's memory and index (a deleted version's, or a fit that was never committed); best effort, logged. */
+  async deleteFit(keys: ModelKeys, fitId: string, timings: Timings, log?: Logger): Promise<void> {
+    for (const key of [keys.memoryFor(fitId), keys.hnswIndexFor(fitId)]) await this.deleteQuietly(key, timings, log);
+  }
+
+  /** Removes the memory stored before versions and its files (a deleted legacy version); best effort, logged. */
+  async deleteLegacy(keys: ModelKeys, fitId: string | null, timings: Timings, log?: Logger): Promise<void> {
+    const keysToRemove = [keys.legacyMemory, keys.legacyCalibration, keys.legacyHnswIndex, ...(fitId ? [keys.hnswIndexFor(fitId)] : [])];
+    for (const key of keysToRemove) await this.deleteQuietly(key, timings, log);
+  }
+
+  private async deleteQuietly(key: string, timings: Timings, log?: Logger): Promise<void> {
+    await timings
+      .time("s3_delete", () => this.store.delete(key))
+      .catch((cause: unknown) => log?.warn("could not remove an object no version names (never read again)", { key, error: cause }));
   }
 }

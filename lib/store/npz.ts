@@ -41,7 +41,7 @@ function bytesOf(a: Float32Array): Uint8Array {
 }
 
 /** Reads a memory .npz written by this service or by the old Python backend (numpy). */
-export function decodeMemoryNpz(bytes: Uint8Array): MemoryBank {
+export function decodeMemoryNpz(bytes: Uint8Array, options: { asStored?: boolean } = {}): MemoryBank {
   const arrays = new Map<string, NpyArray>();
   for (const entry of readZip(bytes)) {
     const key = entry.name.replace(/\.npy$/, "");
@@ -58,8 +58,9 @@ export function decodeMemoryNpz(bytes: Uint8Array): MemoryBank {
   const tokenH = integerScalar(arrays.get("token_h"), "token_h");
   const tokenW = integerScalar(arrays.get("token_w"), "token_w");
   return {
-    // normalising again is a no-op for the memories this service writes, and makes any older file safe
-    embeddings: l2NormalizeRows(embeddings, dim),
+    // normalising again changes at most the last bits of the memories this service writes, and makes any
+    // older file safe; `asStored` keeps the rows as the file holds them (an append copies them unchanged)
+    embeddings: options.asStored ? embeddings : l2NormalizeRows(embeddings, dim),
     count,
     dim,
     tokenH,

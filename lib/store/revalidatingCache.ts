@@ -65,9 +65,14 @@ export class RevalidatingCache<T> {
     return this.totalBytes;
   }
 
-  async get(key: string, source: CacheSource<T>): Promise<{ value: T | null; outcome: CacheOutcome }> {
+  /**
+   * The value of `key`: from the cache while younger than the TTL, else revalidated or loaded.
+   * `immutable`: the object never changes once written (a model version's memory), so a held
+   * value is served without ever asking the store again.
+   */
+  async get(key: string, source: CacheSource<T>, options: { immutable?: boolean } = {}): Promise<{ value: T | null; outcome: CacheOutcome }> {
     const entry = this.entries.get(key);
-    if (entry && entry.value !== null && this.now() - entry.checkedAt < this.ttlMs) {
+    if (entry && entry.value !== null && (options.immutable || this.now() - entry.checkedAt < this.ttlMs)) {
       this.touch(key, entry);
       return { value: entry.value, outcome: "hit" };
     }
@@ -81,7 +86,12 @@ export class RevalidatingCache<T> {
 
   /** Whether a value of `key` is held (fresh or due for revalidation): a get may then need no load. */
   holds(key: string): boolean {
-    return (this.entries.get(key)?.value ?? null) !== null;
+    return this.peek(key) !== null;
+  }
+
+  /** The value held for `key` (fresh or not), without asking the store or touching its place in the LRU; null if none. */
+  peek(key: string): T | null {
+    return this.entries.get(key)?.value ?? null;
   }
 
   invalidate(key: string): void {

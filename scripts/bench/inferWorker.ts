@@ -13,6 +13,7 @@
 import { standaloneContext } from "../../lib/context";
 import { calibrateFromScores } from "../../lib/app/calibration/calibrateScores";
 import { fitUploadedImages } from "../../lib/app/fitting/fitImages";
+import { memoryKeyOf } from "../../lib/app/models/versions";
 import { inspectImage, type InspectResult } from "../../lib/app/inspection/inspect";
 
 import { createServices, type LoadedMemory, type Services } from "../../lib/app/services";
@@ -54,7 +55,7 @@ async function fit(): Promise<unknown> {
     const started = performance.now();
     const result = await fitUploadedImages(
       services,
-      { ...ids(`fit-${n}`), mm_per_px: 0.1, memory_fit: false, use_dataset: false, images: jpegs(all.slice(0, n), "images") },
+      { ...ids(`fit-${n}`), mm_per_px: 0.1, memory_fit: false, use_dataset: false, activate: true, append: false, images: jpegs(all.slice(0, n), "images") },
       standaloneContext(services.log),
     );
     fits.push({
@@ -69,14 +70,26 @@ async function fit(): Promise<unknown> {
   for (const bank of BANKS) {
     await fitUploadedImages(
       services,
-      { ...ids(bank.key), mm_per_px: 0.1, memory_fit: true, use_dataset: false, images: jpegs(all.slice(0, bank.images), "images") },
+      {
+        ...ids(bank.key),
+        mm_per_px: 0.1,
+        memory_fit: true,
+        use_dataset: false,
+        activate: true,
+        append: false,
+        images: jpegs(all.slice(0, bank.images), "images"),
+      },
       standaloneContext(services.log),
     );
     // calibrated on good images' scores, as production memories are: inference then finds the
     // regions of the defect image the bench sends, and only those
     const okScores: number[] = [];
     for (const image of heldOut) okScores.push((await inspectImage(services, inferInput(bank.key, image), standaloneContext(services.log))).score);
-    await calibrateFromScores(services, { ...ids(bank.key), ok_scores: okScores, ng_scores: null, area_mm2_thr: 0.5 }, standaloneContext(services.log));
+    await calibrateFromScores(
+      services,
+      { ...ids(bank.key), ok_scores: okScores, ng_scores: null, area_mm2_thr: 0.5, model_version: undefined },
+      standaloneContext(services.log),
+    );
   }
   return { fits };
 }
@@ -178,10 +191,15 @@ async function infer(runs: number): Promise<unknown> {
 
     // an S3 GET + decode of this memory, as on a cache miss
     const keys = modelKeys(services.config.s3.prefix, modelIdentity("bench", bank.key));
+    const versions = (await services.versions.load(keys, new Timings()))!.versions;
+    const memoryKey = memoryKeyOf(
+      keys,
+      versions.versions.find((v) => v.version === versions.active_version)!,
+    );
     const miss: number[] = [];
     for (let i = 0; i < 5; i++) {
       const started = performance.now();
-      await services.memories.load(keys, new Timings());
+      await services.memories.load(memoryKey, new Timings());
       miss.push(performance.now() - started);
     }
     banks.push({ bank: bank.key, rows: bank.images * 1024, chosen: summary(chosen), exact: summary(brute), agreement, s3GetOnMissMs: summarise(miss) });

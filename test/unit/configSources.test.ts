@@ -99,10 +99,11 @@ describe("one S3 key layout: lib/store/keys.ts", () => {
     for (const key of [job.state, job.chunk(3, "npz"), job.result]) expect(key.startsWith(prefix + KEY_FOLDERS.jobs)).toBe(true);
     expect(datasetKeys(prefix, identity).catalog.startsWith(prefix + KEY_FOLDERS.datasets)).toBe(true);
     const model = modelKeys(prefix, identity);
-    for (const key of [model.memory, model.calibration, model.hnswIndexFor("f")]) expect(key.startsWith(prefix + KEY_FOLDERS.recipes)).toBe(true);
+    for (const key of [model.versions, model.memoryFor("f"), model.legacyMemory, model.legacyCalibration, model.hnswIndexFor("f")])
+      expect(key.startsWith(prefix + KEY_FOLDERS.recipes)).toBe(true);
     const defaultRecipe = modelKeys(prefix, modelIdentity("Master1", "Pattern"));
     // a model of the default recipe sits at the prefix itself, never in one of the folders
-    for (const folder of Object.values(KEY_FOLDERS)) expect(defaultRecipe.memory.startsWith(prefix + folder)).toBe(false);
+    for (const folder of Object.values(KEY_FOLDERS)) expect(defaultRecipe.legacyMemory.startsWith(prefix + folder)).toBe(false);
   });
 
   it("serverless.yml's IAM statements and lifecycle rules name exactly the folders the code writes to apart", () => {

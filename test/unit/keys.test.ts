@@ -10,13 +10,15 @@ describe("model keys", () => {
     expect(decodeId(encodeId("ñ漢😀 / ../x"))).toBe("ñ漢😀 / ../x");
   });
 
-  it("names the artefacts of a model under the prefix, the index by the fit that wrote it", () => {
+  it("names the artefacts of a model under the prefix: versions, each fit's memory and index, and the old backend's names", () => {
     const keys = modelKeys("models/", modelIdentity("Master1", "Pattern"));
     expect(keys).toMatchObject({
-      memory: "models/TWFzdGVyMQ__UGF0dGVybg.npz",
-      calibration: "models/TWFzdGVyMQ__UGF0dGVybg_calib.json",
+      versions: "models/TWFzdGVyMQ__UGF0dGVybg_versions.json",
+      legacyMemory: "models/TWFzdGVyMQ__UGF0dGVybg.npz",
+      legacyCalibration: "models/TWFzdGVyMQ__UGF0dGVybg_calib.json",
       legacyHnswIndex: "models/TWFzdGVyMQ__UGF0dGVybg_index.hnsw",
     });
+    expect(keys.memoryFor("f1")).toBe("models/TWFzdGVyMQ__UGF0dGVybg_fit.f1.npz");
     expect(keys.hnswIndexFor("f1")).toBe("models/TWFzdGVyMQ__UGF0dGVybg_index.f1.hnsw");
   });
 
@@ -28,7 +30,7 @@ describe("model keys", () => {
     );
     expect(() => modelKeys("models/", modelIdentity("r", "roi", undefined, long))).toThrow(/too long to be stored together/);
     // the longest that fit: 75 + 75 bytes -> 100 + 100 characters + "__" + "_index.<uuid>.hnsw"
-    expect(modelKeys("models/", modelIdentity("a".repeat(75), "b".repeat(75))).memory.length).toBe(7 + 100 + 2 + 100 + 4);
+    expect(modelKeys("models/", modelIdentity("a".repeat(75), "b".repeat(75))).legacyMemory.length).toBe(7 + 100 + 2 + 100 + 4);
     expect(() => modelKeys("models/", modelIdentity("a".repeat(78), "b".repeat(78)))).toThrow(InvalidInputError);
   });
 
@@ -37,7 +39,7 @@ describe("model keys", () => {
     const seen = new Set<string>();
     for (const role of hostile)
       for (const roi of hostile) {
-        const { memory } = modelKeys("models/", modelIdentity(role, roi));
+        const { legacyMemory: memory } = modelKeys("models/", modelIdentity(role, roi));
         expect(memory).toMatch(/^models\/[A-Za-z0-9_-]+__[A-Za-z0-9_-]+\.npz$/);
         expect(memory.includes("..")).toBe(false);
         seen.add(memory);
@@ -47,8 +49,8 @@ describe("model keys", () => {
 
   it("defaults model_key to roi_id and recipe_id to default; another recipe gets its own folder", () => {
     expect(modelIdentity("r", "roi")).toEqual({ roleId: "r", roiId: "roi", modelKey: "roi", recipeId: "default" });
-    expect(modelKeys("models/", modelIdentity("r", "roi", "alt")).memory).toBe(`models/${encodeId("r")}__${encodeId("alt")}.npz`);
-    expect(modelKeys("models/", modelIdentity("r", "roi", undefined, "batch-7")).memory).toBe(
+    expect(modelKeys("models/", modelIdentity("r", "roi", "alt")).legacyMemory).toBe(`models/${encodeId("r")}__${encodeId("alt")}.npz`);
+    expect(modelKeys("models/", modelIdentity("r", "roi", undefined, "batch-7")).legacyMemory).toBe(
       `models/recipes/${encodeId("batch-7")}/${encodeId("r")}__${encodeId("roi")}.npz`,
     );
   });

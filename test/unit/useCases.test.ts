@@ -60,7 +60,7 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
   const inspect = (image: Buffer, fields: Record<string, string> = {}) =>
     inspectImage(services, parseWith(routes.infer.request, { role_id: "R", roi_id: "Roi", mm_per_px: "0.1", ...fields, image: [png(image, "image")] }), ctx());
 
-  it("fits, calibrates and inspects; writes only the memory, the calibration and the recipe's mm_per_px lock", async () => {
+  it("fits, calibrates and inspects; writes only the version's memory, the model's versions (with the calibration) and the recipe's mm_per_px lock", async () => {
     const fitted = await fit({});
     expect(fitted).toMatchObject({ n_images: 2, index: "none", role_id: "R", roi_id: "Roi", model_key: "Roi", recipe_id: "default" });
     const ok = (await inspect(good[2]!)).score;
@@ -76,7 +76,8 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
     expect(flagged.threshold).toBe(calibration.threshold);
     expect(flagged.regions.length).toBeGreaterThan(0);
     const base = `models/${encodeId("R")}__${encodeId("Roi")}`;
-    expect(store.keys()).toEqual([`${base}.npz`, `${base}_calib.json`, `models/recipe-meta/${encodeId("default")}.json`]);
+    expect(store.keys()).toEqual([`${base}_fit.${fitted.fit_id}.npz`, `${base}_versions.json`, `models/recipe-meta/${encodeId("default")}.json`]);
+    expect([fitted.model_version, flagged.model_version, calibration.model_version]).toEqual([1, 1, 1]);
   });
 
   it("builds and uses the HNSW index when the one kNN policy says so (KNN_BACKEND=hnsw, small bank)", async () => {
@@ -100,9 +101,9 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
     expect(fitted.index).toBe("two_stage");
     expect(fitted.timings_ms.knn_basis).toBeGreaterThan(0);
     const keys = modelKeys(config.s3.prefix, modelIdentity("R", "Roi"));
-    const stored = decodeMemoryNpz((await store.get(keys.memory))!.body);
+    const stored = decodeMemoryNpz((await store.get(keys.memoryFor(fitted.fit_id)))!.body);
     expect(stored.shortlistBasis?.rank).toBe(Math.min(DEFAULT_TWO_STAGE.rank, stored.dim));
-    const { memory } = await loadMemory(services, keys, ctx());
+    const { memory } = await loadMemory(services, keys, keys.memoryFor(fitted.fit_id), true, ctx());
     expect((memory!.scorer as TwoStageScorer).basisSource).toBe("stored");
     const viaTwoStage = await inspect(defect);
     expect(viaTwoStage.knn).toBe("two_stage");
@@ -111,8 +112,9 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
     services = createServices(loadConfig({ MODEL_DIR: config.model.dir, ORT_THREADS: "1", KNN_BACKEND: "exact", LOG_LEVEL: "silent" }), { blobStore: store });
     expect(Math.abs((await inspect(defect)).score - viaTwoStage.score)).toBeLessThanOrEqual(1e-5 * viaTwoStage.score);
     // a fit the exact search will score stores no basis
-    expect((await fit({})).index).toBe("none");
-    expect(decodeMemoryNpz((await store.get(keys.memory))!.body).shortlistBasis).toBeUndefined();
+    const exact = await fit({});
+    expect(exact.index).toBe("none");
+    expect(decodeMemoryNpz((await store.get(keys.memoryFor(exact.fit_id)))!.body).shortlistBasis).toBeUndefined();
   });
 
   it("says not_fitted for an unknown memory and for a memory of another model's dimension", async () => {
@@ -126,18 +128,29 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
     expect((error as Error).message).toMatch(/Memory does not match the model: it has 4-d embeddings .* gives 108-d: run \/fit_ok again/);
   });
 
-  it("refuses a corrupt stored memory or calibration with corrupt_artefact, naming the key", async () => {
-    await fit({});
+  it("refuses a corrupt stored memory, versions object or legacy calibration with corrupt_artefact, naming the key", async () => {
+    const fitted = await fit({});
     const base = `models/${encodeId("R")}__${encodeId("Roi")}`;
+    const versions = (await store.get(`${base}_versions.json`))!;
+    await store.put(`${base}_versions.json`, Buffer.from('{"format": 1}'), { contentType: "application/json", metadata: versions.metadata });
+    const corruptVersions = await inspect(defect).catch((e: unknown) => e);
+    expect(corruptVersions).toBeInstanceOf(CorruptArtefactError);
+    expect((corruptVersions as DomainError).message).toMatch(/model versions .*_versions\.json cannot be read .*restore its previous object version/);
+    await store.put(`${base}_versions.json`, versions.body, { contentType: "application/json", metadata: versions.metadata });
+    const npz = (await store.get(`${base}_fit.${fitted.fit_id}.npz`))!;
+    await store.put(`${base}_fit.${fitted.fit_id}.npz`, npz.body.subarray(0, npz.body.length - 100), {
+      contentType: "application/octet-stream",
+      metadata: npz.metadata,
+    });
+    const memory = await inspect(defect).catch((e: unknown) => e);
+    expect((memory as DomainError).code).toBe("corrupt_artefact");
+    // a model stored before versions: its calibration file is read, and checked
+    await store.delete(`${base}_versions.json`);
+    await store.put(`${base}.npz`, npz.body, { contentType: "application/octet-stream", metadata: npz.metadata });
     await store.put(`${base}_calib.json`, Buffer.from('{"threshold": "high"}'), { contentType: "application/json" });
     const calib = await inspect(defect).catch((e: unknown) => e);
     expect(calib).toBeInstanceOf(CorruptArtefactError);
     expect((calib as DomainError).message).toMatch(/_calib\.json cannot be read \(threshold: /);
-    const npz = (await store.get(`${base}.npz`))!.body;
-    await store.put(`${base}.npz`, npz.subarray(0, npz.length - 100), { contentType: "application/octet-stream" });
-    await store.delete(`${base}_calib.json`);
-    const memory = await inspect(defect).catch((e: unknown) => e);
-    expect((memory as DomainError).code).toBe("corrupt_artefact");
   });
 
   it("stops a fit that cannot finish in the remaining time before writing anything, saying what to do", async () => {

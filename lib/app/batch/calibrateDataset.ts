@@ -9,7 +9,7 @@ import { percentile } from "../../patchcore/percentile";
 import { calibrateFromScores } from "../calibration/calibrateScores";
 import { identityEcho, identityOf } from "../identity";
 import type { Services } from "../services";
-import { batchCommand, batchEstimateMs, countFiles, requireMemory, scoreDataset, storeBatchResult, type BatchCommand } from "./scoreDataset";
+import { batchCommand, batchEstimateMs, countFiles, requireVersion, scoreDataset, storeBatchResult, type BatchCommand } from "./scoreDataset";
 
 async function calibrateDatasetResult(services: Services, command: BatchCommand, progress: JobProgress | null, ctx: UseCaseContext) {
   const settings = command.calibration ?? { requireNg: true };
@@ -18,9 +18,9 @@ async function calibrateDatasetResult(services: Services, command: BatchCommand,
   const ng = items.filter((i) => i.label === "ng" && i.score !== null).map((i) => i.score!);
   if (ok.length === 0) throw new InvalidInputError("No valid OK samples for calibration.");
   if (settings.requireNg && ng.length === 0) throw new InvalidInputError("No NG samples available for calibration.");
-  const memory = await requireMemory(services, command.identity, ctx);
-  const mmPerPx = memory.mmPerPx ?? command.defaultMmPerPx;
-  if (mmPerPx === undefined || mmPerPx === null) throw new InvalidInputError("mm_per_px is required: the memory records none; send default_mm_per_px");
+  const version = await requireVersion(services, command.identity, command.modelVersion, ctx);
+  const mmPerPx = version.mmPerPx ?? command.defaultMmPerPx;
+  if (mmPerPx === null) throw new InvalidInputError("mm_per_px is required: the memory records none; send default_mm_per_px");
   const { identity } = command;
   const calibration = await calibrateFromScores(
     services,
@@ -34,6 +34,7 @@ async function calibrateDatasetResult(services: Services, command: BatchCommand,
       mm_per_px: mmPerPx,
       score_percentile: settings.scorePercentile,
       area_mm2_thr: settings.areaMm2Thr,
+      model_version: command.modelVersion,
     },
     ctx,
   );
@@ -49,6 +50,7 @@ async function calibrateDatasetResult(services: Services, command: BatchCommand,
     p5_ng: ng.length > 0 ? percentile(ng, 5) : null,
     mm_per_px: calibration.mm_per_px,
     fit_id: calibration.fit_id ?? null,
+    model_version: command.modelVersion,
     scores: items.map((i) => ({ label: i.label, filename: i.filename, score: i.score, error: i.error })),
     fan_out: report,
   };
@@ -57,9 +59,10 @@ async function calibrateDatasetResult(services: Services, command: BatchCommand,
 /** POST /calibrate_dataset: scores the stored OK and NG images, applies the threshold rule, stores the calibration. */
 export async function calibrateDatasetOrStartJob(services: Services, input: CalibrateDatasetRequest, ctx: UseCaseContext) {
   const identity = identityOf(input);
-  await requireMemory(services, identity, ctx);
+  const version = await requireVersion(services, identity, input.model_version, ctx);
   const command: BatchCommand = {
     identity,
+    modelVersion: version.version,
     labels: ["ok", "ng"],
     includeHeatmap: false,
     defaultMmPerPx: input.default_mm_per_px ?? null,

@@ -6,10 +6,9 @@ import { answersInRequest } from "../../jobs/estimate";
 import type { JobKind } from "../../jobs/handlers";
 import type { JobProgress } from "../../jobs/progress";
 import { RESULT_URL_SECONDS, startJob } from "../../jobs/start";
-import { modelKeys } from "../../store/keys";
 import { identityEcho, identityOf } from "../identity";
 import type { Services } from "../services";
-import { batchCommand, batchEstimateMs, countFiles, requireMemory, scoreDataset, storeBatchResult, type BatchCommand } from "./scoreDataset";
+import { batchCommand, batchEstimateMs, countFiles, requireVersion, scoreDataset, storeBatchResult, type BatchCommand } from "./scoreDataset";
 
 /** Serialised size of the answer, to keep under Lambda's payload limit. */
 function jsonBytes(value: unknown): number {
@@ -21,6 +20,7 @@ async function inferDatasetResult(services: Services, command: BatchCommand, pro
   return {
     status: "ok" as const,
     ...identityEcho(command.identity),
+    model_version: command.modelVersion,
     n_total: items.length,
     n_errors: items.filter((i) => i.error !== null).length,
     items,
@@ -32,11 +32,11 @@ async function inferDatasetResult(services: Services, command: BatchCommand, pro
 /** POST /infer_dataset: synchronous when the estimate fits SYNC_BUDGET_MS (the GUI's answer), else a job (202). */
 export async function inferDatasetOrStartJob(services: Services, input: InferDatasetRequest, ctx: UseCaseContext) {
   const identity = identityOf(input);
-  await requireMemory(services, identity, ctx);
-  const calibration = await services.calibrations.load(modelKeys(services.config.s3.prefix, identity), ctx.timings);
-  if (!calibration || !(calibration.calibration.threshold > 0)) throw new CalibrationMissingError("calibration_missing");
+  const version = await requireVersion(services, identity, input.model_version, ctx);
+  if (!version.calibration || !(version.calibration.threshold > 0)) throw new CalibrationMissingError("calibration_missing");
   const command: BatchCommand = {
     identity,
+    modelVersion: version.version,
     labels: input.labels ?? ["ok", "ng"],
     includeHeatmap: input.include_heatmap ?? false,
     defaultMmPerPx: input.default_mm_per_px ?? null,

@@ -18,6 +18,7 @@ export const scoreTask = datasetChunkTask.extend({
   kind: z.literal("score"),
   includeHeatmap: z.boolean(),
   defaultMmPerPx: z.number().nullable(),
+  modelVersion: z.number().int().positive(),
 });
 export type ScoreTask = z.infer<typeof scoreTask>;
 
@@ -71,6 +72,7 @@ export async function scoreChunk(services: Services, task: ScoreTask, ctx: UseCa
           model_key: task.identity.modelKey,
           recipe_id: task.identity.recipeId,
           mm_per_px: mmPerPx,
+          model_version: task.modelVersion,
           ...(shape === undefined ? {} : { shape }),
           include_anomaly_map: false,
           image: [

@@ -7,6 +7,7 @@ import { chunked } from "../../jobs/fanOut";
 import type { JobProgress } from "../../jobs/progress";
 import { datasetOf, modelKeys, type ModelIdentity } from "../../store/keys";
 import { memoryNotFound } from "../identity";
+import { describeVersion, type VersionFacts } from "../models/versions";
 import { modelIdentityTask } from "../jobs/taskFields";
 import type { Services } from "../services";
 import { errorItem, type BatchItem } from "./items";
@@ -18,6 +19,8 @@ export const batchCommand = z.object({
   labels: z.array(z.enum(["ok", "ng"])),
   includeHeatmap: z.boolean(),
   defaultMmPerPx: z.number().nullable(),
+  /** The version every image is scored with (resolved when the batch starts). */
+  modelVersion: z.number().int().positive(),
   /** For calibrate_dataset: the rule's settings. */
   calibration: z.object({ scorePercentile: z.number().optional(), areaMm2Thr: z.number().optional(), requireNg: z.boolean() }).optional(),
 });
@@ -37,11 +40,11 @@ export async function countFiles(services: Services, identity: ModelIdentity, la
   return catalog.files.filter((f) => labels.includes(f.label)).length;
 }
 
-/** The memory's head, or not_fitted (a batch needs a model before any work). */
-export async function requireMemory(services: Services, identity: ModelIdentity, ctx: UseCaseContext) {
-  const head = await services.memories.head(modelKeys(services.config.s3.prefix, identity), ctx.timings);
-  if (!head) throw memoryNotFound(identity);
-  return head;
+/** The version a batch scores with (named, else the active one), resolved once before any work; not_fitted without a model. */
+export async function requireVersion(services: Services, identity: ModelIdentity, requested: number | undefined, ctx: UseCaseContext): Promise<VersionFacts> {
+  const facts = await describeVersion(services, modelKeys(services.config.s3.prefix, identity), identity, requested, ctx);
+  if (!facts) throw memoryNotFound(identity);
+  return facts;
 }
 
 /**
@@ -68,6 +71,7 @@ export async function scoreDataset(services: Services, command: BatchCommand, pr
     files: chunk,
     includeHeatmap: command.includeHeatmap,
     defaultMmPerPx: command.defaultMmPerPx,
+    modelVersion: command.modelVersion,
   }));
   const { outcomes, retried } = await runOnWorkers(services, tasks, progress, ctx);
 

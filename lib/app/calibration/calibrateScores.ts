@@ -1,29 +1,33 @@
 import type { CalibrateNgRequest } from "../../contract/calibrateNg";
 import type { ResultOf, Routes } from "../../contract/routes";
+import type { UseCaseContext } from "../../context";
 import { InvalidInputError } from "../../errors";
 import { calibrate } from "../../patchcore/calibration";
+import type { StoredCalibration } from "../../store/calibrationRepository";
 import { modelKeys } from "../../store/keys";
-import type { UseCaseContext } from "../../context";
 import { identityEcho, identityOf } from "../identity";
+import { changeVersions, chosenEntry, describeVersion } from "../models/versions";
 import type { Services } from "../services";
 
 export type CalibrateResult = ResultOf<Routes["calibrateNg"]>;
 
 /**
- * The threshold from OK (and optionally NG) image scores, with the old backend's rule, stored
- * beside the memory. mm_per_px defaults to the value the fit recorded.
+ * The threshold from OK (and optionally NG) image scores, with the old backend's rule, stored as
+ * the calibration of the version named (model_version), else the active one; activating a version
+ * brings its own calibration back. mm_per_px defaults to the value the version's fit recorded. As
+ * the old backend, a calibration may come before any fit (then mm_per_px is required): it is kept
+ * in the old backend's calibration file, and the first version inherits it. A model stored before
+ * versions gets its versions object here (version 1, calibrated).
  */
 export async function calibrateFromScores(services: Services, input: CalibrateNgRequest, ctx: UseCaseContext): Promise<CalibrateResult> {
-  const { config, memories, calibrations } = services;
+  const { config, calibrations } = services;
   const identity = identityOf(input);
   const keys = modelKeys(config.s3.prefix, identity);
-  // As the old backend: a calibration needs only the scores and mm_per_px, so it may come before
-  // the fit; the fit's mm_per_px is only the default.
-  const memory = await memories.head(keys, ctx.timings);
-  const mmPerPx = input.mm_per_px ?? memory?.mmPerPx;
+  const target = await describeVersion(services, keys, identity, input.model_version, ctx);
+  const mmPerPx = input.mm_per_px ?? target?.mmPerPx ?? undefined;
   if (mmPerPx === undefined) {
     throw new InvalidInputError(
-      memory
+      target
         ? "mm_per_px is required: the stored memory does not record one"
         : `mm_per_px is required: no memory is fitted for (${identity.roleId}, ${identity.roiId}) to take it from`,
     );
@@ -35,10 +39,28 @@ export async function calibrateFromScores(services: Services, input: CalibrateNg
     mmPerPx,
     areaMm2Threshold: input.area_mm2_thr ?? config.patchcore.areaMm2Threshold,
   });
-  const stored = { ...calibration, fit_id: memory?.fitId ?? null };
-  // Two calibrations of one key at once: the last write wins (S3 PUTs are atomic); each records
-  // the fit it was made for, so /infer flags one made for a memory that has since been replaced.
-  await calibrations.save(keys, stored, ctx.timings);
-  ctx.log.info("calibrated", { ...identityEcho(identity), threshold: calibration.threshold, n_ok: input.ok_scores.length, n_ng: input.ng_scores?.length ?? 0 });
-  return { ...stored, ...identityEcho(identity) };
+  const stored: StoredCalibration = { ...calibration, fit_id: target?.fitId ?? null };
+  if (target) {
+    // the version's entry in the model's versions object (written now for a model stored before
+    // versions): one conditional write, so a racing activation or fit never loses it (two
+    // calibrations of one version at once: the last wins)
+    await changeVersions(services, keys, ctx, (current) => {
+      const entry = chosenEntry(current, identity, target.version);
+      const versions = current.versions.map((v) =>
+        v === entry ? { ...v, calibration: stored, calibration_inherited: false, calibration_from_version: null } : v,
+      );
+      return { versions: { ...current, versions }, result: undefined };
+    });
+  } else {
+    // no model yet: the old backend's calibration file, which the first version inherits
+    await calibrations.save(keys, stored, ctx.timings);
+  }
+  ctx.log.info("calibrated", {
+    ...identityEcho(identity),
+    model_version: target?.version ?? null,
+    threshold: calibration.threshold,
+    n_ok: input.ok_scores.length,
+    n_ng: input.ng_scores?.length ?? 0,
+  });
+  return { ...stored, fit_id: stored.fit_id ?? null, ...identityEcho(identity), model_version: target?.version ?? null };
 }

@@ -17,7 +17,7 @@ import { commitFit, fitMetadata, type FitResult } from "./commitFit";
 import { decodeFitChunk, type EmbedTask } from "./embedChunk";
 
 /** A dataset fit as a job's command. */
-export const datasetFitCommand = z.object({ identity: modelIdentityTask, mmPerPx: z.number(), keepAll: z.boolean() });
+export const datasetFitCommand = z.object({ identity: modelIdentityTask, mmPerPx: z.number(), keepAll: z.boolean(), activate: z.boolean() });
 export type DatasetFitCommand = z.infer<typeof datasetFitCommand>;
 
 /** What a dataset fit adds to /fit_ok's answer: how it was spread. */
@@ -117,7 +117,13 @@ export async function fitFromDataset(
     },
     ctx.timings,
   );
-  const answer = await commitFit(services, identity, bank, command.mmPerPx, ctx);
+  const answer = await commitFit(
+    services,
+    identity,
+    bank,
+    { source: "dataset", parentVersion: null, activate: command.activate, mmPerPx: command.mmPerPx },
+    ctx,
+  );
   ctx.timings.add("coordinator_total", performance.now() - started);
   return {
     ...answer,

@@ -15,7 +15,7 @@ import { checkTimeBudget, coresetEstimateMs } from "./timeBudget";
 const TOO_SLOW_ADVICE = "send fewer images per request, or upload them to the dataset and fit from it (use_dataset=true)";
 
 /** Every image's header, before any pixel is decoded: 400/413 per image, then 413 for the request's total pixels. */
-async function checkImages(files: readonly UploadedFile[], maxImagePixels: number, maxRequestPixels: number): Promise<void> {
+export async function checkImages(files: readonly UploadedFile[], maxImagePixels: number, maxRequestPixels: number): Promise<void> {
   let total = 0;
   for (const [i, file] of files.entries()) {
     const header = await readImageHeader(file.data, maxImagePixels, `images[${i}] (${file.filename || "unnamed"})`);
@@ -67,5 +67,5 @@ export async function fitUploadedImages(services: Services, input: FitOkRequest,
     ctx.timings,
   );
   checkTimeBudget(what, 0, ctx.remainingMs(), TOO_SLOW_ADVICE);
-  return commitFit(services, identity, bank, input.mm_per_px, ctx);
+  return commitFit(services, identity, bank, { source: "images", parentVersion: null, activate: input.activate, mmPerPx: input.mm_per_px }, ctx);
 }

@@ -7,8 +7,8 @@ import { embedForInspection, inspectEmbedded } from "../../patchcore/pipeline";
 import { parseShape, roiMask } from "../../patchcore/roiMask";
 import { modelKeys } from "../../store/keys";
 import type { UseCaseContext } from "../../context";
-import { identityEcho, identityOf, memoryNotFound } from "../identity";
-import { loadCalibration, loadMemory } from "../models/modelCache";
+import { identityEcho, identityOf } from "../identity";
+import { holdsServedModel, loadServedModel } from "../models/servedModel";
 import { ensureMmPerPx } from "../recipes/mmPerPxLock";
 import { areaRuleOf, loadRecipeMeta } from "../recipes/settings";
 import type { Services } from "../services";
@@ -69,35 +69,33 @@ export async function inspectDecoded(
   const shape = input.shape === undefined ? undefined : parseShape(input.shape, image.width, image.height);
   const mask = roiMask(shape, image.width, image.height); // a shape covering no pixel fails before any heavy work
   if (input.include_anomaly_map) checkMapFits(image.width, image.height, config.limits.maxResponseBytes);
-  const loadStored = () =>
-    Promise.all([loadMemory(services, keys, ctx), loadCalibration(services, keys, ctx), loadRecipeMeta(services, identity.recipeId, ctx)]);
+  const loadStored = () => Promise.all([loadServedModel(services, keys, identity, input.model_version, ctx), loadRecipeMeta(services, identity.recipeId, ctx)]);
   const runForward = () =>
     services
       .extractor()
       .then(async (extractor) => ({ extractor, embedded: options.embedded ?? (await embedForInspection(extractor, [image], 1, ctx.timings))[0]! }));
-  // The forward needs no stored artefact. With a memory already in this container (the warm
-  // path) it runs while the revalidation HEADs go out (each 10-30 ms on AWS; after a re-fit the
-  // new memory's load overlaps it too); the request waits for both sides before it answers or
-  // fails. A memory not yet in the container is loaded first: fetching, decoding and indexing it is
-  // CPU work on the same 2 vCPUs, and overlapping that with the forward made the first request
-  // slower (npm run bench, inference section's cold start: 2.34 s against 1.96 s); a missing
-  // memory then answers without a forward.
+  // The forward needs no stored artefact. With the served version's memory already in this
+  // container (the warm path) it runs while the revalidation HEADs go out (each 10-30 ms on AWS;
+  // after an activation the new version's load overlaps it too); the request waits for both sides
+  // before it answers or fails. A memory not yet in the container is loaded first: fetching,
+  // decoding and indexing it is CPU work on the same 2 vCPUs, and overlapping that with the
+  // forward made the first request slower (npm run bench, inference section's cold start: 2.34 s
+  // against 1.96 s); a missing memory then answers without a forward.
   let loaded: Awaited<ReturnType<typeof loadStored>>;
   let forwarded: Awaited<ReturnType<typeof runForward>>;
-  if (services.memoryCache.holds(keys.memory)) {
+  if (holdsServedModel(services, keys, identity, input.model_version)) {
     const [stored, forward] = await Promise.allSettled([loadStored(), runForward()]);
     if (stored.status === "rejected") throw stored.reason;
     if (forward.status === "rejected") throw forward.reason;
     [loaded, forwarded] = [stored.value, forward.value];
   } else {
     loaded = await loadStored();
-    if (!loaded[0].memory) throw memoryNotFound(identity);
     forwarded = await runForward();
   }
-  const [{ memory, stale }, calibration, recipe] = loaded;
+  const [served, recipe] = loaded;
+  const { memory, calibration } = served;
   const { extractor, embedded } = forwarded;
   const areaRule = areaRuleOf(services, recipe);
-  if (!memory) throw memoryNotFound(identity);
   const mmPerPx = input.mm_per_px ?? (typeof memory.bank.metadata.mm_per_px === "number" ? memory.bank.metadata.mm_per_px : undefined);
   if (mmPerPx === undefined) throw new InvalidInputError("mm_per_px is required: the stored memory does not record one");
   // /infer takes part in the recipe's mm_per_px lock (as the old backend); batch scoring of stored images does not
@@ -145,8 +143,10 @@ export async function inspectDecoded(
     area_rule: result.areaRule,
     knn: memory.scorer.kind,
     fit_id: fitId,
-    memory_stale: stale,
+    memory_stale: served.stale,
     calibration_stale: calibrationStale,
+    model_version: served.version,
+    calibration_inherited: served.calibrationInherited,
     ...(map
       ? {
           anomaly_map: {

@@ -1,19 +1,44 @@
 import type { ModelQuery } from "../../contract/datasets";
 import type { UseCaseContext } from "../../context";
-import { identityOf } from "../identity";
-import type { Services } from "../services";
-import { datasetOf, modelKeys } from "../../store/keys";
+import { DomainError } from "../../errors";
+import { datasetOf, modelKeys, type ModelIdentity } from "../../store/keys";
 import { classesOf } from "../datasets/browse";
+import { identityOf } from "../identity";
+import type { StoredCalibration } from "../../store/calibrationRepository";
+import type { Services } from "../services";
+import { describeVersion, type VersionFacts } from "./versions";
 
-/** GET /state: what the GUI checks before fitting (memory and calibration present). */
+/**
+ * The active version's facts, or null when the model has none (never fitted, or no version active);
+ * `calibration`: the active version's, else a calibration made before any fit (the old backend
+ * reported it without a memory).
+ */
+async function activeVersion(
+  services: Services,
+  identity: ModelIdentity,
+  ctx: UseCaseContext,
+): Promise<{ active: VersionFacts | null; calibration: StoredCalibration | null }> {
+  const keys = modelKeys(services.config.s3.prefix, identity);
+  let active: VersionFacts | null;
+  try {
+    active = await describeVersion(services, keys, identity, undefined, ctx);
+  } catch (error) {
+    if (!(error instanceof DomainError && error.code === "not_fitted")) throw error;
+    return { active: null, calibration: null }; // it has versions, none active
+  }
+  if (active) return { active, calibration: active.calibration };
+  return { active: null, calibration: (await services.calibrations.load(keys, ctx.timings))?.calibration ?? null };
+}
+
+/** GET /state: what the GUI checks before fitting (a memory and a calibration to serve by default). */
 export async function modelState(services: Services, input: ModelQuery, ctx: UseCaseContext) {
   const identity = identityOf(input);
-  const keys = modelKeys(services.config.s3.prefix, identity);
-  const [memory, calibration] = await Promise.all([services.memories.head(keys, ctx.timings), services.calibrations.etag(keys, ctx.timings)]);
+  const { active, calibration } = await activeVersion(services, identity, ctx);
   return {
     status: "ok" as const,
-    memory_fitted: memory !== null,
+    memory_fitted: active !== null,
     calib_present: calibration !== null,
+    active_version: active?.version ?? null,
     role_id: identity.roleId,
     roi_id: identity.roiId,
     model_key: identity.modelKey,
@@ -21,13 +46,11 @@ export async function modelState(services: Services, input: ModelQuery, ctx: Use
   };
 }
 
-/** GET /manifest: what is stored for a model: memory, calibration, and its ROI's dataset. */
+/** GET /manifest: what is stored for a model (its active version's memory and calibration) and its ROI's dataset. */
 export async function modelManifest(services: Services, input: ModelQuery, ctx: UseCaseContext) {
   const identity = identityOf(input);
-  const keys = modelKeys(services.config.s3.prefix, identity);
-  const [memory, calibration, { catalog }] = await Promise.all([
-    services.memories.head(keys, ctx.timings),
-    services.calibrations.load(keys, ctx.timings),
+  const [{ active, calibration }, { catalog }] = await Promise.all([
+    activeVersion(services, identity, ctx),
     services.datasets.catalog(datasetOf(identity), ctx.timings),
   ]);
   return {
@@ -35,9 +58,10 @@ export async function modelManifest(services: Services, input: ModelQuery, ctx: 
     roi_id: identity.roiId,
     recipe_id: identity.recipeId,
     model_key: identity.modelKey,
-    memory: memory !== null,
-    calib: calibration ? { ...calibration.calibration } : null,
+    memory: active !== null,
+    calib: calibration ? { ...calibration } : null,
     datasets: { role_id: identity.roleId, roi_id: identity.roiId, classes: classesOf(catalog) },
-    fit_id: memory?.fitId ?? null,
+    fit_id: active?.fitId ?? null,
+    active_version: active?.version ?? null,
   };
 }
