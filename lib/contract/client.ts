@@ -200,7 +200,7 @@ export class InspectionClient {
     return this.send(routes.activateModel, JSON.stringify(body), { "Content-Type": "application/json" });
   }
 
-  deleteModelVersion(query: QueryOf<"deleteModelVersion">): Promise<Reply<ResponseOf<"deleteModelVersion">>> {
+  deleteModelVersion(query: Omit<QueryOf<"deleteModelVersion">, "version"> & { version: number }): Promise<Reply<ResponseOf<"deleteModelVersion">>> {
     return this.send(routes.deleteModelVersion, undefined, {}, Object.fromEntries(Object.entries(query).map(([k, v]) => [k, String(v)])));
   }
 
