@@ -68,8 +68,16 @@ async function uploadToDataset(
   return saved;
 }
 
-/** `fit <folder>`: the folder's images into the ROI's OK dataset (direct uploads), then a fit from the dataset (a job when large). */
-export async function fitCommand(folder: string, options: ModelOptions & { mmPerPx: number; memoryFit?: boolean; replace?: boolean }): Promise<number> {
+/**
+ * `fit <folder>`: the folder's images into the ROI's OK dataset (direct uploads), then a new version
+ * fitted on the whole dataset (a job when large); with --append, a new version made from the active
+ * one (or --model-version) and only these images (learning from false alarms). --candidate keeps
+ * the new version from being served until it is activated.
+ */
+export async function fitCommand(
+  folder: string,
+  options: ModelOptions & { mmPerPx: number; memoryFit?: boolean; replace?: boolean; append?: boolean; modelVersion?: number; candidate?: boolean },
+): Promise<number> {
   const api = clientOf(options);
   const files = await imagePaths(folder);
   if (options.replace)
@@ -77,18 +85,37 @@ export async function fitCommand(folder: string, options: ModelOptions & { mmPer
       "DELETE /datasets/clear",
       api.clearDataset({ role_id: options.role, roi_id: options.roi, label: "ok", ...(options.recipe ? { recipe_id: options.recipe } : {}) }),
     );
-  await uploadToDataset(api, options, "ok", files, options.mmPerPx);
-  const result = await resultOrJob(
-    api,
-    "POST /fit_ok",
-    api.fitOk({ ...ids(options), mm_per_px: options.mmPerPx, use_dataset: true, memory_fit: options.memoryFit ?? false }, []),
-  );
-  print(result);
+  const saved = await uploadToDataset(api, options, "ok", files, options.mmPerPx);
+  const activate = !options.candidate;
+  const fields = options.append
+    ? {
+        ...ids(options),
+        mm_per_px: options.mmPerPx,
+        append: true,
+        activate,
+        dataset_files: JSON.stringify(saved),
+        ...(options.modelVersion !== undefined ? { model_version: options.modelVersion } : {}),
+      }
+    : { ...ids(options), mm_per_px: options.mmPerPx, use_dataset: true, memory_fit: options.memoryFit ?? false, activate };
+  print(await resultOrJob(api, "POST /fit_ok", api.fitOk(fields, [])));
+  return EXIT.OK;
+}
+
+/** `models list|activate <version>|delete <version>`: a model's versions, which one is served, a rollback, a removal. */
+export async function modelsCommand(action: string, version: number | undefined, options: ModelOptions): Promise<number> {
+  const api = clientOf(options);
+  const model = ids(options);
+  if (action === "list") print(await ok("GET /models", api.listModels(model)));
+  else if (action === "activate") print(await ok("POST /models/activate", api.activateModel({ ...model, version: version! })));
+  else if (action === "delete") print(await ok("DELETE /models/version", api.deleteModelVersion({ ...model, version: version! })));
   return EXIT.OK;
 }
 
 /** `infer <image|folder>`: one JSON line per image; overlays (image | heatmap + regions) in --out; exit 1 when any image is defective. */
-export async function inferCommand(target: string, options: ModelOptions & { mmPerPx?: number; shape?: string; out?: string }): Promise<number> {
+export async function inferCommand(
+  target: string,
+  options: ModelOptions & { mmPerPx?: number; shape?: string; out?: string; modelVersion?: number },
+): Promise<number> {
   const api = clientOf(options);
   const files = await imagePaths(target);
   if (options.out) await mkdir(options.out, { recursive: true });
@@ -104,6 +131,7 @@ export async function inferCommand(target: string, options: ModelOptions & { mmP
             ...ids(options),
             ...(options.mmPerPx !== undefined ? { mm_per_px: options.mmPerPx } : {}),
             ...(options.shape ? { shape: options.shape } : {}),
+            ...(options.modelVersion !== undefined ? { model_version: options.modelVersion } : {}),
           } as Parameters<InspectionClient["infer"]>[0],
           image,
         ),
@@ -115,6 +143,7 @@ export async function inferCommand(target: string, options: ModelOptions & { mmP
           file,
           score: res.score,
           threshold: res.threshold,
+          model_version: res.model_version,
           verdict: res.threshold === null ? "uncalibrated" : defective ? "defect" : "ok",
           regions: res.regions.map((r) => ({ bbox: r.bbox, area_mm2: r.area_mm2 })),
         }) + "\n",
@@ -140,12 +169,14 @@ export async function inferCommand(target: string, options: ModelOptions & { mmP
 
 /** `calibrate`: from the stored dataset (/calibrate_dataset), or from --ok/--ng folders scored one by one then /calibrate_ng. */
 export async function calibrateCommand(
-  options: ModelOptions & { ok?: string; ng?: string; mmPerPx?: number; scorePercentile?: number; areaMm2Thr?: number },
+  options: ModelOptions & { ok?: string; ng?: string; mmPerPx?: number; scorePercentile?: number; areaMm2Thr?: number; modelVersion?: number },
 ): Promise<number> {
   const api = clientOf(options);
+  const version = options.modelVersion !== undefined ? { model_version: options.modelVersion } : {};
   const settings = {
     ...(options.scorePercentile !== undefined ? { score_percentile: options.scorePercentile } : {}),
     ...(options.areaMm2Thr !== undefined ? { area_mm2_thr: options.areaMm2Thr } : {}),
+    ...version,
   };
   if (!options.ok) {
     print(
@@ -166,7 +197,9 @@ export async function calibrateCommand(
         const res = await ok(
           `POST /infer ${file}`,
           api.infer(
-            { ...ids(options), ...(options.mmPerPx !== undefined ? { mm_per_px: options.mmPerPx } : {}) } as Parameters<InspectionClient["infer"]>[0],
+            { ...ids(options), ...version, ...(options.mmPerPx !== undefined ? { mm_per_px: options.mmPerPx } : {}) } as Parameters<
+              InspectionClient["infer"]
+            >[0],
             await imageFile(file),
           ),
         );

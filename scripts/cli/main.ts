@@ -1,12 +1,20 @@
 import { Command, InvalidArgumentError } from "commander";
 import { version } from "../../package.json";
-import { calibrateCommand, fitCommand, inferCommand, statusCommand } from "./commands";
+import { calibrateCommand, fitCommand, inferCommand, modelsCommand, statusCommand } from "./commands";
 import { CliError, EXIT } from "./exitCodes";
 
 function number(name: string) {
   return (value: string) => {
     const parsed = Number(value);
     if (!Number.isFinite(parsed)) throw new InvalidArgumentError(`${name} must be a number`);
+    return parsed;
+  };
+}
+
+function whole(name: string) {
+  return (value: string) => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`${name} must be a whole number >= 1`);
     return parsed;
   };
 }
@@ -35,12 +43,16 @@ model(
   .requiredOption("--mm-per-px <mm>", "millimetres per ROI pixel", number("--mm-per-px"))
   .option("--memory-fit", "keep every patch (no coreset)")
   .option("--replace", "clear the OK dataset first (else the images are added to it)")
+  .option("--append", "teach these good images to the active version (or --model-version): a new version whose memory keeps every row of it")
+  .option("--model-version <n>", "with --append: the version to append to", whole("--model-version"))
+  .option("--candidate", "do not serve the new version yet (activate it later: models activate <n>)")
   .action((folder: string, options) => run(() => fitCommand(folder, { ...program.opts(), ...options })));
 
 model(program.command("infer <target>").description("inspect an image, or every image of a folder: one JSON line each; exit 1 if any is defective"))
   .option("--mm-per-px <mm>", "millimetres per ROI pixel (default: the value stored at fit)", number("--mm-per-px"))
   .option("--shape <json>", 'ROI shape, e.g. {"kind":"circle","cx":100,"cy":100,"r":80}')
   .option("--out <folder>", "write an overlay PNG (image | heatmap + regions) per image here")
+  .option("--model-version <n>", "score with this version (default: the active one)", whole("--model-version"))
   .action((target: string, options) => run(() => inferCommand(target, { ...program.opts(), ...options })));
 
 model(program.command("calibrate").description("calibrate the threshold: from the stored dataset (default), or from --ok/--ng folders"))
@@ -49,7 +61,22 @@ model(program.command("calibrate").description("calibrate the threshold: from th
   .option("--mm-per-px <mm>", "millimetres per ROI pixel (default: the value stored at fit)", number("--mm-per-px"))
   .option("--score-percentile <p>", "percentile of the OK scores (default 99)", number("--score-percentile"))
   .option("--area-mm2-thr <mm2>", "smallest defect region kept, mm² (default 1)", number("--area-mm2-thr"))
+  .option("--model-version <n>", "score and calibrate this version (default: the active one)", whole("--model-version"))
   .action((options) => run(() => calibrateCommand({ ...program.opts(), ...options })));
+
+model(
+  program
+    .command("models <action> [version]")
+    .description("a model's versions: list (newest first), activate <version> (serve it; a rollback), delete <version> (not the active one)"),
+).action((action: string, version: string | undefined, options) =>
+  run(async () => {
+    if (!["list", "activate", "delete"].includes(action))
+      throw new CliError(`models: unknown action ${JSON.stringify(action)} (list, activate, delete)`, EXIT.USAGE);
+    const n = version === undefined ? undefined : whole("version")(version);
+    if (action !== "list" && n === undefined) throw new CliError(`models ${action} needs a version number`, EXIT.USAGE);
+    return modelsCommand(action, n, { ...program.opts(), ...options });
+  }),
+);
 
 program
   .command("status")
