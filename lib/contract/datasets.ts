@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DATASET_LABELS } from "../store/datasetRepository";
+import { DATASET_LABELS } from "../store/keys";
 import { identityFields } from "./common";
 import { idField, optionalIdField } from "./fields";
 import { fileParts, textParts } from "./files";
@@ -35,6 +35,16 @@ export type DatasetQuery = z.output<typeof datasetQuery>;
 export const datasetLabelQuery = z.object({ ...datasetIds, label }).meta({ id: "DatasetLabelQuery" });
 export type DatasetLabelQuery = z.output<typeof datasetLabelQuery>;
 export const datasetFileQuery = z.object({ ...datasetIds, label, filename }).meta({ id: "DatasetFileQuery" });
+
+/** GET /datasets/file: the same, and whether to answer the link as JSON instead of a 302 (a browser showing thumbnails with an API key). */
+export const datasetFileRequest = datasetFileQuery
+  .extend({
+    redirect: z
+      .enum(["true", "false"], { error: (issue) => `redirect must be "true" or "false", got ${JSON.stringify(issue.input)}` })
+      .optional()
+      .meta({ description: 'Additive. "false" answers 200 with the link as JSON (url, content_type, bytes, expires_in_s) instead of the 302.' }),
+  })
+  .meta({ id: "DatasetFileRequest" });
 export type DatasetFileQuery = z.output<typeof datasetFileQuery>;
 
 const datasetClass = z.object({
@@ -61,7 +71,8 @@ export const datasetFileResponse = z
   .object({ url: z.string(), content_type: z.string(), bytes: z.number().int(), expires_in_s: z.number().int(), ...echo })
   .meta({
     id: "DatasetFileRedirect",
-    description: "Never a body: the answer is a 302 whose Location is a short-lived S3 URL of the image bytes (any HTTP client follows it).",
+    description:
+      "A 302 whose Location is a short-lived S3 URL of the image bytes (any HTTP client follows it); with redirect=false, this object as a 200 (the same URL in url).",
   });
 
 export const datasetDeleteResponse = z.object({ deleted: z.boolean(), filename: z.string(), ...echo }).meta({ id: "DatasetDeleteResponse" });

@@ -20,6 +20,13 @@ export const inferRequest = z
     }),
     shape: jsonText("shape", 'JSON text of a RoiShape ({"kind":"rect"|"circle"|"annulus", ...}); absent = the whole ROI. Checked against the image\'s size.'),
     model_version: versionText("model_version"),
+    heatmap_scale: z
+      .enum(["image", "model"], { error: (issue) => `heatmap_scale must be "image" or "model", got ${JSON.stringify(issue.input)}` })
+      .optional()
+      .meta({
+        description:
+          'Additive. "model" adds heatmap_fixed: the raw anomaly map coloured on one scale per model, anchored to its threshold, so heatmaps of different images compare; "image" (default) only the old grey heatmap, stretched between each image\'s own 1st and 99th percentiles.',
+      }),
     include_anomaly_map: boolText("include_anomaly_map", false, "true adds the blurred anomaly map as base64 float32 [height, width] (little-endian)."),
     image: fileParts({
       min: 1,
@@ -65,6 +72,22 @@ export const inferResponse = z
     calibration_inherited: z.boolean().meta({
       description: "The threshold is the one the version got when it was made (its parent's, or the then active version's): calibrate this version.",
     }),
+    heatmap_fixed: z
+      .object({
+        png_base64: z.string().meta({ description: "RGBA PNG of the ROI's size: transparent outside the shape." }),
+        low: z.number().meta({ description: "The anomaly value of the coldest colour (0)." }),
+        anchor: z.number().meta({ description: "The value in the middle of the scale, where its colours turn from cold to hot." }),
+        high: z.number().meta({ description: "The value of the hottest colour (2 x anchor); above it, still the hottest." }),
+        anchor_source: z.enum(["threshold", "covering_radius", "image_score"]).meta({
+          description:
+            "threshold: the version's threshold; covering_radius: before calibration, the fit's covering radius; image_score: neither is known (a memory stored by the old backend, uncalibrated), this image's own score: not comparable across images.",
+        }),
+        stops: z
+          .array(z.tuple([z.number(), z.number(), z.number(), z.number()]))
+          .meta({ description: "The colour scale for a legend: [position in [0, 1] of low..high, r, g, b]." }),
+      })
+      .optional()
+      .meta({ description: 'Only with heatmap_scale="model".' }),
     anomaly_map: z
       .object({ width: z.number().int(), height: z.number().int(), dtype: z.literal("float32"), data_base64: z.string() })
       .optional()

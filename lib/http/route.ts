@@ -20,7 +20,7 @@ type HttpContext = Context & { request?: UseCaseContext };
 
 const REQUEST_ID_PATTERN = /^[\w.:@-]{1,128}$/;
 
-function json(statusCode: number, body: object, requestId: string): APIGatewayProxyResult {
+export function json(statusCode: number, body: object, requestId: string): APIGatewayProxyResult {
   return {
     statusCode,
     headers: { "Content-Type": "application/json", "X-Request-Id": requestId },
@@ -94,7 +94,7 @@ export function httpRoute<R extends RouteSpec>(
   spec: R,
   edge: HttpEdge,
   run: (input: InputOf<R>, ctx: UseCaseContext) => Promise<ResultOf<R>>,
-  respond: (result: ResultOf<R>, requestId: string) => APIGatewayProxyResult = (result, requestId) =>
+  respond: (result: ResultOf<R>, requestId: string, input: InputOf<R>) => APIGatewayProxyResult = (result, requestId) =>
     json(isAccepted(result) ? 202 : 200, { ...result, request_id: requestId }, requestId),
 ) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, HttpContext>()
@@ -102,7 +102,7 @@ export function httpRoute<R extends RouteSpec>(
     .handler(async (event, context) => {
       const ctx = context.request!;
       const input = await requestInput(spec, event, edge.limits);
-      return respond(await run(input, ctx), ctx.requestId);
+      return respond(await run(input, ctx), ctx.requestId, input);
     });
 }
 

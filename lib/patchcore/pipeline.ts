@@ -2,6 +2,7 @@ import { embedImages, type EmbeddedImage } from "../features/embed";
 import type { FeatureExtractor, PatchGrid } from "../features/extractor";
 import { InvalidInputError, NotFittedError } from "../errors";
 import type { RgbImage } from "../image/decode";
+import { fixedScaleHeatmapPng } from "../image/fixedScaleHeatmap";
 import { encodeGreyPng } from "../image/heatmapPng";
 import { contentTokens, type LetterboxGeometry } from "../image/letterbox";
 import { Timings } from "../util/timings";
@@ -237,6 +238,11 @@ export interface InspectOptions {
   readonly keepMap?: boolean;
   /** onnxruntime threads for the blur; 0 or absent = onnxruntime's default. */
   readonly threads?: number;
+  /**
+   * Also colour the map on a fixed scale (lib/image/fixedScaleHeatmap.ts) anchored at this value
+   * (> 0), or at the image's own score when the model has no anchor; absent: not made.
+   */
+  readonly fixedScaleAnchor?: number | "score";
 }
 
 export interface InspectionResult {
@@ -248,6 +254,8 @@ export interface InspectionResult {
   readonly tokenShape: [number, number];
   /** Float32Array [roiHeight, roiWidth] when keepMap. */
   readonly anomalyMap?: Float32Array;
+  /** RGBA PNG of the map on the fixed scale and the anchor used, when fixedScaleAnchor was given. */
+  readonly fixedScale?: { readonly png: Buffer; readonly anchor: number };
 }
 
 /**
@@ -318,6 +326,8 @@ export async function inspectEmbedded(
   // sharp encodes on libuv's thread pool: let it run while this thread finds the regions
   const pngStart = performance.now();
   const encoding = encodeGreyPng(heatmap, W, H);
+  const anchor = options.fixedScaleAnchor === "score" ? score : options.fixedScaleAnchor;
+  const fixedScale = anchor === undefined || !(anchor > 0) ? undefined : fixedScaleHeatmapPng(map, mask, W, H, anchor).then((png) => ({ png, anchor }));
   const areaRule = options.areaRule ?? DEFAULT_AREA_RULE;
   const threshold = options.threshold;
   const regions =
@@ -326,9 +336,18 @@ export async function inspectEmbedded(
       : await timings.time("regions", () => findRegions(map, mask, W, H, threshold, options.mmPerPx, options.areaMm2Threshold, { areaRule }));
   const regionsEnd = performance.now();
   const heatmapPng = await encoding;
+  const fixedScaleHeatmap = await fixedScale;
   timings.add("png (after regions)", performance.now() - regionsEnd);
   timings.add("png_encode_wall", performance.now() - pngStart);
-  return { score, heatmapPng, regions, areaRule, tokenShape: [grid.h, grid.w], ...(options.keepMap ? { anomalyMap: map } : {}) };
+  return {
+    score,
+    heatmapPng,
+    regions,
+    areaRule,
+    tokenShape: [grid.h, grid.w],
+    ...(options.keepMap ? { anomalyMap: map } : {}),
+    ...(fixedScaleHeatmap ? { fixedScale: fixedScaleHeatmap } : {}),
+  };
 }
 
 /** One whole inspection (the ROI mask, the forward, the rest): what /infer does, without the store. */

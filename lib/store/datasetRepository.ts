@@ -4,10 +4,9 @@ import type { Timings } from "../util/timings";
 import { PreconditionFailed, type BlobStore } from "./blobStore";
 import { DIGEST_METADATA, sha256Hex, verifyDigest } from "./integrity";
 import { jsonArtefact, parseJsonArtefact } from "./jsonArtefact";
-import { datasetKeys, type DatasetIdentity, type DatasetKeys } from "./keys";
+import { DATASET_LABELS, datasetKeys, type DatasetIdentity, type DatasetKeys, type DatasetLabel } from "./keys";
 
-export const DATASET_LABELS = ["ok", "ng"] as const;
-export type DatasetLabel = (typeof DATASET_LABELS)[number];
+export { DATASET_LABELS, type DatasetLabel };
 
 const entrySchema = z.object({
   filename: z.string(),

@@ -104,6 +104,10 @@ function checkKeyFits(longest: string, what: string): void {
   }
 }
 
+/** A dataset's classes: good parts and defective ones. */
+export const DATASET_LABELS = ["ok", "ng"] as const;
+export type DatasetLabel = (typeof DATASET_LABELS)[number];
+
 /** Who a dataset belongs to: the old backend keys datasets by role, ROI and recipe (not model_key). */
 export interface DatasetIdentity {
   readonly roleId: string;

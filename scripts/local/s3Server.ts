@@ -107,6 +107,10 @@ function serialiseObjectRequests(server: S3rver): void {
   });
 }
 
+const BUCKET_CORS = `<CORSConfiguration>
+  <CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedMethod>GET</AllowedMethod><AllowedHeader>Content-Type</AllowedHeader><MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule>
+</CORSConfiguration>`;
+
 /**
  * An S3-compatible server in this process (s3rver), its objects kept as files in `directory`
  * so models survive restarts; `bucket` is created when missing.
@@ -119,7 +123,8 @@ export async function startLocalS3(options: { directory: string; bucket: string;
     directory: options.directory,
     silent: true,
     vhostBuckets: false,
-    configureBuckets: [{ name: options.bucket }],
+    // as the deployed bucket's CorsConfiguration (serverless.yml): browsers PUT presigned uploads straight to it
+    configureBuckets: [{ name: options.bucket, configs: [BUCKET_CORS] }],
   });
   makeUploadsAllOrNothing(server);
   serialiseObjectRequests(server);

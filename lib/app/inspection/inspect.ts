@@ -3,6 +3,7 @@ import type { ResultOf, Routes } from "../../contract/routes";
 import { InvalidInputError, TooLargeError } from "../../errors";
 import type { EmbeddedImage } from "../../features/embed";
 import { decodeImage, type RgbImage } from "../../image/decode";
+import { FIXED_SCALE_STOPS } from "../../image/fixedScaleHeatmap";
 import { embedForInspection, inspectEmbedded } from "../../patchcore/pipeline";
 import { parseShape, roiMask } from "../../patchcore/roiMask";
 import { modelKeys } from "../../store/keys";
@@ -29,6 +30,17 @@ function checkMapFits(width: number, height: number, maxResponseBytes: number): 
         `(Lambda answers at most 6 MB): send a smaller ROI (at most about ${side}x${side} px) or leave include_anomaly_map off`,
     );
   }
+}
+
+/**
+ * Where a model's fixed heatmap scale is anchored: its threshold; before calibration, its fit's
+ * covering radius (the largest distance of a training patch to the memory: what good parts reach);
+ * for a memory that records neither, the image's own score.
+ */
+function fixedScaleAnchor(threshold: number | null, coveringRadius: unknown) {
+  if (threshold !== null && threshold > 0) return { anchor: threshold, source: "threshold" as const };
+  if (typeof coveringRadius === "number" && coveringRadius > 0) return { anchor: coveringRadius, source: "covering_radius" as const };
+  return { anchor: "score" as const, source: "image_score" as const };
 }
 
 export interface InspectOptions {
@@ -104,6 +116,7 @@ export async function inspectDecoded(
   // a calibration computed against another fit's scores (it records the fit it was made for)
   const calibrationStale = calibration !== null && typeof calibration.fit_id === "string" && calibration.fit_id !== fitId;
   const scorePercentile = calibration?.score_percentile ?? config.patchcore.scorePercentile;
+  const scale = input.heatmap_scale === "model" ? fixedScaleAnchor(calibration?.threshold ?? null, memory.bank.metadata.covering_radius) : undefined;
   const areaMm2Threshold = calibration?.area_mm2_thr ?? config.patchcore.areaMm2Threshold;
   const result = await inspectEmbedded(
     embedded,
@@ -121,6 +134,7 @@ export async function inspectDecoded(
       blurSigma: config.patchcore.blurSigma,
       keepMap: input.include_anomaly_map,
       threads: config.model.ortThreads,
+      ...(scale ? { fixedScaleAnchor: scale.anchor } : {}),
     },
     ctx.timings,
   );
@@ -147,6 +161,18 @@ export async function inspectDecoded(
     calibration_stale: calibrationStale,
     model_version: served.version,
     calibration_inherited: served.calibrationInherited,
+    ...(scale && result.fixedScale
+      ? {
+          heatmap_fixed: {
+            png_base64: result.fixedScale.png.toString("base64"),
+            low: 0,
+            anchor: result.fixedScale.anchor,
+            high: 2 * result.fixedScale.anchor,
+            anchor_source: scale.source,
+            stops: FIXED_SCALE_STOPS.map((s) => [...s] as [number, number, number, number]),
+          },
+        }
+      : {}),
     ...(map
       ? {
           anomaly_map: {

@@ -1,0 +1,200 @@
+import { useRef, useState } from "preact/hooks";
+import type { JobAccepted } from "../../lib/contract/jobs";
+import { call, client } from "../api";
+import { num, Progress, Section } from "../components";
+import type { ModelIds } from "../model";
+import { followJob } from "./fit";
+
+interface Scores {
+  readonly ok: number[];
+  readonly ng: number[];
+  /** The threshold the service's rule chose (and stored), if any. */
+  readonly stored: number | null;
+}
+
+const W = 640;
+const H = 220;
+const PAD = 32;
+const BINS = 30;
+
+/** A histogram of the OK and NG scores with a threshold line to drag: how many of each it would flag. */
+function Histogram({ scores, threshold, onThreshold }: { scores: Scores; threshold: number; onThreshold: (t: number) => void }) {
+  const svg = useRef<SVGSVGElement>(null);
+  const all = [...scores.ok, ...scores.ng, threshold];
+  const lo = Math.min(...all);
+  const hi = Math.max(...all) * 1.05 || 1;
+  const width = (hi - lo) / BINS || 1;
+  const count = (values: number[]) => {
+    const bins = new Array<number>(BINS).fill(0);
+    for (const v of values) bins[Math.min(BINS - 1, Math.floor((v - lo) / width))]!++;
+    return bins;
+  };
+  const ok = count(scores.ok);
+  const ng = count(scores.ng);
+  const top = Math.max(1, ...ok, ...ng);
+  const x = (v: number) => PAD + ((v - lo) / (hi - lo)) * (W - 2 * PAD);
+  const bar = (n: number) => (n / top) * (H - 2 * PAD);
+  const binW = (W - 2 * PAD) / BINS;
+  const drag = (e: PointerEvent) => {
+    if (!svg.current || (e.type === "pointermove" && e.buttons !== 1)) return;
+    const box = svg.current.getBoundingClientRect();
+    const px = ((e.clientX - box.left) / box.width) * W;
+    onThreshold(Math.max(lo, Math.min(hi, lo + ((px - PAD) / (W - 2 * PAD)) * (hi - lo))));
+  };
+  return (
+    <svg
+      ref={svg}
+      class="histogram"
+      viewBox={`0 0 ${W} ${H}`}
+      role="img"
+      aria-label={`Scores: ${scores.ok.length} OK, ${scores.ng.length} NG; threshold ${threshold.toPrecision(4)}`}
+      onPointerDown={drag}
+      onPointerMove={drag}
+    >
+      {ok.map((n, i) => (
+        <rect class="bar-ok" x={PAD + i * binW} y={H - PAD - bar(n)} width={binW / 2} height={bar(n)} />
+      ))}
+      {ng.map((n, i) => (
+        <rect class="bar-ng" x={PAD + i * binW + binW / 2} y={H - PAD - bar(n)} width={binW / 2} height={bar(n)} />
+      ))}
+      <line class="axis" x1={PAD} y1={H - PAD} x2={W - PAD} y2={H - PAD} />
+      <text x={PAD} y={H - 8}>
+        {lo.toPrecision(3)}
+      </text>
+      <text x={W - PAD} y={H - 8} text-anchor="end">
+        {hi.toPrecision(3)}
+      </text>
+      <line class="threshold" x1={x(threshold)} y1={PAD / 2} x2={x(threshold)} y2={H - PAD} />
+      <text class="threshold-label" x={x(threshold) + 4} y={PAD / 2 + 10}>
+        {threshold.toPrecision(4)}
+      </text>
+    </svg>
+  );
+}
+
+function parseScores(text: string): number[] {
+  return text
+    .split(/[\s,;]+/)
+    .filter((t) => t !== "")
+    .map(Number)
+    .filter((v) => Number.isFinite(v));
+}
+
+/** Calibrate: the OK and NG scores (from the stored sets, or given), a threshold to drag and see what it passes, then stored. */
+export function CalibrateView({ ids, onError, onChanged }: { ids: ModelIds; onError: (e: unknown) => void; onChanged: () => void }) {
+  const [scores, setScores] = useState<Scores | null>(null);
+  const [threshold, setThreshold] = useState(0);
+  const [busy, setBusy] = useState<{ done: number; total: number } | null>(null);
+  const [okText, setOkText] = useState("");
+  const [ngText, setNgText] = useState("");
+  const [saved, setSaved] = useState<string | null>(null);
+
+  const fromDataset = async () => {
+    setBusy({ done: 0, total: 0 });
+    setSaved(null);
+    try {
+      const answer = await call(client().calibrateDataset({ ...ids, require_ng: false }));
+      const result = ("job_id" in answer ? await followJob(answer as unknown as JobAccepted, (done, total) => setBusy({ done, total })) : answer) as {
+        threshold: number;
+        scores?: { label: string; score: number | null }[];
+      };
+      const items = result.scores ?? [];
+      const ok = items.filter((s) => s.label === "ok" && s.score !== null).map((s) => s.score!);
+      const ng = items.filter((s) => s.label === "ng" && s.score !== null).map((s) => s.score!);
+      setScores({ ok, ng, stored: result.threshold });
+      setThreshold(result.threshold);
+      setSaved(`The service's rule chose ${num(result.threshold)} from ${ok.length} OK and ${ng.length} NG images, and stored it.`);
+      onChanged();
+    } catch (error) {
+      onError(error);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const fromText = () => {
+    const ok = parseScores(okText);
+    const ng = parseScores(ngText);
+    if (ok.length === 0) return onError(new Error("Give at least one OK score"));
+    setScores({ ok, ng, stored: null });
+    setThreshold(Math.max(...ok));
+    setSaved(null);
+  };
+
+  const save = async () => {
+    if (!scores) return;
+    try {
+      const stored = await call(
+        client().calibrateNg({ ...ids, ok_scores: scores.ok, ng_scores: scores.ng.length ? scores.ng : null, rule: "fixed", threshold } as Parameters<
+          ReturnType<typeof client>["calibrateNg"]
+        >[0]),
+      );
+      setSaved(`Stored: threshold ${num(stored.threshold)} for version ${stored.model_version ?? "(none yet)"}.`);
+      onChanged();
+    } catch (error) {
+      onError(error);
+    }
+  };
+
+  const flaggedOk = scores ? scores.ok.filter((s) => s >= threshold).length : 0;
+  const passedNg = scores ? scores.ng.filter((s) => s < threshold).length : 0;
+  return (
+    <div class="view">
+      <Section title="Scores">
+        <p>
+          <button type="button" onClick={fromDataset} disabled={busy !== null}>
+            Score the stored OK and NG images
+          </button>{" "}
+          (applies the service's rule and stores its threshold; drag it below to choose another)
+        </p>
+        {busy ? <Progress label="scoring the dataset" done={busy.done} total={busy.total} /> : null}
+        <details>
+          <summary>or paste scores</summary>
+          <div class="form row">
+            <label class="field">
+              <span>OK scores</span>
+              <textarea name="ok_scores" rows={3} value={okText} onInput={(e) => setOkText((e.target as HTMLTextAreaElement).value)} />
+            </label>
+            <label class="field">
+              <span>NG scores</span>
+              <textarea name="ng_scores" rows={3} value={ngText} onInput={(e) => setNgText((e.target as HTMLTextAreaElement).value)} />
+            </label>
+            <button type="button" class="secondary" onClick={fromText}>
+              Show
+            </button>
+          </div>
+        </details>
+      </Section>
+      {scores ? (
+        <Section title="Threshold">
+          <Histogram scores={scores} threshold={threshold} onThreshold={setThreshold} />
+          <div class="form row">
+            <label class="field">
+              <span>Threshold</span>
+              <input
+                type="number"
+                step="any"
+                name="threshold"
+                value={threshold.toPrecision(6)}
+                onChange={(e) => setThreshold(Number((e.target as HTMLInputElement).value))}
+              />
+            </label>
+            <p class="counts" aria-live="polite">
+              At {num(threshold)}: <strong>{flaggedOk}</strong> of {scores.ok.length} good parts flagged (false alarms
+              {scores.ok.length ? `, ${num((100 * flaggedOk) / scores.ok.length, 3)} %` : ""}), <strong>{passedNg}</strong> of {scores.ng.length} defective
+              parts passed (misses{scores.ng.length ? `, ${num((100 * passedNg) / scores.ng.length, 3)} %` : ""}).
+            </p>
+            <button type="button" onClick={save}>
+              Store this threshold
+            </button>
+          </div>
+          {saved ? (
+            <p class="hint" role="status">
+              {saved}
+            </p>
+          ) : null}
+        </Section>
+      ) : null}
+    </div>
+  );
+}
