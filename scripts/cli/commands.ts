@@ -131,6 +131,7 @@ export async function inferCommand(
             ...ids(options),
             ...(options.mmPerPx !== undefined ? { mm_per_px: options.mmPerPx } : {}),
             ...(options.shape ? { shape: options.shape } : {}),
+            ...(options.out ? { heatmap_scale: "model" } : {}),
             ...(options.modelVersion !== undefined ? { model_version: options.modelVersion } : {}),
           } as Parameters<InspectionClient["infer"]>[0],
           image,
@@ -152,7 +153,7 @@ export async function inferCommand(
         const caption = `${image.filename}  score ${res.score.toFixed(4)}  threshold ${res.threshold?.toFixed(4) ?? "none"}  ${defective ? "DEFECT" : "ok"}`;
         await overlayPng(
           Buffer.from(image.data),
-          res.heatmap_png_base64,
+          res.heatmap_fixed!.png_base64,
           res.regions,
           [],
           caption,

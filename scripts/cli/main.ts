@@ -51,7 +51,7 @@ model(
 model(program.command("infer <target>").description("inspect an image, or every image of a folder: one JSON line each; exit 1 if any is defective"))
   .option("--mm-per-px <mm>", "millimetres per ROI pixel (default: the value stored at fit)", number("--mm-per-px"))
   .option("--shape <json>", 'ROI shape, e.g. {"kind":"circle","cx":100,"cy":100,"r":80}')
-  .option("--out <folder>", "write an overlay PNG (image | heatmap + regions) per image here")
+  .option("--out <folder>", "write an overlay PNG per image here (the image | its heatmap on the model's fixed scale, regions outlined)")
   .option("--model-version <n>", "score with this version (default: the active one)", whole("--model-version"))
   .action((target: string, options) => run(() => inferCommand(target, { ...program.opts(), ...options })));
 

@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     const chosen = [...heldOut.filter((i) => i.defective).slice(0, overlayCount - 1), ...heldOut.filter((i) => !i.defective).slice(0, 1)];
     for (const item of chosen) {
       const data = await readFile(item.file);
-      const res = (await api.infer(ids, { filename: path.basename(item.file), data })).ok();
+      const res = (await api.infer({ ...ids, heatmap_scale: "model" }, { filename: path.basename(item.file), data })).ok();
       const threshold = res.threshold ?? Number.NaN;
       let truthContours: [number, number][][] = [];
       if (item.mask) {
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
       const caption = `${item.type}/${path.basename(item.file)}  score ${res.score.toFixed(4)}  threshold ${threshold.toFixed(4)}  -> ${verdict}, ${res.regions.length} region(s)`;
       await overlayPng(
         data,
-        res.heatmap_png_base64,
+        res.heatmap_fixed!.png_base64,
         res.regions,
         truthContours,
         caption,

@@ -1,12 +1,6 @@
 import sharp from "sharp";
 import type { Region } from "../../lib/patchcore/regions";
 
-/** Jet colour map: v in [0, 1] -> [r, g, b] 0..255. */
-export function jet(v: number): [number, number, number] {
-  const c = (x: number) => Math.round(255 * Math.min(1, Math.max(0, x)));
-  return [c(1.5 - Math.abs(4 * v - 3)), c(1.5 - Math.abs(4 * v - 2)), c(1.5 - Math.abs(4 * v - 1))];
-}
-
 /** ROC curves as a PNG (SVG rendered by sharp). */
 export async function rocPng(curves: { name: string; points: [number, number][]; colour: string }[], file: string): Promise<void> {
   const size = 480;
@@ -29,12 +23,13 @@ export async function rocPng(curves: { name: string; points: [number, number][];
 }
 
 /**
- * The ROI with its heatmap in jet colours blended over it, predicted regions outlined in red and
- * the ground-truth defect outlined in green, side by side with the plain image.
+ * The ROI with its heatmap blended over it (/infer's heatmap_fixed: the model's fixed scale, so
+ * overlays of good and defective parts compare), predicted regions outlined in red and the
+ * ground-truth defect outlined in green, side by side with the plain image.
  */
 export async function overlayPng(
   imageBytes: Buffer,
-  heatmapPngBase64: string,
+  fixedHeatmapPngBase64: string,
   regions: readonly Region[],
   truthContours: readonly [number, number][][],
   caption: string,
@@ -42,13 +37,11 @@ export async function overlayPng(
 ): Promise<void> {
   const { data: rgb, info } = await sharp(imageBytes).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
   const { width: W, height: H } = info;
-  const { data: heat } = await sharp(Buffer.from(heatmapPngBase64, "base64")).toColourspace("b-w").raw().toBuffer({ resolveWithObject: true });
+  const { data: heat } = await sharp(Buffer.from(fixedHeatmapPngBase64, "base64")).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   const blended = Buffer.alloc(W * H * 3);
   for (let i = 0; i < W * H; i++) {
-    const [r, g, b] = jet(heat[i]! / 255);
-    blended[i * 3] = Math.round(0.5 * rgb[i * 3]! + 0.5 * r);
-    blended[i * 3 + 1] = Math.round(0.5 * rgb[i * 3 + 1]! + 0.5 * g);
-    blended[i * 3 + 2] = Math.round(0.5 * rgb[i * 3 + 2]! + 0.5 * b);
+    const alpha = (0.6 * heat[i * 4 + 3]!) / 255; // transparent outside the ROI shape: the image alone there
+    for (let c = 0; c < 3; c++) blended[i * 3 + c] = Math.round((1 - alpha) * rgb[i * 3 + c]! + alpha * heat[i * 4 + c]!);
   }
   const polygon = (points: readonly [number, number][], colour: string) =>
     `<polygon points="${points.map(([px, py]) => `${px},${py}`).join(" ")}" fill="none" stroke="${colour}" stroke-width="2"/>`;
