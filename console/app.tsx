@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { apiKey, call, client, setApiKey } from "./api";
+import { ApiError, apiKey, call, client, setApiKey } from "./api";
 import { ErrorBox } from "./components";
 import { cleanIds, describeModel, loadCurrent, loadRecent, remember, type ModelIds } from "./model";
 import { BatchView } from "./views/batch";
@@ -77,19 +77,19 @@ function ModelPicker({ ids, onChange }: { ids: ModelIds | null; onChange: (ids: 
   );
 }
 
-function KeyButton() {
+/** Asks for the stage's API key; true when one was given. */
+function askForKey(why: string): boolean {
+  const key = prompt(`${why}This stage's API key (kept in this browser tab only, never in a URL; empty removes it):`, apiKey() ?? "");
+  if (key === null) return false;
+  setApiKey(key.trim() || null);
+  return key.trim() !== "";
+}
+
+function KeyButton({ stamp }: { stamp: number }) {
   const [hasKey, setHasKey] = useState(apiKey() !== null);
+  useEffect(() => setHasKey(apiKey() !== null), [stamp]);
   return (
-    <button
-      type="button"
-      class="secondary"
-      onClick={() => {
-        const key = prompt("This stage's API key (kept in this tab only; leave empty to remove it):", apiKey() ?? "");
-        if (key === null) return;
-        setApiKey(key.trim() || null);
-        setHasKey(key.trim() !== "");
-      }}
-    >
+    <button type="button" class="secondary" onClick={() => setHasKey(askForKey(""))}>
       {hasKey ? "Key set" : "Key"}
     </button>
   );
@@ -100,7 +100,17 @@ export function App() {
   const [tab, setTab] = useState<Tab>("Datasets");
   const [service, setService] = useState<string>("");
   const [summary, setSummary] = useState<ModelSummary | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const [error, setErrorNow] = useState<unknown>(null);
+  const [keyStamp, setKeyStamp] = useState(0);
+  /** Shows an error; when the stage wants an API key this tab has not given, asks for it and reloads what failed. */
+  const setError = useCallback((e: unknown) => {
+    setErrorNow(e);
+    if (e instanceof ApiError && e.status === 403 && e.code === "gateway" && askForKey("The API refused the request: it needs an API key. ")) {
+      setErrorNow(null);
+      setKeyStamp((s) => s + 1);
+      setStamp((s) => s + 1);
+    }
+  }, []);
   const [stamp, setStamp] = useState(0);
   const [target, setTarget] = useState<InspectTarget | null>(null);
   /** Something stored changed (a fit, an activation, a calibration): views reload what they show. */
@@ -110,7 +120,7 @@ export function App() {
     call(client().health())
       .then((h) => setService(`${h.model} (${h.version})`))
       .catch((e: unknown) => setError(e));
-  }, []);
+  }, [keyStamp]);
 
   useEffect(() => {
     if (!ids) return;
@@ -136,7 +146,7 @@ export function App() {
         <span class="service" title="the model the service runs">
           {service}
         </span>
-        <KeyButton />
+        <KeyButton stamp={keyStamp} />
       </header>
       <ModelPicker ids={ids} onChange={setIds} />
       <ErrorBox error={error} onClose={() => setError(null)} />
