@@ -10,7 +10,7 @@ import ts from "typescript";
 
 /** Layers from the top; a file may import its own folder's files and any layer below its own, never one beside or above. */
 export const LAYERS: readonly (readonly string[])[] = [
-  ["functions"],
+  ["console", "functions"],
   ["lib/app", "lib/http"],
   ["lib/jobs"],
   ["lib/contract"],
@@ -29,11 +29,13 @@ export const LAYERS: readonly (readonly string[])[] = [
 /** What a layer may import besides the layers below it: functions are thin adapters over these only. */
 export const ONLY: Readonly<Record<string, readonly string[]>> = {
   functions: ["lib/http", "lib/app", "lib/contract"],
+  // the web console runs in a browser: the API's contract is all it may know of the service
+  console: ["lib/contract"],
 };
 
 export type ImportGraph = ReadonlyMap<string, readonly string[]>;
 
-const EXTENSIONS = [".ts", ".js", "/index.ts", "/index.js"];
+const EXTENSIONS = [".ts", ".tsx", ".js", "/index.ts", "/index.js"];
 
 function resolve(fromFile: string, spec: string, exists: (file: string) => boolean): string | null {
   if (!spec.startsWith(".")) return null; // a package: outside the graph

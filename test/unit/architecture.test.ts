@@ -2,15 +2,15 @@ import { execFileSync } from "node:child_process";
 import { importCycles, importGraph, layerViolations, type ImportGraph } from "../../scripts/util/importGraph";
 import { PROJECT_ROOT } from "../helpers/testStack";
 
-/** The production code's files: handlers and lib/. */
+/** The production code's files: handlers, lib/ and the web console. */
 function productionFiles(): string[] {
-  return execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "functions", "lib"], { cwd: PROJECT_ROOT, encoding: "utf8" })
+  return execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "functions", "lib", "console"], { cwd: PROJECT_ROOT, encoding: "utf8" })
     .trim()
     .split("\n")
-    .filter((f) => f.endsWith(".ts"));
+    .filter((f) => /\.tsx?$/.test(f));
 }
 
-describe("the import graph of functions/ and lib/", () => {
+describe("the import graph of functions/, lib/ and console/", () => {
   const graph = importGraph(PROJECT_ROOT, productionFiles());
 
   it("is read from the code (a sanity check of the reader itself)", () => {
@@ -18,7 +18,7 @@ describe("the import graph of functions/ and lib/", () => {
     expect(graph.get("functions/infer.ts")).toEqual(expect.arrayContaining(["lib/http/route.ts"]));
   });
 
-  it("has no import of a layer above or beside the importer's (functions import only lib/http, lib/app and lib/contract)", () => {
+  it("has no import of a layer above or beside the importer's (functions import only lib/http, lib/app and lib/contract; the console only lib/contract)", () => {
     expect(layerViolations(graph)).toEqual([]);
   });
 
