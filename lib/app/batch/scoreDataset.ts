@@ -5,6 +5,7 @@ import { runOnWorkers } from "../../jobs/coordinate";
 import { fanOutEstimateMs } from "../../jobs/estimate";
 import { chunked } from "../../jobs/fanOut";
 import type { JobProgress } from "../../jobs/progress";
+import { THRESHOLD_RULES } from "../../patchcore/thresholdRules";
 import { datasetOf, modelKeys, type ModelIdentity } from "../../store/keys";
 import { memoryNotFound } from "../identity";
 import { describeVersion, type VersionFacts } from "../models/versions";
@@ -21,8 +22,17 @@ export const batchCommand = z.object({
   defaultMmPerPx: z.number().nullable(),
   /** The version every image is scored with (resolved when the batch starts). */
   modelVersion: z.number().int().positive(),
-  /** For calibrate_dataset: the rule's settings. */
-  calibration: z.object({ scorePercentile: z.number().optional(), areaMm2Thr: z.number().optional(), requireNg: z.boolean() }).optional(),
+  /** For calibrate_dataset: the rule's settings (rule absent: "old"). */
+  calibration: z
+    .object({
+      scorePercentile: z.number().optional(),
+      areaMm2Thr: z.number().optional(),
+      requireNg: z.boolean(),
+      rule: z.enum(THRESHOLD_RULES).optional(),
+      target: z.number().nullable().optional(),
+      includeCurve: z.boolean().optional(),
+    })
+    .optional(),
 });
 export type BatchCommand = z.infer<typeof batchCommand>;
 

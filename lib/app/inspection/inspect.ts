@@ -147,6 +147,9 @@ export async function inspectDecoded(
     calibration_stale: calibrationStale,
     model_version: served.version,
     calibration_inherited: served.calibrationInherited,
+    calibration_rule: calibration ? (calibration.rule ?? "old") : null,
+    false_alarm_rate: calibration?.false_alarm_rate ?? null,
+    miss_rate: calibration?.miss_rate ?? null,
     ...(map
       ? {
           anomaly_map: {
