@@ -110,6 +110,6 @@ export async function storeBatchResult(
   ctx: UseCaseContext,
 ): Promise<Record<string, unknown>> {
   await services.jobs.putJson(services.jobs.keys(jobId).result, { ...result, job_id: jobId }, ctx.timings);
-  const { items: _items, scores: _scores, ...summary } = result;
+  const { items: _items, scores: _scores, curve: _curve, ...summary } = result;
   return summary;
 }
