@@ -1,7 +1,11 @@
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { InspectionClient, type ImageFile } from "../../lib/contract/client";
 import { clopperPearson } from "../../lib/patchcore/binomialInterval";
 import { brushedMetal, encodePng, paintSpot } from "../../scripts/synthetic/images";
-import { startTestStack, type TestStack } from "../helpers/testStack";
+import { PROJECT_ROOT, startTestStack, type TestStack } from "../helpers/testStack";
 
 const W = 160;
 const H = 120;
@@ -20,6 +24,18 @@ const DEFECTS: [number, number, [number, number, number]][] = [
   [1, 106, [125, 128, 133]],
 ];
 const defectImage = ([radius, seed, rgb]: (typeof DEFECTS)[number]) => paintSpot(brushedMetal(W, H, seed), 90, 60, radius, rgb);
+
+/** Runs the CLI as a user would (bin/patchcore-inspect.js, a child process). */
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "bin/patchcore-inspect.js"), ...args], { cwd: PROJECT_ROOT, env: process.env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
 
 const png = async (name: string, image: ReturnType<typeof brushedMetal>): Promise<ImageFile> => ({ filename: name, data: await encodePng(image) });
 const count = (values: readonly number[], test: (v: number) => boolean) => values.filter(test).length;
@@ -201,6 +217,54 @@ describe("thresholds a quality engineer can sign, over HTTP: rules, error rates 
     const manyOk = Array.from({ length: 30 }, (_, i) => 0.1 + i / 1000);
     const one = (await api.calibrateNg({ ...ids("Line"), ok_scores: manyOk, ng_scores: [0.9], rule: "f1" })).ok();
     expect(one.warnings).toEqual([{ code: "wide_interval", message: "The miss rate's 95 % interval is 0 % to 97.5 %: 1 NG scores say little about it." }]);
+  });
+
+  it("keeps each version's own rule and rates: activating a version brings them back", async () => {
+    const fitImages = await Promise.all([5, 6, 7].map((seed) => png(`fit_${seed}.png`, brushedMetal(W, H, seed))));
+    const v1 = (await api.fitOk({ ...ids("Versions"), mm_per_px: MM }, fitImages.slice(0, 2))).ok().model_version;
+    const first = (await api.calibrateNg({ ...ids("Versions"), ok_scores: [0.01, 0.02, 0.03], ng_scores: [0.5, 0.04], rule: "f1" })).ok();
+    const v2 = (await api.fitOk({ ...ids("Versions"), mm_per_px: MM }, fitImages)).ok().model_version;
+    const second = (await api.calibrateNg({ ...ids("Versions"), ok_scores: [0.01, 0.02, 0.03, 0.05], rule: "false_alarm_rate", target: 0.25 })).ok();
+    expect([first.model_version, second.model_version]).toEqual([v1, v2]);
+    const listed = (await api.listModels(ids("Versions"))).ok().versions;
+    expect(listed.map((v) => [v.version, v.calibration?.rule, v.calibration?.false_alarm_rate, v.calibration?.miss_rate])).toEqual([
+      [v2, "false_alarm_rate", second.false_alarm_rate, null],
+      [v1, "f1", first.false_alarm_rate, first.miss_rate],
+    ]);
+    (await api.activateModel({ ...ids("Versions"), version: v1 })).ok();
+    const served = (await api.infer(ids("Versions"), probe)).ok();
+    expect([served.model_version, served.threshold, served.calibration_rule, served.miss_rate]).toEqual([v1, first.threshold, "f1", first.miss_rate]);
+  });
+
+  it("the CLI: calibrate --rule --target --curve from the stored dataset, --rule f1 from folders", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "thresholds-cli-"));
+    try {
+      const model = ["--url", stack.url, "calibrate", "--role", "Thresholds", "--roi", "Line"];
+      const stored = await cli([...model, "--rule", "false_alarm_rate", "--target", "0.2", "--curve"]);
+      expect([stored.code, stored.stderr]).toEqual([0, ""]);
+      const answer = JSON.parse(stored.stdout);
+      expect(answer).toMatchObject({ rule: "false_alarm_rate", target: 0.2, false_alarm_rate: { estimated_on: "cross_validation", folds: 5, n: 10 } });
+      expect(answer.curve.points.length).toBeGreaterThan(0);
+      for (const [folder, image] of [
+        ["ok", goodImage(31)],
+        ["ng", defectImage(DEFECTS[0]!)],
+      ] as const) {
+        await mkdir(path.join(dir, folder));
+        await writeFile(path.join(dir, folder, `${folder}.png`), await encodePng(image));
+      }
+      const folders = await cli([...model, "--ok", path.join(dir, "ok"), "--ng", path.join(dir, "ng"), "--rule", "f1"]);
+      expect([folders.code, folders.stderr]).toEqual([0, ""]);
+      expect(JSON.parse(folders.stdout)).toMatchObject({
+        rule: "f1",
+        target: null,
+        false_alarm_rate: { estimated_on: "in_sample", n: 1 },
+        miss_rate: { n: 1 },
+      });
+      const wrong = await cli([...model, "--rule", "false_alarm_rate"]);
+      expect([wrong.code, wrong.stderr.trim()]).toEqual([3, expect.stringMatching(/Missing field target: rule "false_alarm_rate"/)]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("answers every malformed rule with a 400 naming the field", async () => {
