@@ -12,6 +12,23 @@ interface Scores {
   readonly stored: number | null;
 }
 
+interface Rate {
+  readonly estimate: number;
+  readonly low: number;
+  readonly high: number;
+  readonly n: number;
+  readonly estimated_on: string;
+}
+
+/** A rate as a quality engineer reads it: the estimate, its 95 % interval, what it was counted on. */
+function describeRate(rate: Rate | null): string {
+  if (rate === null) return "unknown (no NG scores)";
+  const pct = (v: number) => `${num(100 * v, 3)} %`;
+  return `${pct(rate.estimate)} (95 % interval ${pct(rate.low)} to ${pct(rate.high)}, ${rate.n} images, ${rate.estimated_on.replace("_", " ")})`;
+}
+
+type Rule = "old" | "false_alarm_rate" | "f1";
+
 const W = 640;
 const H = 220;
 const PAD = 32;
@@ -88,22 +105,31 @@ export function CalibrateView({ ids, onError, onChanged }: { ids: ModelIds; onEr
   const [okText, setOkText] = useState("");
   const [ngText, setNgText] = useState("");
   const [saved, setSaved] = useState<string | null>(null);
+  const [rule, setRule] = useState<Rule>("old");
+  const [target, setTarget] = useState("0.01");
+  const [rates, setRates] = useState<{ falseAlarms: Rate; misses: Rate | null; warnings: string[] } | null>(null);
 
   const fromDataset = async () => {
     setBusy({ done: 0, total: 0 });
     setSaved(null);
     try {
-      const answer = await call(client().calibrateDataset({ ...ids, require_ng: false }));
+      const answer = await call(
+        client().calibrateDataset({ ...ids, require_ng: false, rule, ...(rule === "false_alarm_rate" ? { target: Number(target) } : {}) }),
+      );
       const result = ("job_id" in answer ? await followJob(answer as unknown as JobAccepted, (done, total) => setBusy({ done, total })) : answer) as {
         threshold: number;
         scores?: { label: string; score: number | null }[];
+        false_alarm_rate: Rate;
+        miss_rate: Rate | null;
+        warnings: { message: string }[];
       };
+      setRates({ falseAlarms: result.false_alarm_rate, misses: result.miss_rate, warnings: result.warnings.map((w) => w.message) });
       const items = result.scores ?? [];
       const ok = items.filter((s) => s.label === "ok" && s.score !== null).map((s) => s.score!);
       const ng = items.filter((s) => s.label === "ng" && s.score !== null).map((s) => s.score!);
       setScores({ ok, ng, stored: result.threshold });
       setThreshold(result.threshold);
-      setSaved(`The service's rule chose ${num(result.threshold)} from ${ok.length} OK and ${ng.length} NG images, and stored it.`);
+      setSaved(`Rule "${rule}" chose ${num(result.threshold)} from ${ok.length} OK and ${ng.length} NG images, and stored it.`);
       onChanged();
     } catch (error) {
       onError(error);
@@ -125,10 +151,9 @@ export function CalibrateView({ ids, onError, onChanged }: { ids: ModelIds; onEr
     if (!scores) return;
     try {
       const stored = await call(
-        client().calibrateNg({ ...ids, ok_scores: scores.ok, ng_scores: scores.ng.length ? scores.ng : null, rule: "fixed", threshold } as Parameters<
-          ReturnType<typeof client>["calibrateNg"]
-        >[0]),
+        client().calibrateNg({ ...ids, ok_scores: scores.ok, ng_scores: scores.ng.length ? scores.ng : null, rule: "fixed", threshold }),
       );
+      setRates({ falseAlarms: stored.false_alarm_rate, misses: stored.miss_rate, warnings: stored.warnings.map((w) => w.message) });
       setSaved(`Stored: threshold ${num(stored.threshold)} for version ${stored.model_version ?? "(none yet)"}.`);
       onChanged();
     } catch (error) {
@@ -141,12 +166,26 @@ export function CalibrateView({ ids, onError, onChanged }: { ids: ModelIds; onEr
   return (
     <div class="view">
       <Section title="Scores">
-        <p>
+        <div class="form row">
+          <label class="field">
+            <span>Rule</span>
+            <select name="rule" value={rule} onChange={(e) => setRule((e.target as HTMLSelectElement).value as Rule)}>
+              <option value="old">old backend's (99th percentile of OK)</option>
+              <option value="false_alarm_rate">at most a false-alarm rate</option>
+              <option value="f1">best F1 (needs NG images)</option>
+            </select>
+          </label>
+          {rule === "false_alarm_rate" ? (
+            <label class="field small">
+              <span>Target (share of good parts)</span>
+              <input name="target" inputMode="decimal" value={target} onInput={(e) => setTarget((e.target as HTMLInputElement).value)} />
+            </label>
+          ) : null}
           <button type="button" onClick={fromDataset} disabled={busy !== null}>
             Score the stored OK and NG images
-          </button>{" "}
-          (applies the service's rule and stores its threshold; drag it below to choose another)
-        </p>
+          </button>
+        </div>
+        <p class="hint">The rule's threshold is stored with its cross-validated error rates; drag the line below to choose another and store that.</p>
         {busy ? <Progress label="scoring the dataset" done={busy.done} total={busy.total} /> : null}
         <details>
           <summary>or paste scores</summary>
@@ -192,6 +231,18 @@ export function CalibrateView({ ids, onError, onChanged }: { ids: ModelIds; onEr
             <p class="hint" role="status">
               {saved}
             </p>
+          ) : null}
+          {rates ? (
+            <div class="rates" aria-label="Error rates of the stored threshold">
+              <p>
+                Good parts flagged: {describeRate(rates.falseAlarms)}
+                <br />
+                Defects passed: {describeRate(rates.misses)}
+              </p>
+              {rates.warnings.map((w) => (
+                <p class="note">{w}</p>
+              ))}
+            </div>
           ) : null}
         </Section>
       ) : null}

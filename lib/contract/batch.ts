@@ -2,6 +2,7 @@ import { z } from "zod";
 import { identityEcho, identityFields } from "./common";
 import { mmPerPxNumber, numberField, versionNumber } from "./fields";
 import { region } from "./infer";
+import { checkRuleFields, ruleFields, ruleResultFields, scoreCurve } from "./thresholds";
 
 const labels = z
   .array(z.enum(["ok", "ng"], { error: (issue) => `labels must hold "ok" and/or "ng", got ${JSON.stringify(issue.input)}` }), {
@@ -74,10 +75,23 @@ export const calibrateDatasetRequest = z
       default_mm_per_px: defaultMmPerPx,
       require_ng: z.boolean({ error: "require_ng must be true or false" }).optional().meta({ description: "Default true: without NG scores, a 400." }),
       model_version: versionNumber("model_version", "The version to score and calibrate; absent = the active one."),
+      ...ruleFields,
+      include_curve: z
+        .boolean({ error: "include_curve must be true or false" })
+        .optional()
+        .meta({ description: "true adds `curve`: every threshold's counts and the ROC points of the stored scores, to preview any threshold." }),
     },
     { error: () => "The body must be a JSON object" },
   )
-  .meta({ id: "CalibrateDatasetRequest" });
+  .superRefine(checkRuleFields)
+  .meta({
+    id: "CalibrateDatasetRequest",
+    examples: [
+      { role_id: "Master1", roi_id: "Pattern" },
+      { role_id: "Master1", roi_id: "Pattern", rule: "false_alarm_rate", target: 0.005, include_curve: true },
+      { role_id: "Master1", roi_id: "Pattern", rule: "f1" },
+    ],
+  });
 export type CalibrateDatasetRequest = z.output<typeof calibrateDatasetRequest>;
 
 export const calibrateDatasetResponse = z
@@ -97,6 +111,8 @@ export const calibrateDatasetResponse = z
     scores: z
       .array(z.object({ label: z.enum(["ok", "ng"]), filename: z.string(), score: z.number().nullable(), error: z.string().nullable() }))
       .meta({ description: "Every image's score (or why it has none)." }),
+    ...ruleResultFields,
+    curve: scoreCurve.optional().meta({ description: "Only with include_curve: true." }),
     fan_out: fanOut.optional(),
     request_id: z.string(),
   })

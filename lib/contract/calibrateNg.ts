@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { identityEcho, identityFields } from "./common";
 import { mmPerPxNumber, numberField, optionalScores, requiredScores, versionNumber } from "./fields";
+import { checkRuleFields, ruleFields, ruleResultFields } from "./thresholds";
 
 export const calibrateNgRequest = z
   .object(
@@ -17,14 +18,28 @@ export const calibrateNgRequest = z
       ).optional(),
       area_mm2_thr: numberField("area_mm2_thr", (v) => v >= 0, "a number >= 0", "Smallest defect region kept, in mm²; default AREA_MM2_THR (1.0).").optional(),
       model_version: versionNumber("model_version", "The version to calibrate; absent = the active one."),
+      ...ruleFields,
     },
     { error: () => "The body must be a JSON object" },
   )
+  .superRefine((request, ctx) => {
+    checkRuleFields(request, ctx);
+    if (request.rule === "f1" && (request.ng_scores === null || request.ng_scores.length === 0)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ng_scores"],
+        message:
+          'rule "f1" needs ng_scores: it chooses the threshold that best separates OK from NG scores; send at least one NG score, or use rule "false_alarm_rate"',
+      });
+    }
+  })
   .meta({
     id: "CalibrateNgRequest",
     examples: [
       { role_id: "Master1", roi_id: "Pattern", ok_scores: [0.027, 0.031, 0.029], ng_scores: [0.2, 0.31], mm_per_px: 0.1, area_mm2_thr: 1.0 },
       { role_id: "Master1", roi_id: "Pattern", ok_scores: [0.027, 0.031, 0.029] },
+      { role_id: "Master1", roi_id: "Pattern", ok_scores: [0.027, 0.031, 0.029, 0.026], ng_scores: [0.2, 0.31, 0.029], rule: "f1" },
+      { role_id: "Master1", roi_id: "Pattern", ok_scores: [0.027, 0.031, 0.029, 0.026], rule: "false_alarm_rate", target: 0.005 },
     ],
   });
 export type CalibrateNgRequest = z.output<typeof calibrateNgRequest>;
@@ -41,7 +56,7 @@ export const calibrationFields = {
   score_percentile: z.number(),
 };
 
-/** Additive fields of the stored calibration. */
+/** Additive fields of the stored calibration: the fit it was made for. */
 export const calibrationProvenance = {
   fit_id: z
     .string()
@@ -54,6 +69,7 @@ export const calibrateNgResponse = z
   .object({
     ...calibrationFields,
     ...calibrationProvenance,
+    ...ruleResultFields,
     ...identityEcho,
     model_version: z
       .number()
@@ -74,6 +90,24 @@ export const calibrateNgResponse = z
         mm_per_px: 0.1,
         area_mm2_thr: 1,
         score_percentile: 99,
+        rule: "old",
+        target: null,
+        false_alarm_rate: {
+          estimate: 0,
+          low: 0,
+          high: 0.7076,
+          n: 3,
+          count: 0,
+          confidence: 0.95,
+          method: "clopper_pearson",
+          estimated_on: "in_sample",
+          folds: null,
+        },
+        miss_rate: { estimate: 0, low: 0, high: 0.8419, n: 2, count: 0, confidence: 0.95, method: "clopper_pearson", estimated_on: "in_sample", folds: null },
+        warnings: [
+          { code: "wide_interval", message: "The false-alarm rate's 95 % interval is 0 % to 70.8 %: 3 OK scores say little about it." },
+          { code: "wide_interval", message: "The miss rate's 95 % interval is 0 % to 84.2 %: 2 NG scores say little about it." },
+        ],
         fit_id: null,
         model_version: 1,
         role_id: "Master1",

@@ -3,6 +3,8 @@ import { identityEcho, identityFields, timingsMs } from "./common";
 import { boolText, jsonText, mmPerPxText, versionText } from "./fields";
 import { fileParts } from "./files";
 import { areaRuleSchema } from "./recipeSettings";
+import { errorRate } from "./thresholds";
+import { THRESHOLD_RULES } from "../patchcore/thresholdRules";
 
 export const roiShapeSchema = z
   .union([
@@ -88,6 +90,16 @@ export const inferResponse = z
       })
       .optional()
       .meta({ description: 'Only with heatmap_scale="model".' }),
+    calibration_rule: z
+      .enum(THRESHOLD_RULES)
+      .nullable()
+      .meta({ description: 'The rule that chose the threshold ("old" for calibrations made before rules); null before calibration.' }),
+    false_alarm_rate: errorRate
+      .nullable()
+      .meta({ description: "Good parts the threshold flags, as its calibration estimated it; null before calibration or for calibrations made before rules." }),
+    miss_rate: errorRate
+      .nullable()
+      .meta({ description: "Defects the threshold passes, as its calibration estimated it; null without NG scores at calibration (or as false_alarm_rate)." }),
     anomaly_map: z
       .object({ width: z.number().int(), height: z.number().int(), dtype: z.literal("float32"), data_base64: z.string() })
       .optional()

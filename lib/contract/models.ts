@@ -1,9 +1,17 @@
 import { z } from "zod";
 import { identityEcho, identityFields } from "./common";
+import { calibrationFields, calibrationProvenance } from "./calibrateNg";
 import { numberField, versionText } from "./fields";
+import { storedRuleFields } from "./thresholds";
 
-/** A stored threshold object, as /calibrate_ng made it (the old backend's fields and the fit it was made for). */
-const calibration = z.record(z.string(), z.unknown()).nullable().meta({ description: "The version's stored calibration (threshold, p99_ok, ...), or null." });
+/** A stored threshold object, as /calibrate_ng or /calibrate_dataset made it (the old backend's fields, the fit it was made for, its rule and error rates). */
+const calibration = z
+  .looseObject({ ...calibrationFields, ...calibrationProvenance, ...storedRuleFields })
+  .nullable()
+  .meta({
+    description:
+      "The version's stored calibration (threshold, p99_ok, ..., and the rule, false_alarm_rate, miss_rate and warnings of a calibration made with rules), or null.",
+  });
 
 export const modelVersion = z
   .object({

@@ -29,15 +29,8 @@ export interface Calibration {
  * Without NG scores, p5_ng is null and ng_mean 0.
  */
 export function calibrate(input: CalibrationInput): Calibration {
-  if (input.okScores.length === 0) throw new RangeError("calibrate: ok_scores is empty");
-  const pOk = percentile(input.okScores, input.scorePercentile);
   const ng = input.ngScores ?? [];
-  let threshold = pOk;
-  let p5Ng: number | null = null;
-  if (ng.length > 0) {
-    p5Ng = percentile(ng, 5);
-    threshold = p5Ng <= pOk ? pOk * 1.02 : (pOk + p5Ng) / 2;
-  }
+  const { threshold, pOk, p5Ng } = oldRule(input.okScores, ng, input.scorePercentile);
   return {
     threshold,
     ok_mean: mean(input.okScores),
@@ -48,4 +41,13 @@ export function calibrate(input: CalibrationInput): Calibration {
     area_mm2_thr: input.areaMm2Threshold,
     score_percentile: input.scorePercentile,
   };
+}
+
+/** The old backend's rule alone (see calibrate): the threshold and its two inputs; `ng` may be empty. */
+export function oldRule(ok: ArrayLike<number>, ng: ArrayLike<number>, scorePercentile: number): { threshold: number; pOk: number; p5Ng: number | null } {
+  if (ok.length === 0) throw new RangeError("calibrate: ok_scores is empty");
+  const pOk = percentile(ok, scorePercentile);
+  if (ng.length === 0) return { threshold: pOk, pOk, p5Ng: null };
+  const p5Ng = percentile(ng, 5);
+  return { threshold: p5Ng <= pOk ? pOk * 1.02 : (pOk + p5Ng) / 2, pOk, p5Ng };
 }

@@ -1,8 +1,22 @@
 import { z } from "zod";
+import { THRESHOLD_RULES } from "../patchcore/thresholdRules";
 import type { Timings } from "../util/timings";
 import type { BlobStore } from "./blobStore";
 import { jsonArtefact, parseJsonArtefact } from "./jsonArtefact";
 import type { ModelKeys } from "./keys";
+
+/** An error rate as stored (lib/patchcore/errorRates.ts: ErrorRate). */
+const storedErrorRate = z.object({
+  estimate: z.number(),
+  low: z.number(),
+  high: z.number(),
+  n: z.number().int(),
+  count: z.number().int(),
+  confidence: z.number(),
+  method: z.literal("clopper_pearson"),
+  estimated_on: z.enum(["in_sample", "cross_validation"]),
+  folds: z.number().int().nullable(),
+});
 
 /**
  * The stored calibration JSON: the old backend's fields (its `_calib.json`, which it reads back),
@@ -20,6 +34,12 @@ export const storedCalibration = z.looseObject({
   score_percentile: z.number(),
   /** The fit whose memory was in place when calibrating; absent in the old backend's files. */
   fit_id: z.string().nullable().optional(),
+  /** The rule that chose the threshold, its target and the error rates it gives; absent in calibrations made before rules (by the old rule). */
+  rule: z.enum(THRESHOLD_RULES).optional(),
+  target: z.number().nullable().optional(),
+  false_alarm_rate: storedErrorRate.nullable().optional(),
+  miss_rate: storedErrorRate.nullable().optional(),
+  warnings: z.array(z.object({ code: z.string(), message: z.string() })).optional(),
 });
 
 /** A calibration as stored: the old backend's fields and the fit it was computed for. */

@@ -68,11 +68,17 @@ export class RevalidatingCache<T> {
   /**
    * The value of `key`: from the cache while younger than the TTL, else revalidated or loaded.
    * `immutable`: the object never changes once written (a model version's memory), so a held
-   * value is served without ever asking the store again.
+   * value is served without ever asking the store again. `revalidate`: ask the store (one ETag
+   * check) even within the TTL, as for an absent object (the caller knows the value held lacks
+   * something that, once written, must be seen at once).
    */
-  async get(key: string, source: CacheSource<T>, options: { immutable?: boolean } = {}): Promise<{ value: T | null; outcome: CacheOutcome }> {
+  async get(
+    key: string,
+    source: CacheSource<T>,
+    options: { immutable?: boolean; revalidate?: boolean } = {},
+  ): Promise<{ value: T | null; outcome: CacheOutcome }> {
     const entry = this.entries.get(key);
-    if (entry && entry.value !== null && (options.immutable || this.now() - entry.checkedAt < this.ttlMs)) {
+    if (entry && entry.value !== null && (options.immutable || (!options.revalidate && this.now() - entry.checkedAt < this.ttlMs))) {
       this.touch(key, entry);
       return { value: entry.value, outcome: "hit" };
     }

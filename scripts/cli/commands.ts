@@ -3,7 +3,7 @@ import path from "node:path";
 import type { InspectionClient } from "../../lib/contract/client";
 import { overlayPng } from "../eval/visuals";
 import { clientOf, ok, resultOrJob, type GlobalOptions } from "./client";
-import { EXIT } from "./exitCodes";
+import { CliError, EXIT } from "./exitCodes";
 import { imageFile, imagePaths } from "./images";
 import { progressBar } from "./progress";
 
@@ -170,21 +170,39 @@ export async function inferCommand(
 
 /** `calibrate`: from the stored dataset (/calibrate_dataset), or from --ok/--ng folders scored one by one then /calibrate_ng. */
 export async function calibrateCommand(
-  options: ModelOptions & { ok?: string; ng?: string; mmPerPx?: number; scorePercentile?: number; areaMm2Thr?: number; modelVersion?: number },
+  options: ModelOptions & {
+    ok?: string;
+    ng?: string;
+    mmPerPx?: number;
+    scorePercentile?: number;
+    areaMm2Thr?: number;
+    modelVersion?: number;
+    rule?: "old" | "false_alarm_rate" | "f1";
+    target?: number;
+    curve?: boolean;
+  },
 ): Promise<number> {
   const api = clientOf(options);
   const version = options.modelVersion !== undefined ? { model_version: options.modelVersion } : {};
   const settings = {
     ...(options.scorePercentile !== undefined ? { score_percentile: options.scorePercentile } : {}),
     ...(options.areaMm2Thr !== undefined ? { area_mm2_thr: options.areaMm2Thr } : {}),
+    ...(options.rule !== undefined && options.rule !== "old" ? { rule: options.rule } : {}),
+    ...(options.target !== undefined ? { target: options.target } : {}),
     ...version,
   };
+  if (options.curve && options.ok) throw new CliError("--curve comes with a calibration from the stored dataset (without --ok)", EXIT.USAGE);
   if (!options.ok) {
     print(
       await resultOrJob(
         api,
         "POST /calibrate_dataset",
-        api.calibrateDataset({ ...ids(options), ...settings, ...(options.mmPerPx !== undefined ? { default_mm_per_px: options.mmPerPx } : {}) }),
+        api.calibrateDataset({
+          ...ids(options),
+          ...settings,
+          ...(options.mmPerPx !== undefined ? { default_mm_per_px: options.mmPerPx } : {}),
+          ...(options.curve ? { include_curve: true } : {}),
+        }),
       ),
     );
     return EXIT.OK;

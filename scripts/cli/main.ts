@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { version } from "../../package.json";
 import { calibrateCommand, fitCommand, inferCommand, modelsCommand, statusCommand } from "./commands";
 import { CliError, EXIT } from "./exitCodes";
@@ -62,6 +62,13 @@ model(program.command("calibrate").description("calibrate the threshold: from th
   .option("--score-percentile <p>", "percentile of the OK scores (default 99)", number("--score-percentile"))
   .option("--area-mm2-thr <mm2>", "smallest defect region kept, mm² (default 1)", number("--area-mm2-thr"))
   .option("--model-version <n>", "score and calibrate this version (default: the active one)", whole("--model-version"))
+  .addOption(
+    new Option("--rule <rule>", "how the threshold is chosen: old (the old backend's percentile rule), false_alarm_rate (with --target), f1 (needs NG images)")
+      .choices(["old", "false_alarm_rate", "f1"])
+      .default("old"),
+  )
+  .option("--target <rate>", "with --rule false_alarm_rate: the largest share of good parts that may be flagged, e.g. 0.005", number("--target"))
+  .option("--curve", "from the stored dataset: add every threshold's counts and the ROC points (curve) to the answer")
   .action((options) => run(() => calibrateCommand({ ...program.opts(), ...options })));
 
 model(

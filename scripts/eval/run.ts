@@ -1,5 +1,5 @@
 /**
- * `npm run eval -- <folder> [--url URL] [--model NAME] [--out DIR] [--overlays N] [--scoring per-image|batch|both] [--batch]`
+ * `npm run eval -- <folder> [--url URL] [--model NAME] [--out DIR] [--overlays N] [--scoring per-image|batch|both] [--batch] [--target RATE[,RATE...]] [--no-cross-validation]`
  *
  * Evaluates the whole product on a folder in MVTec AD layout, through its HTTP API:
  * 1. stores every train/good image as the ROI's OK dataset through presigned direct uploads
@@ -13,7 +13,10 @@
  *      /infer_dataset per label; no anomaly maps, so no pixel AUROC;
  *    - both: the two, their scores compared, the metrics from the per-image scores;
  * 3. calibrates /calibrate_ng on a stated split (even-indexed good and defective test images)
- *    and measures precision / recall / F1 on the rest (odd-indexed);
+ *    and measures precision / recall / F1 on the rest (odd-indexed), in each threshold mode (rule
+ *    old, false_alarm_rate with each --target, default 0.05, and f1) side by side, with the error rates
+ *    each mode states: cross-validated by /calibrate_dataset on the calibration half stored as a
+ *    dataset of its own (--no-cross-validation: /calibrate_ng's in-sample ones only);
  * 4. reports image AUROC, pixel AUROC (per-image), per-defect-type image AUROC and the timings of
  *    each step; writes summary.json, report.md, roc.png and overlays/*.png (image | heatmap +
  *    predicted regions red + truth green).
@@ -32,21 +35,24 @@ import { fitFromDataset, inferDataset, uploadDirect } from "../util/datasets";
 import { flag, positional } from "../util/cli";
 import { readMvtec } from "./dataset";
 import { auroc, BinnedAuroc, precisionRecallF1, rocCurve } from "./metrics";
+import { compareModes, modesReport, type Mode } from "./modes";
 import { ProgressLine } from "./progress";
 import { overlayPng, rocPng } from "./visuals";
 
 const root = path.resolve(__dirname, "../..");
 const MM_PER_PX = 0.1; // MVTec-style sets carry no scale; regions are reported in pixels x 0.01 mm2
+const DEFAULT_TARGET = "0.05";
 
 type Scoring = "per-image" | "batch" | "both";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const folder = positional(args, ["--url", "--model", "--out", "--overlays", "--scoring"]);
+  const folder = positional(args, ["--url", "--model", "--out", "--overlays", "--scoring", "--target"]);
   const scoring = (args.includes("--batch") ? "batch" : (flag(args, "--scoring") ?? "per-image")) as Scoring;
-  if (!folder || !["per-image", "batch", "both"].includes(scoring)) {
+  const targets = (flag(args, "--target") ?? DEFAULT_TARGET).split(",").map(Number);
+  if (!folder || !["per-image", "batch", "both"].includes(scoring) || !targets.every((t) => t > 0 && t < 1)) {
     console.error(
-      "usage: npm run eval -- <folder in MVTec layout> [--url URL] [--model NAME] [--out DIR] [--overlays N] [--scoring per-image|batch|both] [--batch]",
+      "usage: npm run eval -- <folder in MVTec layout> [--url URL] [--model NAME] [--out DIR] [--overlays N] [--scoring per-image|batch|both] [--batch] [--target RATE[,RATE...]] [--no-cross-validation]",
     );
     process.exit(2);
   }
@@ -147,6 +153,9 @@ async function main(): Promise<void> {
     const bad = items.filter((i) => i.defective);
     const calibrationSet = [...good.filter((_, i) => i % 2 === 0), ...bad.filter((_, i) => i % 2 === 0)];
     const heldOut = [...good.filter((_, i) => i % 2 === 1), ...bad.filter((_, i) => i % 2 === 1)];
+    // each threshold mode side by side on that split (the model is left calibrated by the old rule)
+    const modes: Mode[] = [{ rule: "old" }, ...targets.map((target) => ({ rule: "false_alarm_rate" as const, target })), { rule: "f1" }];
+    const modeResults = await compareModes(api, ids, calibrationSet, heldOut, modes, !args.includes("--no-cross-validation"));
     const calibration = (
       await api.calibrateNg({
         ...ids,
@@ -243,6 +252,7 @@ async function main(): Promise<void> {
         ...calibration,
       },
       heldOut: { n: heldOut.length, ...prf },
+      modes: modeResults,
       inferMsP50: perImage ? percentile(perImage.inferMs, 50) : null,
       timings,
       seconds: (Date.now() - started) / 1000,
@@ -274,6 +284,12 @@ async function main(): Promise<void> {
       `| threshold from /calibrate_ng (${summary.calibration.nOk} OK, ${summary.calibration.nNg} NG scores: even-indexed test images) | ${calibration.threshold.toFixed(4)} |`,
       `| held-out (odd-indexed, ${heldOut.length} images) precision / recall / F1 | ${f(prf.precision)} / ${f(prf.recall)} / ${f(prf.f1)} |`,
       `| held-out confusion: TP / FP / FN / TN | ${prf.tp} / ${prf.fp} / ${prf.fn} / ${prf.tn} |`,
+      "",
+      ...modesReport(
+        modeResults,
+        { ok: calibrationSet.filter((i) => !i.defective).length, ng: calibrationSet.filter((i) => i.defective).length },
+        { ok: heldOut.filter((i) => !i.defective).length, ng: heldOut.filter((i) => i.defective).length },
+      ),
       "",
       "| step (wall time, client side) | time |",
       "|---|---:|",

@@ -64,6 +64,7 @@ function contentTypeOf(file: ImageFile): "image/png" | "image/jpeg" {
 
 type FitAnswer = Awaited<ReturnType<InspectionClient["fitOk"]>>;
 type InferDatasetAnswer = Awaited<ReturnType<InspectionClient["inferDataset"]>>;
+type CalibrateDatasetAnswer = Awaited<ReturnType<InspectionClient["calibrateDataset"]>>;
 type Job = Awaited<ReturnType<InspectionClient["waitForJob"]>>;
 
 /** A fit or batch answered in the request (200) or run as a job (202, followed to its end). */
@@ -93,7 +94,7 @@ export async function waitForJob(
 
 async function followJob(
   api: InspectionClient,
-  reply: FitAnswer | InferDatasetAnswer,
+  reply: FitAnswer | InferDatasetAnswer | CalibrateDatasetAnswer,
   onProgress?: (job: Job) => void,
   intervalMs = 200,
 ): Promise<(Job & { transientReadErrors: number }) | null> {
@@ -118,22 +119,39 @@ export async function fitFromDataset(
 }
 
 /** POST /infer_dataset: the full answer (a job's items fetched from its result_url). */
-export async function inferDataset(
+export function inferDataset(
   api: InspectionClient,
   body: Parameters<InspectionClient["inferDataset"]>[0],
   options: { onProgress?: (job: Job) => void; intervalMs?: number } = {},
 ): Promise<Finished<ReturnType<InferDatasetAnswer["ok"]>>> {
+  return batchAnswer(api, () => api.inferDataset(body), options);
+}
+
+/** POST /calibrate_dataset: the full answer (a job's scores and curve fetched from its result_url). */
+export function calibrateDataset(
+  api: InspectionClient,
+  body: Parameters<InspectionClient["calibrateDataset"]>[0],
+  options: { onProgress?: (job: Job) => void; intervalMs?: number } = {},
+): Promise<Finished<ReturnType<CalibrateDatasetAnswer["ok"]>>> {
+  return batchAnswer(api, () => api.calibrateDataset(body), options);
+}
+
+async function batchAnswer<R extends InferDatasetAnswer | CalibrateDatasetAnswer>(
+  api: InspectionClient,
+  send: () => Promise<R>,
+  options: { onProgress?: (job: Job) => void; intervalMs?: number },
+): Promise<Finished<ReturnType<R["ok"]>>> {
   const started = performance.now();
-  const reply = await api.inferDataset(body);
+  const reply = await send();
   const job = await followJob(api, reply, options.onProgress, options.intervalMs);
-  let result: ReturnType<InferDatasetAnswer["ok"]>;
+  let result: ReturnType<R["ok"]>;
   if (job) {
     if (!job.result_url) throw new Error(`job ${job.job_id} is done but gives no result_url`);
     const response = await fetch(job.result_url);
     if (!response.ok) throw new Error(`GET of job ${job.job_id}'s result: HTTP ${response.status}`);
-    result = (await response.json()) as ReturnType<InferDatasetAnswer["ok"]>;
+    result = (await response.json()) as ReturnType<R["ok"]>;
   } else {
-    result = reply.ok();
+    result = reply.ok() as ReturnType<R["ok"]>;
   }
   return { result, job, wallMs: performance.now() - started };
 }

@@ -79,6 +79,15 @@ const rust = (seed: number, cx: number, cy: number) => paintSpot(brushedMetal(W,
     await page.getByRole("button", { name: "Score the stored OK and NG images" }).click();
     await page.locator("svg.histogram").waitFor({ timeout: 120_000 });
     expect(await page.locator(".counts").textContent()).toMatch(/0 of 6 good parts flagged .* 0 of 2 defective parts passed/);
+    expect(await page.getByLabel("Error rates of the stored threshold").textContent()).toMatch(
+      /Good parts flagged: 0 % \(95 % interval 0 % to .*cross validation\)/,
+    );
+    // a threshold chosen over the histogram, stored (rule "fixed") with the rates it gives
+    await page.fill("input[name=threshold]", "0.05");
+    await page.locator("input[name=threshold]").press("Tab");
+    expect(await page.locator(".counts").textContent()).toMatch(/At 0\.05: 0 of 6 good parts flagged/);
+    await page.getByRole("button", { name: "Store this threshold" }).click();
+    await page.getByText("Stored: threshold 0.05 for version 1.").waitFor();
     await shot("calibrate");
 
     // inspect a defect: the verdict, the regions drawn, the heatmap on the model's scale

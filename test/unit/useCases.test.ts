@@ -207,6 +207,25 @@ describe("use cases, transport-free (texture model, in-memory store)", () => {
     await expect(inspect(defect)).rejects.toThrow(UnavailableError);
   });
 
+  it("sees a version's first calibration at once in another container, and an activation within CACHE_TTL_MS", async () => {
+    const config = loadConfig({ MODEL_DIR: path.join(PROJECT_ROOT, "layers/runtime/models"), ORT_THREADS: "1", CACHE_TTL_MS: "60000", LOG_LEVEL: "silent" });
+    services = createServices(config, { blobStore: store });
+    const other = createServices(config, { blobStore: store }); // another function's container
+    await fit({});
+    expect((await inspect(defect)).threshold).toBeNull(); // this container now holds the versions object
+    const calibration = await calibrateFromScores(other, parseWith(routes.calibrateNg.request, { role_id: "R", roi_id: "Roi", ok_scores: [0.1] }), ctx());
+    expect((await inspect(defect)).threshold).toBe(calibration.threshold);
+    // a held, calibrated version is trusted for the TTL: a change elsewhere waits for it (or a cold container)
+    const second = await fitUploadedImages(
+      other,
+      parseWith(routes.fitOk.request, { role_id: "R", roi_id: "Roi", mm_per_px: "0.1", images: good.slice(2, 4).map((b) => png(b)) }),
+      ctx(),
+    );
+    expect((await inspect(defect)).model_version).toBe(1);
+    services.versionCache.invalidate(modelKeys(config.s3.prefix, modelIdentity("R", "Roi")).versions);
+    expect((await inspect(defect)).model_version).toBe(second.model_version);
+  });
+
   it("records in the calibration the fit it was made for, and flags it stale after a re-fit", async () => {
     const first = await fit({});
     const calibration = await calibrateFromScores(services, parseWith(routes.calibrateNg.request, { role_id: "R", roi_id: "Roi", ok_scores: [0.1] }), ctx());

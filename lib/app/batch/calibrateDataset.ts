@@ -6,6 +6,7 @@ import type { JobKind } from "../../jobs/handlers";
 import type { JobProgress } from "../../jobs/progress";
 import { startJob } from "../../jobs/start";
 import { percentile } from "../../patchcore/percentile";
+import { scoreCurve } from "../../patchcore/scoreCurve";
 import { calibrateFromScores } from "../calibration/calibrateScores";
 import { identityEcho, identityOf } from "../identity";
 import type { Services } from "../services";
@@ -18,6 +19,9 @@ async function calibrateDatasetResult(services: Services, command: BatchCommand,
   const ng = items.filter((i) => i.label === "ng" && i.score !== null).map((i) => i.score!);
   if (ok.length === 0) throw new InvalidInputError("No valid OK samples for calibration.");
   if (settings.requireNg && ng.length === 0) throw new InvalidInputError("No NG samples available for calibration.");
+  const rule = settings.rule ?? "old";
+  if (rule === "f1" && ng.length === 0)
+    throw new InvalidInputError('rule "f1" needs NG images: the NG dataset has no scored image; upload some, or use rule "false_alarm_rate"');
   const version = await requireVersion(services, command.identity, command.modelVersion, ctx);
   const mmPerPx = version.mmPerPx ?? command.defaultMmPerPx;
   if (mmPerPx === null) throw new InvalidInputError("mm_per_px is required: the memory records none; send default_mm_per_px");
@@ -35,8 +39,12 @@ async function calibrateDatasetResult(services: Services, command: BatchCommand,
       score_percentile: settings.scorePercentile,
       area_mm2_thr: settings.areaMm2Thr,
       model_version: command.modelVersion,
+      rule,
+      target: settings.target ?? undefined,
+      threshold: settings.threshold ?? undefined,
     },
     ctx,
+    "cross_validation",
   );
   return {
     status: "ok" as const,
@@ -52,11 +60,21 @@ async function calibrateDatasetResult(services: Services, command: BatchCommand,
     fit_id: calibration.fit_id ?? null,
     model_version: command.modelVersion,
     scores: items.map((i) => ({ label: i.label, filename: i.filename, score: i.score, error: i.error })),
+    rule: calibration.rule,
+    target: calibration.target,
+    false_alarm_rate: calibration.false_alarm_rate,
+    miss_rate: calibration.miss_rate,
+    warnings: calibration.warnings,
+    ...(settings.includeCurve ? { curve: scoreCurve({ ok: Float64Array.from(ok), ng: Float64Array.from(ng) }) } : {}),
     fan_out: report,
   };
 }
 
-/** POST /calibrate_dataset: scores the stored OK and NG images, applies the threshold rule, stores the calibration. */
+/**
+ * POST /calibrate_dataset: scores the stored OK and NG images, applies the threshold rule asked,
+ * stores the calibration; its error rates cross-validated over the stored scores (each image in
+ * fold i mod k of its label, in stored-name order: errorRates.ts).
+ */
 export async function calibrateDatasetOrStartJob(services: Services, input: CalibrateDatasetRequest, ctx: UseCaseContext) {
   const identity = identityOf(input);
   const version = await requireVersion(services, identity, input.model_version, ctx);
@@ -66,7 +84,15 @@ export async function calibrateDatasetOrStartJob(services: Services, input: Cali
     labels: ["ok", "ng"],
     includeHeatmap: false,
     defaultMmPerPx: input.default_mm_per_px ?? null,
-    calibration: { scorePercentile: input.score_percentile, areaMm2Thr: input.area_mm2_thr, requireNg: input.require_ng ?? true },
+    calibration: {
+      scorePercentile: input.score_percentile,
+      areaMm2Thr: input.area_mm2_thr,
+      requireNg: input.require_ng ?? true,
+      rule: input.rule ?? "old",
+      target: input.target ?? null,
+      threshold: input.threshold ?? null,
+      includeCurve: input.include_curve ?? false,
+    },
   };
   const images = await countFiles(services, identity, command.labels, ctx);
   const estimate = batchEstimateMs(services, images);

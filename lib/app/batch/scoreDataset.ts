@@ -5,6 +5,7 @@ import { runOnWorkers } from "../../jobs/coordinate";
 import { fanOutEstimateMs } from "../../jobs/estimate";
 import { chunked } from "../../jobs/fanOut";
 import type { JobProgress } from "../../jobs/progress";
+import { THRESHOLD_RULES } from "../../patchcore/thresholdRules";
 import { datasetOf, modelKeys, type ModelIdentity } from "../../store/keys";
 import { memoryNotFound } from "../identity";
 import { describeVersion, type VersionFacts } from "../models/versions";
@@ -21,8 +22,18 @@ export const batchCommand = z.object({
   defaultMmPerPx: z.number().nullable(),
   /** The version every image is scored with (resolved when the batch starts). */
   modelVersion: z.number().int().positive(),
-  /** For calibrate_dataset: the rule's settings. */
-  calibration: z.object({ scorePercentile: z.number().optional(), areaMm2Thr: z.number().optional(), requireNg: z.boolean() }).optional(),
+  /** For calibrate_dataset: the rule's settings (rule absent: "old"). */
+  calibration: z
+    .object({
+      scorePercentile: z.number().optional(),
+      areaMm2Thr: z.number().optional(),
+      requireNg: z.boolean(),
+      rule: z.enum(THRESHOLD_RULES).optional(),
+      target: z.number().nullable().optional(),
+      threshold: z.number().nullable().optional(),
+      includeCurve: z.boolean().optional(),
+    })
+    .optional(),
 });
 export type BatchCommand = z.infer<typeof batchCommand>;
 
@@ -100,6 +111,6 @@ export async function storeBatchResult(
   ctx: UseCaseContext,
 ): Promise<Record<string, unknown>> {
   await services.jobs.putJson(services.jobs.keys(jobId).result, { ...result, job_id: jobId }, ctx.timings);
-  const { items: _items, scores: _scores, ...summary } = result;
+  const { items: _items, scores: _scores, curve: _curve, ...summary } = result;
   return summary;
 }

@@ -173,6 +173,9 @@ export async function inspectDecoded(
           },
         }
       : {}),
+    calibration_rule: calibration ? (calibration.rule ?? "old") : null,
+    false_alarm_rate: calibration?.false_alarm_rate ?? null,
+    miss_rate: calibration?.miss_rate ?? null,
     ...(map
       ? {
           anomaly_map: {

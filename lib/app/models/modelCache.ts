@@ -71,15 +71,24 @@ export async function loadMemory(
   return { memory: value, stale: outcome === "stale" };
 }
 
-/** A model's versions object through the container cache (revalidated after CACHE_TTL_MS), or null for a model stored before versions. */
-export async function loadVersions(services: Services, keys: ModelKeys, ctx: UseCaseContext): Promise<{ versions: ModelVersions | null; stale: boolean }> {
-  const { value, outcome } = await services.versionCache.get(keys.versions, {
+/**
+ * A model's versions object through the container cache (revalidated after CACHE_TTL_MS, or now
+ * with `revalidate`), or null for a model stored before versions.
+ */
+export async function loadVersions(
+  services: Services,
+  keys: ModelKeys,
+  ctx: UseCaseContext,
+  revalidate = false,
+): Promise<{ versions: ModelVersions | null; stale: boolean }> {
+  const source = {
     etag: () => services.versions.etag(keys, ctx.timings),
     load: async () => {
       const stored = await services.versions.load(keys, ctx.timings);
       return stored ? { value: stored.versions, etag: stored.etag, bytes: 4096 } : null;
     },
-  });
+  };
+  const { value, outcome } = await services.versionCache.get(keys.versions, source, { revalidate });
   if (outcome === "stale") ctx.log.warn("S3 unreachable: serving the cached model versions, which may be stale", { key: keys.versions });
   return { versions: value, stale: outcome === "stale" };
 }

@@ -34,7 +34,13 @@ export async function loadServedModel(
   requested: number | undefined,
   ctx: UseCaseContext,
 ): Promise<ServedModel> {
-  const { versions, stale } = await loadVersions(services, keys, ctx);
+  // a version served without a calibration costs one HEAD a request until it has one: its first
+  // calibration is then seen at once, as a first calibration file always was (an absent object is
+  // never trusted); a re-calibration or an activation, within CACHE_TTL_MS
+  const held = services.versionCache.peek(keys.versions);
+  const number = requested ?? held?.active_version;
+  const uncalibrated = held !== null && (held.versions.find((v) => v.version === number)?.calibration ?? null) === null;
+  const { versions, stale } = await loadVersions(services, keys, ctx, uncalibrated);
   if (versions) {
     const entry = chosenEntry(versions, identity, requested);
     const memoryKey = memoryKeyOf(keys, entry);
