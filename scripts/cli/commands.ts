@@ -111,6 +111,41 @@ export async function modelsCommand(action: string, version: number | undefined,
   return EXIT.OK;
 }
 
+/**
+ * `compare <image|folder> --versions A,B`: every image scored by both versions, one JSON line each
+ * with the two scores and verdicts side by side (a candidate against the live version before
+ * activating it); exit 1 when the verdicts differ on any image.
+ */
+export async function compareCommand(target: string, options: ModelOptions & { versions: [number, number]; mmPerPx?: number }): Promise<number> {
+  const api = clientOf(options);
+  const files = await imagePaths(target);
+  let differ = 0;
+  for (const file of files) {
+    const image = await imageFile(file);
+    const side = async (version: number) => {
+      const res = await ok(
+        `POST /infer ${image.filename} (version ${version})`,
+        api.infer(
+          { ...ids(options), model_version: version, ...(options.mmPerPx !== undefined ? { mm_per_px: options.mmPerPx } : {}) } as Parameters<
+            InspectionClient["infer"]
+          >[0],
+          image,
+        ),
+      );
+      return {
+        version,
+        score: res.score,
+        threshold: res.threshold,
+        verdict: res.threshold === null ? "uncalibrated" : res.score >= res.threshold ? "defect" : "ok",
+      };
+    };
+    const [a, b] = [await side(options.versions[0]), await side(options.versions[1])];
+    if (a.verdict !== b.verdict) differ++;
+    process.stdout.write(JSON.stringify({ file, a, b, same_verdict: a.verdict === b.verdict }) + "\n");
+  }
+  return differ > 0 ? EXIT.DEFECT : EXIT.OK;
+}
+
 /** `infer <image|folder>`: one JSON line per image; overlays (image | heatmap + regions) in --out; exit 1 when any image is defective. */
 export async function inferCommand(
   target: string,

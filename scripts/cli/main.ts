@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { version } from "../../package.json";
-import { calibrateCommand, fitCommand, inferCommand, modelsCommand, statusCommand } from "./commands";
+import { calibrateCommand, compareCommand, fitCommand, inferCommand, modelsCommand, statusCommand } from "./commands";
 import { CliError, EXIT } from "./exitCodes";
 
 function number(name: string) {
@@ -70,6 +70,21 @@ model(program.command("calibrate").description("calibrate the threshold: from th
   .option("--target <rate>", "with --rule false_alarm_rate: the largest share of good parts that may be flagged, e.g. 0.005", number("--target"))
   .option("--curve", "from the stored dataset: add every threshold's counts and the ROC points (curve) to the answer")
   .action((options) => run(() => calibrateCommand({ ...program.opts(), ...options })));
+
+model(
+  program
+    .command("compare <target>")
+    .description(
+      "score an image, or every image of a folder, with two versions side by side (a candidate against the live one); exit 1 if their verdicts differ",
+    ),
+)
+  .requiredOption("--versions <a,b>", "the two versions, e.g. 5,4", (value: string) => {
+    const parts = value.split(",").map((v) => whole("--versions")(v.trim()));
+    if (parts.length !== 2) throw new InvalidArgumentError("--versions takes two versions, e.g. 5,4");
+    return parts as [number, number];
+  })
+  .option("--mm-per-px <mm>", "millimetres per ROI pixel (default: the value stored at fit)", number("--mm-per-px"))
+  .action((target: string, options) => run(() => compareCommand(target, { ...program.opts(), ...options })));
 
 model(
   program
