@@ -1,10 +1,11 @@
 import sharp from "sharp";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { InspectionClient, type ImageFile } from "../../lib/contract/client";
+import { encodeId } from "../../lib/store/keys";
 import { bucketSnapshot, fetchJson, postRaw, s3Of } from "../helpers/api";
 import { dotnetMultipart } from "../helpers/dotnetMultipart";
 import { brushedMetal, encodeJpeg, encodePng } from "../../scripts/synthetic/images";
-import { startTestStack, type TestStack } from "../helpers/testStack";
+import { sharedStack, type TestStack } from "../helpers/testStack";
 
 /** The dataset store over HTTP (serverless-offline + S3 server), as the old backend's later version and its GUI use it. */
 describe("datasets over HTTP", () => {
@@ -14,14 +15,10 @@ describe("datasets over HTTP", () => {
   const png = async (seed: number, name = `${seed}.png`): Promise<ImageFile> => ({ filename: name, data: await encodePng(brushedMetal(160, 120, seed)) });
 
   beforeAll(async () => {
-    stack = await startTestStack({ CACHE_TTL_MS: "0" });
+    stack = await sharedStack("main"); // CACHE_TTL_MS=0
     s3 = s3Of(stack.s3Endpoint);
     api = new InspectionClient(stack.url, { validate: true });
   }, 180_000);
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
 
   it("uploads, lists, serves, describes, deletes and clears, with stored names the service gives", async () => {
     const ids = { role_id: "Master1", roi_id: "Pattern", recipe_id: "ds-1" };
@@ -65,7 +62,8 @@ describe("datasets over HTTP", () => {
     expect(after.classes.ok!.files).toEqual([saved.saved[1]]);
     expect(after.classes).not.toHaveProperty("ng");
     // the deleted files' bytes are gone too: only the index and the one remaining image are stored
-    const keys = Object.keys(await bucketSnapshot(s3, stack.bucket)).filter((k) => k.includes("/datasets/"));
+    const folder = `models/datasets/${encodeId("ds-1")}/${encodeId("Master1")}__${encodeId("Pattern")}/`;
+    const keys = Object.keys(await bucketSnapshot(s3, stack.bucket)).filter((k) => k.startsWith(folder));
     expect(keys).toHaveLength(2);
   });
 
@@ -127,7 +125,8 @@ describe("datasets over HTTP", () => {
     const file = await api.datasetFile({ ...ids, label: "ok", filename: committed.saved[2]! });
     expect(Buffer.from(file.bytes).equals(Buffer.from(images[2]!.data))).toBe(true);
     // the scratch objects are gone once committed
-    expect(Object.keys(await bucketSnapshot(s3, stack.bucket)).filter((k) => k.includes("/uploads/"))).toEqual([]);
+    const scratch = links.uploads.map((u) => `models/uploads/${u.upload_id}`);
+    expect(Object.keys(await bucketSnapshot(s3, stack.bucket)).filter((k) => k.includes("/uploads/") && scratch.some((s) => k.startsWith(s)))).toEqual([]);
   });
 
   it("replays the GUI: OPTIONS probes, one image per upload with a SampleMetadata part typed application/json, then /state", async () => {

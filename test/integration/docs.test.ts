@@ -3,7 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { chromium, type Browser } from "playwright-core";
 import { routes, type RouteSpec } from "../../lib/contract/routes";
-import { startTestStack, type TestStack } from "../helpers/testStack";
+import { sharedStack, type TestStack } from "../helpers/testStack";
 
 /** Debian's chromium (scripts/ci/ensure-chromium.sh installs it; CI runs that first). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -44,7 +44,7 @@ function stagePrefixProxy(upstreamPort: number, seen: string[]): Promise<http.Se
   const outside: string[] = [];
 
   beforeAll(async () => {
-    stack = await startTestStack();
+    stack = await sharedStack("main");
     proxy = await stagePrefixProxy(Number(new URL(stack.url).port), seen);
     base = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/prod`;
     browser = await chromium.launch({
@@ -56,7 +56,6 @@ function stagePrefixProxy(upstreamPort: number, seen: string[]): Promise<http.Se
   afterAll(async () => {
     await browser?.close();
     await new Promise((resolve) => proxy?.close(resolve));
-    await stack?.stop();
   });
 
   async function openDocs() {

