@@ -37,4 +37,8 @@ module.exports = {
   ],
   testTimeout: 60_000,
   openHandlesTimeout: 5_000,
+  // Two cores: one worker per core. The integration files spend much of their time waiting on
+  // servers in other processes, so unit and integration files run side by side.
+  maxWorkers: 2,
+  testSequencer: "<rootDir>/test/helpers/testSequencer.js",
 };
