@@ -7,10 +7,12 @@
  *                        the run serves from it, none bundles
  *   GET /stacks/<name>   a shared stack of SHARED_STACKS, started on the first request for it,
  *                        kept until the run ends; its serverless-offline output goes to a file
+ *   GET /node/<version>  a Node.js binary of a Lambda runtime from the npm registry (nodeFromNpm)
  *
- * Nothing starts before a test file asks for it, except the bundle, begun at once since every
- * integration file needs it: a run of unit tests alone starts nothing (the setup runs only when
- * the integration project has a test to run).
+ * Nothing starts before a test file asks for it, except what is begun at once because it takes
+ * long and is not CPU work: the bundle, which every integration file needs, and the download of
+ * the Lambda runtimes' Node.js binaries. A run of unit tests alone starts nothing (the setup runs
+ * only when the integration project has a test to run).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { appendFileSync, writeFileSync } from "node:fs";
@@ -19,6 +21,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { bundleService, startThrowawayStack, type LocalStack } from "../../scripts/local/stack";
+import { fetchNodeFromNpm, LAMBDA_NODE_VERSIONS } from "./lambdaRuntime";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "../..");
 export const TEST_BUCKET = "test-models";
@@ -57,6 +60,7 @@ export class StackHost {
   private readonly logDir: Promise<string>;
   private readonly killOnExit = () => this.killAll();
   private readonly pids = new Set<number>();
+  private readonly nodes = new Map<string, ReturnType<typeof fetchNodeFromNpm>>();
 
   constructor() {
     this.logDir = mkdtemp(path.join(os.tmpdir(), "test-stacks-"));
@@ -71,6 +75,7 @@ export class StackHost {
       }
     });
     this.bundle.catch(() => undefined); // reported to whoever asks for it
+    for (const version of LAMBDA_NODE_VERSIONS) this.node(version);
     process.on("exit", this.killOnExit);
   }
 
@@ -90,7 +95,15 @@ export class StackHost {
     if (url === "/bundle") return { serviceDir: await this.bundle };
     const shared = /^\/stacks\/([A-Za-z0-9_-]+)$/.exec(url);
     if (shared && Object.hasOwn(SHARED_STACKS, shared[1]!)) return (await this.shared(shared[1] as SharedStackName)).info;
+    const node = /^\/node\/(\d+\.\d+\.\d+)$/.exec(url);
+    if (node) return this.node(node[1]!);
     throw new Error(`no such thing here: ${url} (shared stacks: ${Object.keys(SHARED_STACKS).join(", ")})`);
+  }
+
+  private node(version: string): ReturnType<typeof fetchNodeFromNpm> {
+    let found = this.nodes.get(version);
+    if (!found) this.nodes.set(version, (found = fetchNodeFromNpm(PROJECT_ROOT, version)));
+    return found;
   }
 
   private shared(name: SharedStackName): Promise<{ stack: LocalStack; info: SharedStackInfo }> {
@@ -135,6 +148,7 @@ export class StackHost {
       await stack?.stop();
     }
     await this.bundle.catch(() => undefined);
+    await Promise.all(this.nodes.values());
     await rm(path.join(PROJECT_ROOT, this.workFolder), { recursive: true, force: true });
     await rm(await this.logDir, { recursive: true, force: true });
     process.off("exit", this.killOnExit);
