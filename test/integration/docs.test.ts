@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { routes, type RouteSpec } from "../../lib/contract/routes";
 import { sharedStack, type TestStack } from "../helpers/testStack";
 
@@ -54,9 +54,17 @@ function stagePrefixProxy(upstreamPort: number, seen: string[]): Promise<http.Se
   }, 180_000);
 
   afterAll(async () => {
+    await opened?.then(
+      (d) => d.page.close(),
+      () => undefined,
+    );
     await browser?.close();
     await new Promise((resolve) => proxy?.close(resolve));
   });
+
+  /** The page both tests use, opened by the first (either runs alone too). */
+  let opened: Promise<{ page: Page; errors: string[] }> | undefined;
+  const docsPage = () => (opened ??= openDocs());
 
   async function openDocs() {
     const page = await browser.newPage();
@@ -75,7 +83,7 @@ function stagePrefixProxy(upstreamPort: number, seen: string[]): Promise<http.Se
   }
 
   it("renders every operation of the contract, loading everything from the API itself", async () => {
-    const { page, errors } = await openDocs();
+    const { page, errors } = await docsPage();
     const operations = await page.$$eval(".opblock-summary", (blocks) =>
       blocks.map(
         (b) => `${b.querySelector(".opblock-summary-method")?.textContent?.trim()} ${b.querySelector(".opblock-summary-path")?.getAttribute("data-path")}`,
@@ -89,11 +97,10 @@ function stagePrefixProxy(upstreamPort: number, seen: string[]): Promise<http.Se
     expect(seen).toEqual(
       expect.arrayContaining(["GET /prod/docs", "GET /prod/docs/swagger-ui.css", "GET /prod/docs/swagger-ui-bundle.js", "GET /prod/openapi.json"]),
     );
-    await page.close();
   }, 60_000);
 
   it("sends a request from the page (Try it out on GET /health) to the same stage, and shows the 200", async () => {
-    const { page } = await openDocs();
+    const { page } = await docsPage();
     const health = page.locator(".opblock-get", { has: page.locator('[data-path="/health"]') });
     await health.locator(".opblock-summary").click();
     await health.locator(".try-out__btn").click();
@@ -105,6 +112,5 @@ function stagePrefixProxy(upstreamPort: number, seen: string[]): Promise<http.Se
     expect(JSON.parse(body!)).toMatchObject({ status: "ok", device: "cpu" });
     expect(seen).toContain("GET /prod/health");
     expect(outside).toEqual([]);
-    await page.close();
   }, 60_000);
 });
