@@ -3,8 +3,8 @@ import { InspectionClient, type ImageFile } from "../../lib/contract/client";
 import { datasetKeys } from "../../lib/store/keys";
 import { getObject, putObject, s3Of } from "../helpers/api";
 import { FaultProxy } from "../helpers/faultProxy";
-import { brushedMetal, encodePng, paintSpot } from "../../scripts/synthetic/images";
 import { freePort } from "../../scripts/util/ports";
+import { syntheticPngs } from "../helpers/synthetic";
 import { startTestStack, type TestStack } from "../helpers/testStack";
 
 const W = 160;
@@ -58,12 +58,20 @@ describe("dataset fit and batch scoring fanned out over worker Lambda invocation
   const bad: ImageFile[] = [];
   let sync: { stack: TestStack; proxy: FaultProxy };
   let jobs: { stack: TestStack; proxy: FaultProxy };
+  /** 40 images of 640x480, over 10 MB, made while the rest starts. */
+  let large: Promise<Buffer[]>;
 
   // both stacks start together and get their datasets; each describe below uses its own
   beforeAll(async () => {
-    for (let seed = 1; seed <= 22; seed++) good.push({ filename: `ok_${seed}.png`, data: await encodePng(brushedMetal(W, H, seed)) });
-    for (let seed = 60; seed < 64; seed++)
-      bad.push({ filename: `ng_${seed}.png`, data: await encodePng(paintSpot(brushedMetal(W, H, seed), 30 + (seed % 4) * 30, 60, 8)) });
+    large = syntheticPngs(Array.from({ length: 40 }, (_, i) => ({ width: 640, height: 480, seed: 100 + i })));
+    large.catch(() => undefined); // awaited by the test that uploads them
+    const seeds = { good: Array.from({ length: 22 }, (_, i) => 1 + i), bad: [60, 61, 62, 63] };
+    const made = await syntheticPngs([
+      ...seeds.good.map((seed) => ({ width: W, height: H, seed })),
+      ...seeds.bad.map((seed) => ({ width: W, height: H, seed, spot: { cx: 30 + (seed % 4) * 30, cy: 60, r: 8 } })),
+    ]);
+    good.push(...seeds.good.map((seed, i) => ({ filename: `ok_${seed}.png`, data: made[i]! })));
+    bad.push(...seeds.bad.map((seed, i) => ({ filename: `ng_${seed}.png`, data: made[seeds.good.length + i]! })));
     [sync, jobs] = await Promise.all([
       startFaultyStack({ FIT_CHUNK_IMAGES: "5", SCORE_CHUNK_IMAGES: "6", FANOUT_WIDTH: "3", SYNC_BUDGET_MS: "120000", CACHE_TTL_MS: "0" }),
       startFaultyStack({ FIT_CHUNK_IMAGES: "6", SCORE_CHUNK_IMAGES: "8", FANOUT_WIDTH: "2", SYNC_BUDGET_MS: "0" }),
@@ -117,8 +125,7 @@ describe("dataset fit and batch scoring fanned out over worker Lambda invocation
 
     it("fits from a dataset larger than any request could carry: 40 images, over 10 MB, uploaded straight to S3", async () => {
       const big = { ...ids, role_id: "Big" };
-      const images: Buffer[] = [];
-      for (let seed = 100; seed < 140; seed++) images.push(await encodePng(brushedMetal(640, 480, seed)));
+      const images = await large;
       const bytes = images.reduce((sum, b) => sum + b.length, 0);
       expect(bytes).toBeGreaterThan(10 * 1024 * 1024);
       const links = (await api.createUploads({ ...big, label: "ok", files: images.map(() => ({ content_type: "image/png" as const })) })).ok();
