@@ -5,11 +5,10 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { S3RVER_CREDENTIALS, startLocalS3, type LocalS3 } from "../../scripts/local/s3Server";
-import { startThrowawayStack } from "../../scripts/local/stack";
 import { freePort } from "../../scripts/util/ports";
 import { postJson } from "../helpers/api";
 import { jsonOf } from "../helpers/http";
-import { PROJECT_ROOT } from "../helpers/testStack";
+import { PROJECT_ROOT, startTestStack } from "../helpers/testStack";
 
 const TSX = path.join(PROJECT_ROOT, "node_modules/.bin/tsx");
 const START = path.join(PROJECT_ROOT, "scripts/local/start.ts");
@@ -85,11 +84,12 @@ describe("npm start (scripts/local/start.ts)", () => {
       expect(health.status).toBe(200);
       expect((await jsonOf(health)).model).toBe("my-model-v7");
 
-      // a throwaway stack (as the bench, the evaluation and the soak start) bundles into and is removed from its own folder
-      const other = await startThrowawayStack({ root: PROJECT_ROOT, bucket: "other-stack" });
+      // a test stack (as `npm test` starts) serves from the test run's bundle, never from npm start's folder
+      const other = await startTestStack();
       expect(other.buildDir).not.toBe(path.join(PROJECT_ROOT, ".esbuild", `offline-${httpPort}`));
+      expect(path.relative(path.join(PROJECT_ROOT, ".esbuild", `offline-${httpPort}`), other.buildDir)).toMatch(/^\.\.\//);
+      expect((await fetch(`${other.url}/health`)).status).toBe(200);
       await other.stop();
-      expect(existsSync(other.buildDir)).toBe(false);
       expect(existsSync(path.join(PROJECT_ROOT, ".esbuild", `offline-${httpPort}`, ".build/functions/calibrateNg.js"))).toBe(true);
       // a handler this server has not loaded yet: read from its bundle now
       const first = await postJson(`${url}/calibrate_ng`, { role_id: "nobody", roi_id: "none", ok_scores: [1] });
