@@ -111,6 +111,9 @@ describe("datasets over HTTP", () => {
       const put = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: Buffer.from(images[i]!.data) });
       expect(put.status).toBe(200);
     }
+    // this test's scratch objects (the bucket is shared with other test files)
+    const scratch = async () => Object.keys(await bucketSnapshot(s3, stack.bucket)).filter((k) => links.uploads.some((u) => k.includes(u.upload_id)));
+    expect(await scratch()).toHaveLength(3);
     const refused = (await api.commitUploads({ ...ids, label: "ok", uploads: [{ upload_id: "00000000-0000-0000-0000-000000000000" }] })).error();
     expect(refused.error).toMatch(/nothing was uploaded for upload_id 00000000-/);
     const committed = (
@@ -125,8 +128,7 @@ describe("datasets over HTTP", () => {
     const file = await api.datasetFile({ ...ids, label: "ok", filename: committed.saved[2]! });
     expect(Buffer.from(file.bytes).equals(Buffer.from(images[2]!.data))).toBe(true);
     // the scratch objects are gone once committed
-    const scratch = links.uploads.map((u) => `models/uploads/${u.upload_id}`);
-    expect(Object.keys(await bucketSnapshot(s3, stack.bucket)).filter((k) => k.includes("/uploads/") && scratch.some((s) => k.startsWith(s)))).toEqual([]);
+    expect(await scratch()).toEqual([]);
   });
 
   it("replays the GUI: OPTIONS probes, one image per upload with a SampleMetadata part typed application/json, then /state", async () => {
