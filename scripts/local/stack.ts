@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "../util/ports";
@@ -29,6 +29,11 @@ export interface LocalStackOptions {
    * `npm run package` (which deletes its own folder when done) cannot pull the code from under it.
    */
   readonly buildFolder?: string;
+  /**
+   * A service folder made by bundleService(): the stack serves its already bundled handlers and
+   * bundles nothing (buildFolder is then unused). Several stacks may serve from one.
+   */
+  readonly serviceDir?: string;
   /** Extra environment for the service (MODEL_NAME, LOG_LEVEL, limits...). */
   readonly env?: Readonly<Record<string, string>>;
   /**
@@ -74,7 +79,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     S3_ENDPOINT: options.serviceS3Endpoint ?? endpoint,
     MODELS_BUCKET: options.bucket,
     MODEL_DIR: options.modelDir ?? path.join(options.root, "layers/runtime/models"),
-    ESBUILD_WORK_FOLDER: buildFolder,
+    ...(options.serviceDir ? {} : { ESBUILD_WORK_FOLDER: buildFolder }),
     HTTP_PORT: String(options.httpPort),
     LAMBDA_PORT: String(options.lambdaPort),
     // coordinators invoke the worker through serverless-offline's Lambda endpoint, as through AWS Lambda deployed
@@ -89,7 +94,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...(options.serverlessArgs ?? []),
   ];
   const child = spawn(path.join(options.root, "node_modules/.bin/serverless"), args, {
-    cwd: options.root,
+    cwd: options.serviceDir ?? options.root,
     env: { ...process.env, ...env, SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true, // its own process group, so stop() ends serverless and its workers together
@@ -107,7 +112,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     url,
     s3Endpoint: endpoint,
     pid: child.pid!,
-    buildDir: path.join(options.root, buildFolder),
+    buildDir: options.serviceDir ?? path.join(options.root, buildFolder),
     env,
     stop: async () => {
       await stopChild(child);
@@ -154,6 +159,55 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** The plugin line left out of the bundled service's serverless.yml (its handlers are bundled already). */
+const BUNDLING_PLUGIN = "  - serverless-esbuild\n";
+
+/**
+ * Bundles every function once, as serverless-esbuild does for `serverless offline start`, and
+ * makes the bundle a service folder that stacks serve from without bundling again
+ * (LocalStackOptions.serviceDir): a short `serverless offline start` bundles into
+ * `<root>/<workFolder>/.build` and is stopped once ready (so its file watcher never re-bundles
+ * into a folder others serve from); that folder then gets serverless.yml less the bundling
+ * plugin, and links to the project's node_modules (the externals: onnxruntime-node, sharp,
+ * hnswlib-node, swagger-ui-dist), scripts (the local plugins) and layers. serverless resolves
+ * `functions/<name>.handler` there to the bundled `functions/<name>.js`, as it does in the build
+ * folder serverless-esbuild points serverless-offline to. Removing the folder is the caller's.
+ */
+export async function bundleService(options: {
+  root: string;
+  /** Relative to root, e.g. `.esbuild/test-<pid>`. */
+  workFolder: string;
+  output?: (chunk: string) => void;
+  timeoutMs?: number;
+}): Promise<string> {
+  const yml = await readFile(path.join(options.root, "serverless.yml"), "utf8");
+  if (!yml.includes(BUNDLING_PLUGIN)) throw new Error(`serverless.yml has no plugin line ${JSON.stringify(BUNDLING_PLUGIN)}: update bundleService()`);
+  const child = spawn(path.join(options.root, "node_modules/.bin/serverless"), ["offline", "start"], {
+    cwd: options.root,
+    env: {
+      ...process.env,
+      ESBUILD_WORK_FOLDER: options.workFolder,
+      HTTP_PORT: String(await freePort()),
+      LAMBDA_PORT: String(await freePort()),
+      SLS_TELEMETRY_DISABLED: "1",
+      SLS_NOTIFICATIONS_MODE: "off",
+      FORCE_COLOR: "0",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  try {
+    await waitForReady(child, options.output ?? (() => undefined), options.timeoutMs ?? 180_000);
+  } finally {
+    await stopChild(child);
+  }
+  const serviceDir = path.join(options.root, options.workFolder, ".build");
+  await mkdir(serviceDir, { recursive: true });
+  await writeFile(path.join(serviceDir, "serverless.yml"), yml.replace(BUNDLING_PLUGIN, ""));
+  for (const entry of ["node_modules", "scripts", "layers", "package.json"]) await symlink(path.join(options.root, entry), path.join(serviceDir, entry));
+  return serviceDir;
+}
+
 /**
  * A local stack on free ports with a fresh S3 folder that stop() removes: for tests, the bench
  * and the evaluation, which must not touch npm start's ports or its stored models.
@@ -169,13 +223,15 @@ export async function startThrowawayStack(options: {
   params?: Readonly<Record<string, string>>;
   /** Folder of the ONNX models (default: the project's layers/runtime/models). */
   modelDir?: string;
+  /** Serve from this bundleService() folder (left in place) instead of bundling into a folder of the stack's own. */
+  serviceDir?: string;
 }): Promise<LocalStack> {
   const s3Directory = await mkdtemp(path.join(os.tmpdir(), `${options.bucket}-s3-`));
   const httpPort = await freePort();
   const buildFolder = path.join(".esbuild", `throwaway-${process.pid}-${httpPort}`);
   const cleanUp = async () => {
     await rm(s3Directory, { recursive: true, force: true });
-    await rm(path.join(options.root, buildFolder), { recursive: true, force: true });
+    if (!options.serviceDir) await rm(path.join(options.root, buildFolder), { recursive: true, force: true });
   };
   try {
     const stack = await startLocalStack({
@@ -187,6 +243,7 @@ export async function startThrowawayStack(options: {
       bucket: options.bucket,
       serviceS3Endpoint: options.serviceS3Endpoint,
       buildFolder,
+      serviceDir: options.serviceDir,
       params: options.params,
       modelDir: options.modelDir,
       env: { LOG_LEVEL: "warn", ...options.env },

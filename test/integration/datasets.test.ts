@@ -1,10 +1,11 @@
 import sharp from "sharp";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { InspectionClient, type ImageFile } from "../../lib/contract/client";
+import { encodeId } from "../../lib/store/keys";
 import { bucketSnapshot, fetchJson, postRaw, s3Of } from "../helpers/api";
 import { dotnetMultipart } from "../helpers/dotnetMultipart";
 import { brushedMetal, encodeJpeg, encodePng } from "../../scripts/synthetic/images";
-import { startTestStack, type TestStack } from "../helpers/testStack";
+import { sharedStack, type TestStack } from "../helpers/testStack";
 
 /** The dataset store over HTTP (serverless-offline + S3 server), as the old backend's later version and its GUI use it. */
 describe("datasets over HTTP", () => {
@@ -14,14 +15,10 @@ describe("datasets over HTTP", () => {
   const png = async (seed: number, name = `${seed}.png`): Promise<ImageFile> => ({ filename: name, data: await encodePng(brushedMetal(160, 120, seed)) });
 
   beforeAll(async () => {
-    stack = await startTestStack({ CACHE_TTL_MS: "0" });
+    stack = await sharedStack("main"); // CACHE_TTL_MS=0
     s3 = s3Of(stack.s3Endpoint);
     api = new InspectionClient(stack.url, { validate: true });
   }, 180_000);
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
 
   it("uploads, lists, serves, describes, deletes and clears, with stored names the service gives", async () => {
     const ids = { role_id: "Master1", roi_id: "Pattern", recipe_id: "ds-1" };
@@ -65,7 +62,8 @@ describe("datasets over HTTP", () => {
     expect(after.classes.ok!.files).toEqual([saved.saved[1]]);
     expect(after.classes).not.toHaveProperty("ng");
     // the deleted files' bytes are gone too: only the index and the one remaining image are stored
-    const keys = Object.keys(await bucketSnapshot(s3, stack.bucket)).filter((k) => k.includes("/datasets/"));
+    const folder = `models/datasets/${encodeId("ds-1")}/${encodeId("Master1")}__${encodeId("Pattern")}/`;
+    const keys = Object.keys(await bucketSnapshot(s3, stack.bucket)).filter((k) => k.startsWith(folder));
     expect(keys).toHaveLength(2);
   });
 
@@ -113,6 +111,9 @@ describe("datasets over HTTP", () => {
       const put = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: Buffer.from(images[i]!.data) });
       expect(put.status).toBe(200);
     }
+    // this test's scratch objects (the bucket is shared with other test files)
+    const scratch = async () => Object.keys(await bucketSnapshot(s3, stack.bucket)).filter((k) => links.uploads.some((u) => k.includes(u.upload_id)));
+    expect(await scratch()).toHaveLength(3);
     const refused = (await api.commitUploads({ ...ids, label: "ok", uploads: [{ upload_id: "00000000-0000-0000-0000-000000000000" }] })).error();
     expect(refused.error).toMatch(/nothing was uploaded for upload_id 00000000-/);
     const committed = (
@@ -127,7 +128,7 @@ describe("datasets over HTTP", () => {
     const file = await api.datasetFile({ ...ids, label: "ok", filename: committed.saved[2]! });
     expect(Buffer.from(file.bytes).equals(Buffer.from(images[2]!.data))).toBe(true);
     // the scratch objects are gone once committed
-    expect(Object.keys(await bucketSnapshot(s3, stack.bucket)).filter((k) => k.includes("/uploads/"))).toEqual([]);
+    expect(await scratch()).toEqual([]);
   });
 
   it("replays the GUI: OPTIONS probes, one image per upload with a SampleMetadata part typed application/json, then /state", async () => {

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { routes, type RouteSpec } from "../../lib/contract/routes";
-import { startTestStack, type TestStack } from "../helpers/testStack";
+import { sharedStack, type TestStack } from "../helpers/testStack";
 
 /** Debian's chromium (scripts/ci/ensure-chromium.sh installs it; CI runs that first). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -44,7 +44,7 @@ function stagePrefixProxy(upstreamPort: number, seen: string[]): Promise<http.Se
   const outside: string[] = [];
 
   beforeAll(async () => {
-    stack = await startTestStack();
+    stack = await sharedStack("main");
     proxy = await stagePrefixProxy(Number(new URL(stack.url).port), seen);
     base = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/prod`;
     browser = await chromium.launch({
@@ -54,10 +54,17 @@ function stagePrefixProxy(upstreamPort: number, seen: string[]): Promise<http.Se
   }, 180_000);
 
   afterAll(async () => {
+    await opened?.then(
+      (d) => d.page.close(),
+      () => undefined,
+    );
     await browser?.close();
     await new Promise((resolve) => proxy?.close(resolve));
-    await stack?.stop();
   });
+
+  /** The page both tests use, opened by the first (either runs alone too). */
+  let opened: Promise<{ page: Page; errors: string[] }> | undefined;
+  const docsPage = () => (opened ??= openDocs());
 
   async function openDocs() {
     const page = await browser.newPage();
@@ -76,7 +83,7 @@ function stagePrefixProxy(upstreamPort: number, seen: string[]): Promise<http.Se
   }
 
   it("renders every operation of the contract, loading everything from the API itself", async () => {
-    const { page, errors } = await openDocs();
+    const { page, errors } = await docsPage();
     const operations = await page.$$eval(".opblock-summary", (blocks) =>
       blocks.map(
         (b) => `${b.querySelector(".opblock-summary-method")?.textContent?.trim()} ${b.querySelector(".opblock-summary-path")?.getAttribute("data-path")}`,
@@ -90,11 +97,10 @@ function stagePrefixProxy(upstreamPort: number, seen: string[]): Promise<http.Se
     expect(seen).toEqual(
       expect.arrayContaining(["GET /prod/docs", "GET /prod/docs/swagger-ui.css", "GET /prod/docs/swagger-ui-bundle.js", "GET /prod/openapi.json"]),
     );
-    await page.close();
   }, 60_000);
 
   it("sends a request from the page (Try it out on GET /health) to the same stage, and shows the 200", async () => {
-    const { page } = await openDocs();
+    const { page } = await docsPage();
     const health = page.locator(".opblock-get", { has: page.locator('[data-path="/health"]') });
     await health.locator(".opblock-summary").click();
     await health.locator(".try-out__btn").click();
@@ -106,6 +112,5 @@ function stagePrefixProxy(upstreamPort: number, seen: string[]): Promise<http.Se
     expect(JSON.parse(body!)).toMatchObject({ status: "ok", device: "cpu" });
     expect(seen).toContain("GET /prod/health");
     expect(outside).toEqual([]);
-    await page.close();
   }, 60_000);
 });

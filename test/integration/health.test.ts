@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { S3RVER_CREDENTIALS } from "../../scripts/local/s3Server";
 import { jsonOf } from "../helpers/http";
-import { PROJECT_ROOT, startTestStack, type TestStack } from "../helpers/testStack";
+import { PROJECT_ROOT, sharedStack, startTestStack, type TestStack } from "../helpers/testStack";
 
 const packageVersion = packageJson.version;
 
@@ -12,12 +12,8 @@ describe("local stack: S3 server + serverless-offline, GET /health over HTTP", (
   let stack: TestStack;
 
   beforeAll(async () => {
-    stack = await startTestStack();
+    stack = await sharedStack("main");
   }, 180_000);
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
 
   it("answers with the model really loaded, the package version and the runtime", async () => {
     const card = JSON.parse(await readFile(path.join(PROJECT_ROOT, "layers/runtime/models/texture-s14.card.json"), "utf8"));

@@ -84,11 +84,12 @@ describe("npm start (scripts/local/start.ts)", () => {
       expect(health.status).toBe(200);
       expect((await jsonOf(health)).model).toBe("my-model-v7");
 
-      // a test stack (as `npm test` starts) bundles into and is removed from its own folder
+      // a test stack (as `npm test` starts) serves from the test run's bundle, never from npm start's folder
       const other = await startTestStack();
       expect(other.buildDir).not.toBe(path.join(PROJECT_ROOT, ".esbuild", `offline-${httpPort}`));
+      expect(path.relative(path.join(PROJECT_ROOT, ".esbuild", `offline-${httpPort}`), other.buildDir)).toMatch(/^\.\.\//);
+      expect((await fetch(`${other.url}/health`)).status).toBe(200);
       await other.stop();
-      expect(existsSync(other.buildDir)).toBe(false);
       expect(existsSync(path.join(PROJECT_ROOT, ".esbuild", `offline-${httpPort}`, ".build/functions/calibrateNg.js"))).toBe(true);
       // a handler this server has not loaded yet: read from its bundle now
       const first = await postJson(`${url}/calibrate_ng`, { role_id: "nobody", roi_id: "none", ok_scores: [1] });

@@ -1,6 +1,6 @@
 import { postRaw } from "../helpers/api";
 import { jsonOf } from "../helpers/http";
-import { startTestStack, type TestStack } from "../helpers/testStack";
+import { sharedStack, type TestStack } from "../helpers/testStack";
 
 const B = "----crashTestBoundary7MA4YWxk";
 const TYPE = `multipart/form-data; boundary=${B}`;
@@ -30,14 +30,13 @@ const MALFORMED: [string, Buffer][] = [
 ];
 
 let stack: TestStack;
+/** The shared stack's output before this file's first request: its own lines come after. */
+let logStart = 0;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await sharedStack("main");
+  logStart = stack.output().length;
 }, 180_000);
-
-afterAll(async () => {
-  await stack?.stop();
-});
 
 describe("malformed multipart bodies over HTTP: a 400 JSON each, and the process keeps serving", () => {
   it.each(MALFORMED.flatMap(([name, body]) => ["/fit_ok", "/infer"].map((path) => [path, name, body] as const)))("%s: %s -> 400", async (path, _name, body) => {
@@ -54,7 +53,7 @@ describe("malformed multipart bodies over HTTP: a 400 JSON each, and the process
   });
 
   it("logged no uncaught exception and still serves after the whole battery", async () => {
-    expect(stack.output()).not.toMatch(/uncaught|unhandled/i);
+    expect(stack.output().slice(logStart)).not.toMatch(/uncaught|unhandled/i);
     const health = await fetch(`${stack.url}/health`);
     expect(health.status).toBe(200);
   });

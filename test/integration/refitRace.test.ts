@@ -1,6 +1,6 @@
 import { InspectionClient, type ImageFile } from "../../lib/contract/client";
 import { brushedMetal, encodePng, paintSpot } from "../../scripts/synthetic/images";
-import { startTestStack, type TestStack } from "../helpers/testStack";
+import { sharedStack, type TestStack } from "../helpers/testStack";
 
 /**
  * Re-fits of two different models on one key, alternating, while two clients infer on that key:
@@ -12,13 +12,9 @@ describe("re-fits racing inferences on one key", () => {
   let api: InspectionClient;
 
   beforeAll(async () => {
-    stack = await startTestStack({ CACHE_TTL_MS: "0", LOG_LEVEL: "warn" });
+    stack = await sharedStack("main"); // CACHE_TTL_MS=0: every inference sees the latest fit
     api = new InspectionClient(stack.url);
   }, 180_000);
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
 
   it("answers only A's or B's exact score, with no 5xx", async () => {
     const png = async (seed: number): Promise<ImageFile> => ({ filename: `${seed}.png`, data: await encodePng(brushedMetal(160, 120, seed)) });

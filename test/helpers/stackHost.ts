@@ -1,0 +1,177 @@
+/**
+ * What the integration tests of one `jest` run share, kept by the integration project's global
+ * setup (test/helpers/globalSetup.ts) in jest's own process and reached by the test files (in
+ * jest's workers, or in band) over HTTP on loopback, at the URL in TEST_STACK_HOST:
+ *
+ *   GET /bundle          the service bundled once for the run (bundleService): every stack of
+ *                        the run serves from it, none bundles
+ *   GET /stacks/<name>   a shared stack of SHARED_STACKS, started on the first request for it,
+ *                        kept until the run ends; its serverless-offline output goes to a file
+ *   GET /node/<version>  a Node.js binary of a Lambda runtime from the npm registry (nodeFromNpm)
+ *
+ * Nothing starts before a test file asks for it, except what is begun at once because it takes
+ * long and is not CPU work: the bundle, which every integration file needs, and the download of
+ * the Lambda runtimes' Node.js binaries. A run of unit tests alone starts nothing (the setup runs
+ * only when the integration project has a test to run).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { appendFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { bundleService, startThrowawayStack, type LocalStack } from "../../scripts/local/stack";
+import { fetchNodeFromNpm, LAMBDA_NODE_VERSIONS } from "./lambdaRuntime";
+
+export const PROJECT_ROOT = path.resolve(__dirname, "../..");
+export const TEST_BUCKET = "test-models";
+export const HOST_VARIABLE = "TEST_STACK_HOST";
+
+/**
+ * The stacks test files share: one per distinct environment. A file on a shared stack writes
+ * only under ids (role, roi, recipe) of its own, and matches only its own log lines.
+ */
+export const SHARED_STACKS = {
+  /**
+   * The service on its defaults, but: a re-fit or re-calibration is seen at once (datasets,
+   * refitRace), and a dataset fit of 6 images takes 2 workers (cli).
+   */
+  main: { CACHE_TTL_MS: "0", FIT_CHUNK_IMAGES: "4" },
+} as const satisfies Record<string, Record<string, string>>;
+export type SharedStackName = keyof typeof SHARED_STACKS;
+
+/** What a test file gets of a shared stack. */
+export interface SharedStackInfo {
+  readonly url: string;
+  readonly s3Endpoint: string;
+  readonly bucket: string;
+  readonly buildDir: string;
+  readonly pid: number;
+  readonly env: Readonly<Record<string, string>>;
+  /** The stack's serverless-offline output so far is this file's content. */
+  readonly logFile: string;
+}
+
+export class StackHost {
+  private server: http.Server | undefined;
+  private readonly bundle: Promise<string>;
+  private readonly stacks = new Map<string, Promise<{ stack: LocalStack; info: SharedStackInfo }>>();
+  private readonly workFolder = path.join(".esbuild", `test-run-${process.pid}`);
+  private readonly logDir: Promise<string>;
+  private readonly killOnExit = () => this.killAll();
+  private readonly pids = new Set<number>();
+  private readonly nodes = new Map<string, ReturnType<typeof fetchNodeFromNpm>>();
+
+  constructor() {
+    this.logDir = mkdtemp(path.join(os.tmpdir(), "test-stacks-"));
+    this.bundle = this.logDir.then(async (dir) => {
+      const log = path.join(dir, "bundle.log");
+      writeFileSync(log, "");
+      const started = performance.now();
+      try {
+        return await bundleService({ root: PROJECT_ROOT, workFolder: this.workFolder, output: (chunk) => appendFileSync(log, chunk) });
+      } finally {
+        appendFileSync(log, `\nbundled in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+      }
+    });
+    this.bundle.catch(() => undefined); // reported to whoever asks for it
+    for (const version of LAMBDA_NODE_VERSIONS) this.node(version);
+    process.on("exit", this.killOnExit);
+  }
+
+  /** Listens on a free loopback port; answers its URL. */
+  async listen(): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      this.answer(req.url ?? "/").then(
+        (body) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body)),
+        (error: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(error instanceof Error ? (error.stack ?? error.message) : String(error)),
+      );
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  private async answer(url: string): Promise<unknown> {
+    if (url === "/bundle") return { serviceDir: await this.bundle };
+    const shared = /^\/stacks\/([A-Za-z0-9_-]+)$/.exec(url);
+    if (shared && Object.hasOwn(SHARED_STACKS, shared[1]!)) return (await this.shared(shared[1] as SharedStackName)).info;
+    const node = /^\/node\/(\d+\.\d+\.\d+)$/.exec(url);
+    if (node) return this.node(node[1]!);
+    throw new Error(`no such thing here: ${url} (shared stacks: ${Object.keys(SHARED_STACKS).join(", ")})`);
+  }
+
+  private node(version: string): ReturnType<typeof fetchNodeFromNpm> {
+    let found = this.nodes.get(version);
+    if (!found) this.nodes.set(version, (found = fetchNodeFromNpm(PROJECT_ROOT, version)));
+    return found;
+  }
+
+  private shared(name: SharedStackName): Promise<{ stack: LocalStack; info: SharedStackInfo }> {
+    let started = this.stacks.get(name);
+    if (!started) {
+      started = (async () => {
+        const serviceDir = await this.bundle;
+        const logFile = path.join(await this.logDir, `${name}.log`);
+        writeFileSync(logFile, "");
+        const stack = await startThrowawayStack({
+          root: PROJECT_ROOT,
+          bucket: TEST_BUCKET,
+          env: SHARED_STACKS[name],
+          serviceDir,
+          output: (chunk) => appendFileSync(logFile, chunk),
+        });
+        this.pids.add(stack.pid);
+        const info: SharedStackInfo = {
+          url: stack.url,
+          s3Endpoint: stack.s3Endpoint,
+          bucket: TEST_BUCKET,
+          buildDir: stack.buildDir,
+          pid: stack.pid,
+          env: stack.env,
+          logFile,
+        };
+        return { stack, info };
+      })();
+      this.stacks.set(name, started);
+    }
+    return started;
+  }
+
+  /** Stops the shared stacks, removes the bundle and the logs. */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    for (const started of this.stacks.values()) {
+      const stack = await started.then(
+        (s) => s.stack,
+        () => undefined,
+      );
+      await stack?.stop();
+    }
+    await this.bundle.catch(() => undefined);
+    await Promise.all(this.nodes.values());
+    await rm(path.join(PROJECT_ROOT, this.workFolder), { recursive: true, force: true });
+    await rm(await this.logDir, { recursive: true, force: true });
+    process.off("exit", this.killOnExit);
+  }
+
+  /** When jest's process ends without its teardown (a crash, Ctrl-C): no serverless-offline outlives it. */
+  private killAll(): void {
+    for (const pid of this.pids) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** The run's host, for the test files. */
+export async function askHost<T>(what: string): Promise<T> {
+  const host = process.env[HOST_VARIABLE];
+  if (!host) throw new Error(`${HOST_VARIABLE} is not set: run the integration tests through jest (jest.config.js's integration project sets it up)`);
+  const response = await fetch(`${host}${what}`);
+  const text = await response.text();
+  if (!response.ok) throw new Error(`the test run's stack host could not give ${what}:\n${text}`);
+  return JSON.parse(text) as T;
+}
