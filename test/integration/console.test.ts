@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { brushedMetal, encodePng, paintSpot } from "../../scripts/synthetic/images";
-import { PROJECT_ROOT, startTestStack, type TestStack } from "../helpers/testStack";
+import { PROJECT_ROOT, sharedStack, type TestStack } from "../helpers/testStack";
 
 /** Debian's chromium (scripts/ci/ensure-chromium.sh installs it; CI runs that first). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -26,7 +26,7 @@ const rust = (seed: number, cx: number, cy: number) => paintSpot(brushedMetal(W,
   const problems: string[] = [];
 
   beforeAll(async () => {
-    stack = await startTestStack({ CACHE_TTL_MS: "0" });
+    stack = await sharedStack("main"); // CACHE_TTL_MS=0
     await mkdir(SHOTS, { recursive: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,

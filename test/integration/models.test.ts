@@ -5,7 +5,7 @@ import { InspectionClient, type ImageFile } from "../../lib/contract/client";
 import { modelIdentity, modelKeys } from "../../lib/store/keys";
 import { brushedMetal, encodePng, paintSpot } from "../../scripts/synthetic/images";
 import { bucketSnapshot, putObject, s3Of } from "../helpers/api";
-import { startTestStack, type TestStack } from "../helpers/testStack";
+import { sharedStack, type TestStack } from "../helpers/testStack";
 
 const W = 160;
 const H = 120;
@@ -30,7 +30,7 @@ describe("model versions over HTTP: every fit kept, candidates, rollback, calibr
   let probe: Buffer;
 
   beforeAll(async () => {
-    stack = await startTestStack({ CACHE_TTL_MS: "0" });
+    stack = await sharedStack("main"); // CACHE_TTL_MS=0
     api = new InspectionClient(stack.url, { validate: true });
     s3 = s3Of(stack.s3Endpoint);
     for (const seed of [1, 2, 3]) setA.push(await encodePng(brushedMetal(W, H, seed)));
