@@ -8,6 +8,7 @@ import { startJob } from "../../jobs/start";
 import { percentile } from "../../patchcore/percentile";
 import { calibrateFromScores } from "../calibration/calibrateScores";
 import { identityEcho, identityOf } from "../identity";
+import { recipeDimensions } from "../lineMetrics";
 import type { Services } from "../services";
 import { batchCommand, batchEstimateMs, countFiles, requireVersion, scoreDataset, storeBatchResult, type BatchCommand } from "./scoreDataset";
 
@@ -80,5 +81,6 @@ export function calibrateDatasetJob(services: Services): JobKind<BatchCommand> {
   return {
     command: batchCommand,
     run: async (command, progress, ctx) => storeBatchResult(services, await calibrateDatasetResult(services, command, progress, ctx), progress.id, ctx),
+    dimensions: (command) => recipeDimensions(command.identity),
   };
 }
