@@ -63,11 +63,26 @@ export class EmfMetrics {
     if (this.enabled) this.powertools.captureColdStartMetric(functionName);
   }
 
+  /**
+   * A group's line: its dimensions, and each further set that shares none of them (e.g. the
+   * service alone); a set that repeats one of them (the ROI's, which repeats the recipe) gets a
+   * line of its own, as Powertools warns of a dimension defined twice in one line.
+   */
   write(group: Group): void {
+    const shares = (set: Dimensions) => Object.keys(set).some((name) => name in group.dimensions);
+    this.line(
+      group.dimensions,
+      group.alsoBy.filter((set) => !shares(set)),
+      group.values,
+    );
+    for (const set of group.alsoBy.filter(shares)) this.line(set, [], group.values);
+  }
+
+  private line(dimensions: Dimensions, alsoBy: readonly Dimensions[], values: readonly [MetricName, number][]): void {
     const metrics = this.powertools;
-    for (const [name, value] of Object.entries(group.dimensions)) metrics.addDimension(name, value);
-    for (const set of group.alsoBy) metrics.addDimensions(set);
-    for (const [name, value] of group.values) metrics.addMetric(name, METRIC_CATALOG[name].unit, value);
+    for (const [name, value] of Object.entries(dimensions)) metrics.addDimension(name, value);
+    for (const set of alsoBy) metrics.addDimensions(set);
+    for (const [name, value] of values) metrics.addMetric(name, METRIC_CATALOG[name].unit, value);
     metrics.publishStoredMetrics();
   }
 }
