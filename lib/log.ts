@@ -24,25 +24,20 @@ export interface LoggerOptions {
   readonly write?: (line: string) => void;
 }
 
-/** Powertools' Logger printing to `write` when one is given. */
-class WritingLogger extends PowertoolsLogger {
-  // assigned after super(): lines printed while the parent constructs fall back to the console
-  private write?: (line: string) => void;
+type PowertoolsOptions = ConstructorParameters<typeof PowertoolsLogger>[0];
 
-  constructor(options: ConstructorParameters<typeof PowertoolsLogger>[0], write?: (line: string) => void) {
-    super(options);
-    this.write = write;
-  }
+/** Powertools' Logger printing each line to `write` (a class per `write`, so lines printed while it constructs go there too). */
+function writingLogger(write: (line: string) => void): new (options: PowertoolsOptions) => PowertoolsLogger {
+  return class WritingLogger extends PowertoolsLogger {
+    protected override printLog(_logLevel: number, log: LogItem): void {
+      log.prepareForPrint();
+      write(JSON.stringify(log.getAttributes(), this.getJsonReplacer()));
+    }
 
-  protected override printLog(logLevel: number, log: LogItem): void {
-    if (!this.write) return super.printLog(logLevel, log);
-    log.prepareForPrint();
-    this.write(JSON.stringify(log.getAttributes(), this.getJsonReplacer()));
-  }
-
-  protected override createLogger(options: ConstructorParameters<typeof PowertoolsLogger>[0]): PowertoolsLogger {
-    return new WritingLogger(options, this.write);
-  }
+    protected override createLogger(options: PowertoolsOptions): PowertoolsLogger {
+      return new WritingLogger(options);
+    }
+  };
 }
 
 /**
@@ -62,9 +57,11 @@ function withFields(root: PowertoolsLogger, base: Record<string, unknown>): Logg
 }
 
 export function createLogger(level: LogLevel, fields: Record<string, unknown> = {}, options: LoggerOptions = {}): ProcessLogger {
-  const powertools = new WritingLogger(
-    { logLevel: level.toUpperCase() as Uppercase<LogLevel>, serviceName: options.service, sampleRateValue: options.debugSampleRate ?? 0 },
-    options.write,
-  );
+  const Powertools = options.write ? writingLogger(options.write) : PowertoolsLogger;
+  const powertools = new Powertools({
+    logLevel: level.toUpperCase() as Uppercase<LogLevel>,
+    serviceName: options.service,
+    sampleRateValue: options.debugSampleRate ?? 0,
+  });
   return { ...withFields(powertools, fields), powertools };
 }
