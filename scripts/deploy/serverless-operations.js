@@ -332,6 +332,12 @@ function dashboardBody(settings, functions, names) {
       period: 3600,
       metrics: [[search(ns, svc, "JobImages", ["kind", "recipe"], "Sum", 3600)], [search(ns, svc, "JobFailures", ["kind", "recipe"], "Sum", 3600)]],
     },
+    {
+      title: "Fit and job durations, p95 ms",
+      view: "timeSeries",
+      period: 3600,
+      metrics: [[search(ns, svc, "FitDuration", ["recipe"], "p95", 3600)], [search(ns, svc, "JobDuration", ["kind", "recipe"], "p95", 3600)]],
+    },
   ]);
   row(`Is something changing: good parts against the threshold (${settings.driftWindowMinutes}-minute windows)`, [
     {
