@@ -183,7 +183,9 @@ describe("serverless package (no AWS credentials, no network)", () => {
       for (const statement of statements) {
         expect(statement.Effect).toBe("Allow");
         expect(actions(statement).filter((a) => a.includes("*"))).toEqual([]);
-        expect(actions(statement).every((a) => a.startsWith("s3:") || a.startsWith("logs:") || a === "lambda:InvokeFunction")).toBe(true);
+        expect(actions(statement).every((a) => a.startsWith("s3:") || a.startsWith("logs:") || a.startsWith("xray:") || a === "lambda:InvokeFunction")).toBe(
+          true,
+        );
         for (const action of actions(statement).filter((a) => a.startsWith("s3:"))) {
           const [resource] = resourcesOf(statement);
           if (action === "s3:ListBucket") {
@@ -193,9 +195,9 @@ describe("serverless package (no AWS credentials, no network)", () => {
         }
       }
     }
-    // the default role (a function that declares no iamRoleStatements) can write its logs and nothing else
+    // the default role (a function that declares no iamRoleStatements) can write its logs and traces and nothing else
     const fallback = resources.IamRoleLambdaExecution!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement as Statement[]);
-    expect(fallback.flatMap(actions).every((a: string) => a.startsWith("logs:"))).toBe(true);
+    expect(fallback.flatMap(actions).every((a: string) => a.startsWith("logs:") || a.startsWith("xray:"))).toBe(true);
     expect(readFileSync(path.join(PROJECT_ROOT, ".serverless/cloudformation-template-update-stack.json"), "utf8")).not.toContain("arn:aws:");
   });
 
