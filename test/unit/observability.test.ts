@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
 import { recordFit, recordInspection } from "../../lib/app/lineMetrics";
 import type { Services } from "../../lib/app/services";
@@ -6,12 +8,14 @@ import type { UseCaseContext } from "../../lib/context";
 import { routes } from "../../lib/contract/routes";
 import { httpRoute } from "../../lib/http/route";
 import { createObservability } from "../../lib/observability/create";
+import { METRIC_CATALOG } from "../../lib/observability/catalog";
 import { dimensionValue } from "../../lib/observability/dimensionValue";
 import { EmfMetrics } from "../../lib/observability/emf";
 import type { Dimensions, MetricsRecorder, MetricValues } from "../../lib/observability/recorder";
 import { modelIdentity } from "../../lib/store/keys";
 import { Timings } from "../../lib/util/timings";
 import { emfLines, type EmfLine } from "../helpers/emf";
+import { PROJECT_ROOT } from "../helpers/testStack";
 
 /** What `run` writes to stdout (Powertools writes EMF lines there). */
 function stdoutOf(run: () => void): string {
@@ -182,5 +186,20 @@ describe("logs through Powertools' Logger", () => {
         sampling_rate: rate,
       });
     }
+  });
+});
+
+describe("the README's metrics table", () => {
+  it("lists every metric of lib/observability/catalog.ts with its unit, and no other", () => {
+    const readme = readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("### Metrics"), readme.indexOf("### Traces"));
+    const listed: Record<string, string> = {};
+    for (const row of section.split("\n").filter((l) => l.startsWith("| `"))) {
+      const [names, units] = row.split(" | ") as [string, string];
+      const metricNames = [...names.matchAll(/`(\w+)`/g)].map((m) => m[1]!);
+      const metricUnits = units.split(", ");
+      metricNames.forEach((name, i) => (listed[name] = metricUnits[metricUnits.length === 1 ? 0 : i]!));
+    }
+    expect(listed).toEqual(Object.fromEntries(Object.entries(METRIC_CATALOG).map(([name, m]) => [name, m.unit])));
   });
 });
