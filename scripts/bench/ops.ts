@@ -5,8 +5,9 @@
  *   local stack; metric (EMF) lines counted apart from log lines;
  * - a function's INIT: its handler bundled as serverless-esbuild bundles it, then required in a
  *   fresh Node process with a Lambda runtime's environment, p50 / p95 of `runs` processes.
- * `--ops-root <checkout>` measures another checkout of the project with this code (e.g. the
- * commit before a change, with its own node_modules or a link to these).
+ * `--ops-root <checkout>` measures another checkout of the project as well (e.g. the commit before
+ * a change, with its own node_modules or a link to these): its INIT interleaved with this one's,
+ * process by process, so both see the same machine load.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -29,13 +30,13 @@ export interface LogBytes {
 
 export interface InitTime {
   readonly fn: string;
+  readonly root: string;
   readonly bundleBytes: number;
   readonly requireMs: Summary;
 }
 
 export interface OpsResult {
-  readonly root: string;
-  readonly logs: LogBytes[];
+  readonly logs: { readonly root: string; readonly requests: LogBytes[] }[];
   readonly init: InitTime[];
 }
 
@@ -99,50 +100,61 @@ async function logBytes(root: string, requests: number): Promise<LogBytes[]> {
   }
 }
 
-async function initTimes(root: string, runs: number): Promise<InitTime[]> {
+/** A function's handler bundled as serverless-esbuild bundles it; its size. */
+async function bundle(root: string, fn: string, outfile: string): Promise<number> {
+  const result = await build({
+    entryPoints: [path.join(root, "functions", `${fn}.ts`)],
+    absWorkingDir: root,
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    outfile,
+    external: ["onnxruntime-node", "sharp", "hnswlib-node", "swagger-ui-dist"],
+    metafile: true,
+    logLevel: "silent",
+  });
+  return Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
+}
+
+/** Milliseconds to require `outfile` in a fresh Node process with a Lambda runtime's environment. */
+function requireMs(root: string, outfile: string): number {
+  const child = spawnSync(
+    process.execPath,
+    ["-e", `const t = performance.now(); require(${JSON.stringify(outfile)}); process.stdout.write("INIT_MS " + (performance.now() - t))`],
+    {
+      cwd: path.dirname(outfile),
+      encoding: "utf8",
+      env: {
+        PATH: process.env.PATH,
+        NODE_PATH: path.join(root, "node_modules"),
+        MODEL_DIR: path.join(root, "layers/runtime/models"),
+        LOG_LEVEL: "error",
+        // a Lambda runtime's, so the tracer and the metrics take their deployed paths
+        AWS_EXECUTION_ENV: "AWS_Lambda_nodejs22.x",
+        AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+        LAMBDA_TASK_ROOT: path.dirname(outfile),
+        AWS_REGION: "us-east-1",
+      },
+    },
+  );
+  const match = /INIT_MS ([\d.]+)/.exec(child.stdout);
+  if (!match) throw new Error(`${outfile} did not load: ${child.stderr.slice(-2000)}`);
+  return Number(match[1]);
+}
+
+async function initTimes(roots: readonly string[], runs: number): Promise<InitTime[]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "bench-init-"));
   try {
     const out: InitTime[] = [];
     for (const fn of ["infer", "health", "docs"]) {
-      const outfile = path.join(dir, `${fn}.js`);
-      const result = await build({
-        entryPoints: [path.join(root, "functions", `${fn}.ts`)],
-        absWorkingDir: root,
-        bundle: true,
-        platform: "node",
-        target: "node22",
-        outfile,
-        external: ["onnxruntime-node", "sharp", "hnswlib-node", "swagger-ui-dist"],
-        metafile: true,
-        logLevel: "silent",
-      });
-      const bundleBytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
-      const times: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        const child = spawnSync(
-          process.execPath,
-          ["-e", `const t = performance.now(); require(${JSON.stringify(outfile)}); process.stdout.write("INIT_MS " + (performance.now() - t))`],
-          {
-            cwd: dir,
-            encoding: "utf8",
-            env: {
-              PATH: process.env.PATH,
-              NODE_PATH: path.join(root, "node_modules"),
-              MODEL_DIR: path.join(root, "layers/runtime/models"),
-              LOG_LEVEL: "error",
-              // a Lambda runtime's, so the tracer and the metrics take their deployed paths
-              AWS_EXECUTION_ENV: "AWS_Lambda_nodejs22.x",
-              AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
-              LAMBDA_TASK_ROOT: dir,
-              AWS_REGION: "us-east-1",
-            },
-          },
-        );
-        const match = /INIT_MS ([\d.]+)/.exec(child.stdout);
-        if (!match) throw new Error(`${fn}'s bundle did not load: ${child.stderr.slice(-2000)}`);
-        times.push(Number(match[1]));
-      }
-      out.push({ fn, bundleBytes, requireMs: summarise(times) });
+      const bundles = await Promise.all(
+        roots.map(async (root, r) => {
+          const outfile = path.join(dir, `${fn}-${r}.js`);
+          return { root, outfile, bytes: await bundle(root, fn, outfile), times: [] as number[] };
+        }),
+      );
+      for (let i = 0; i < runs; i++) for (const b of bundles) b.times.push(requireMs(b.root, b.outfile));
+      out.push(...bundles.map((b) => ({ fn, root: b.root, bundleBytes: b.bytes, requireMs: summarise(b.times) })));
     }
     return out;
   } finally {
@@ -150,23 +162,31 @@ async function initTimes(root: string, runs: number): Promise<InitTime[]> {
   }
 }
 
-export async function benchOps(root: string, runs: number): Promise<OpsResult> {
-  return { root, init: await initTimes(root, runs), logs: await logBytes(root, runs) };
+export async function benchOps(root: string, runs: number, otherRoot?: string): Promise<OpsResult> {
+  const roots = otherRoot ? [otherRoot, root] : [root];
+  const init = await initTimes(roots, runs);
+  const logs = [];
+  for (const r of roots) logs.push({ root: r, requests: await logBytes(r, runs) });
+  return { init, logs };
 }
 
 export function opsTable(result: OpsResult): string {
   return [
-    `### Log bytes per request (LOG_LEVEL=info, METRICS=on as on Lambda; the service's own lines) and INIT (${result.root})`,
+    "### Log bytes per request (LOG_LEVEL=info, METRICS=on as on Lambda; the service's own lines)",
     "",
-    "| request | log lines | log bytes | metric lines | metric bytes | total bytes |",
-    "|---|---:|---:|---:|---:|---:|",
-    ...result.logs.map(
-      (l) =>
-        `| ${l.request} | ${l.logLinesPerRequest.toFixed(1)} | ${l.logBytesPerRequest.toFixed(0)} | ${l.metricLinesPerRequest.toFixed(1)} | ${l.metricBytesPerRequest.toFixed(0)} | ${(l.logBytesPerRequest + l.metricBytesPerRequest).toFixed(0)} |`,
+    "| checkout | request | log lines | log bytes | metric lines | metric bytes | total bytes |",
+    "|---|---|---:|---:|---:|---:|---:|",
+    ...result.logs.flatMap(({ root, requests }) =>
+      requests.map(
+        (l) =>
+          `| ${root} | ${l.request} | ${l.logLinesPerRequest.toFixed(1)} | ${l.logBytesPerRequest.toFixed(0)} | ${l.metricLinesPerRequest.toFixed(1)} | ${l.metricBytesPerRequest.toFixed(0)} | ${(l.logBytesPerRequest + l.metricBytesPerRequest).toFixed(0)} |`,
+      ),
     ),
     "",
-    "| function | bundle | INIT (require of the bundle), ms p50 / p95 |",
-    "|---|---:|---:|",
-    ...result.init.map((i) => `| ${i.fn} | ${(i.bundleBytes / 1e6).toFixed(2)} MB | ${ms(i.requireMs.p50)} / ${ms(i.requireMs.p95)} |`),
+    "### INIT: the bundled handler required in a fresh process (checkouts interleaved), ms",
+    "",
+    "| function | checkout | bundle | p50 / p95 |",
+    "|---|---|---:|---:|",
+    ...result.init.map((i) => `| ${i.fn} | ${i.root} | ${(i.bundleBytes / 1e6).toFixed(2)} MB | ${ms(i.requireMs.p50)} / ${ms(i.requireMs.p95)} |`),
   ].join("\n");
 }

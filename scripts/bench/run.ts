@@ -12,7 +12,7 @@
  * alone; kNN: exact vs the two-stage search, its alternatives and HNSW; the int8 model against
  * fp32 on the same images; onnxruntime settings; warm /infer through HTTP (serverless-offline);
  * peak RSS; log bytes per request and a bundled function's INIT (ops: --ops-root <checkout> measures
- * another checkout); the estimated AWS cost per 1000 inferences and per fit of 20 images
+ * another checkout too, interleaved); the estimated AWS cost per 1000 inferences and per fit of 20 images
  * (scripts/bench/cost.ts); dataset fits and /infer_dataset fanned out over workers with the AWS
  * wall-time estimate (fanout: --fanout-width, --fanout-vit-batch); two-stage vs single-pass
  * coreset on the shared dataset (twostage: --dataset).
@@ -207,7 +207,7 @@ async function main(): Promise<void> {
   }
 
   if (want("ops")) {
-    const ops = await benchOps(flag(args, "--ops-root") ?? root, Math.max(5, Math.min(runs, 20)));
+    const ops = await benchOps(root, Math.max(5, Math.min(runs, 20)), flag(args, "--ops-root"));
     results.ops = ops;
     print(opsTable(ops));
   }
