@@ -32,10 +32,10 @@ export class LambdaInvoker implements WorkerInvoker {
   ) {
     this.client = capture(
       new LambdaClient({
-      region,
-      maxAttempts: 1,
-      ...(fanOut.lambdaEndpoint ? { endpoint: fanOut.lambdaEndpoint } : {}),
-      // a worker may run up to its own timeout: no socket timeout shorter than that
+        region,
+        maxAttempts: 1,
+        ...(fanOut.lambdaEndpoint ? { endpoint: fanOut.lambdaEndpoint } : {}),
+        // a worker may run up to its own timeout: no socket timeout shorter than that
         requestHandler: { connectionTimeout: 2000, requestTimeout: 0 },
       }),
     );
