@@ -243,7 +243,8 @@ describe("serverless package (no AWS credentials, no network)", () => {
     expect(keys.map((k) => [k.Properties.Name, k.Properties.Value])).toEqual([["patchcore-inspection-dev-client", undefined]]);
     expect(resources.filter((r) => r.Type === "AWS::ApiGateway::UsagePlanKey")).toHaveLength(1);
     const deployment = resources.find((r) => r.Type === "AWS::ApiGateway::Deployment")!;
-    expect(deployment.Properties.StageDescription).toEqual({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+    // the stage's throttle, and X-Ray on the stage (scripts/deploy/serverless-operations.js)
+    expect(deployment.Properties.StageDescription).toEqual({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20, TracingEnabled: true });
     const api = resources.find((r) => r.Type === "AWS::ApiGateway::RestApi")!;
     expect(api.Properties.Policy).toBe(""); // no source ranges on the default stage
   });
