@@ -1,7 +1,7 @@
 /**
  * Every metric the service emits, its unit and its dimensions: the one list the code, the README's
  * metrics table and serverless.yml's alarms and dashboard are checked against
- * (test/unit/metrics.test.ts, test/integration/operationsTemplate.test.ts).
+ * (test/unit/observability.test.ts, test/integration/operationsTemplate.test.ts).
  */
 
 /** The CloudWatch namespace of every metric of this service. */
