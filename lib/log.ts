@@ -1,6 +1,7 @@
-import { LOG_LEVELS, type LogLevel } from "./config/variables";
+import { Logger as PowertoolsLogger, type LogItem } from "@aws-lambda-powertools/logger";
+import type { LogLevel } from "./config/variables";
 
-/** Structured JSON logs, one object per line on stdout (CloudWatch reads them as is). */
+/** Structured JSON logs, one object per line (CloudWatch reads them as is). */
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
@@ -9,26 +10,58 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function createLogger(
-  level: LogLevel,
-  base: Record<string, unknown> = {},
-  write: (line: string) => void = (line) => process.stdout.write(line + "\n"),
-): Logger {
-  const threshold = LOG_LEVELS.indexOf(level);
-  const emit = (at: LogLevel, message: string, fields?: Record<string, unknown>) => {
-    if (LOG_LEVELS.indexOf(at) < threshold) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: at, message, ...base, ...fields }, errorReplacer));
-  };
-  return {
-    debug: (m, f) => emit("debug", m, f),
-    info: (m, f) => emit("info", m, f),
-    warn: (m, f) => emit("warn", m, f),
-    error: (m, f) => emit("error", m, f),
-    child: (fields) => createLogger(level, { ...base, ...fields }, write),
+/** The process's logger: what the use cases see, and Powertools' Logger behind it for the invocation middleware. */
+export interface ProcessLogger extends Logger {
+  readonly powertools: PowertoolsLogger;
+}
+
+export interface LoggerOptions {
+  /** The `service` field of every line. */
+  readonly service?: string;
+  /** Share of invocations logged at debug level whatever LOG_LEVEL says (Powertools' debug sampling), 0..1. */
+  readonly debugSampleRate?: number;
+  /** Where each line goes (default: stdout, warnings and errors on stderr, as Lambda collects them); tests capture them. */
+  readonly write?: (line: string) => void;
+}
+
+type PowertoolsOptions = ConstructorParameters<typeof PowertoolsLogger>[0];
+
+/** Powertools' Logger printing each line to `write` (a class per `write`, so lines printed while it constructs go there too). */
+function writingLogger(write: (line: string) => void): new (options: PowertoolsOptions) => PowertoolsLogger {
+  return class WritingLogger extends PowertoolsLogger {
+    protected override printLog(_logLevel: number, log: LogItem): void {
+      log.prepareForPrint();
+      write(JSON.stringify(log.getAttributes(), this.getJsonReplacer()));
+    }
+
+    protected override createLogger(options: PowertoolsOptions): PowertoolsLogger {
+      return new WritingLogger(options);
+    }
   };
 }
 
-function errorReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
-  return value;
+/**
+ * A child is the same Powertools logger with fields added to each line, not a Powertools child:
+ * one logger per process keeps one debug-sampling decision for a whole invocation, and a request's
+ * child costs an object, not a new logger.
+ */
+function withFields(root: PowertoolsLogger, base: Record<string, unknown>): Logger {
+  const merged = (fields?: Record<string, unknown>) => (fields ? { ...base, ...fields } : base);
+  return {
+    debug: (message, fields) => root.debug(message, merged(fields)),
+    info: (message, fields) => root.info(message, merged(fields)),
+    warn: (message, fields) => root.warn(message, merged(fields)),
+    error: (message, fields) => root.error(message, merged(fields)),
+    child: (fields) => withFields(root, merged(fields)),
+  };
+}
+
+export function createLogger(level: LogLevel, fields: Record<string, unknown> = {}, options: LoggerOptions = {}): ProcessLogger {
+  const Powertools = options.write ? writingLogger(options.write) : PowertoolsLogger;
+  const powertools = new Powertools({
+    logLevel: level.toUpperCase() as Uppercase<LogLevel>,
+    serviceName: options.service,
+    sampleRateValue: options.debugSampleRate ?? 0,
+  });
+  return { ...withFields(powertools, fields), powertools };
 }

@@ -3,6 +3,7 @@ import { createBaseServices, type BaseServices } from "./baseServices";
 import { DomainError, UnavailableError } from "../errors";
 import type { OnnxFeatureExtractor } from "../features/onnxExtractor";
 import type { Logger } from "../log";
+import type { Observability } from "../observability/invocation";
 import type { BlobStore } from "../store/blobStore";
 import { CalibrationRepository, type StoredCalibration } from "../store/calibrationRepository";
 import { DatasetRepository } from "../store/datasetRepository";
@@ -58,7 +59,8 @@ export interface ServiceOptions {
   readonly loadModelNow?: boolean;
   /** Another blob store than the configured S3 bucket (unit tests: MemoryBlobStore). */
   readonly blobStore?: BlobStore;
-  readonly log?: Logger;
+  /** Other logs, metrics and traces than the configuration's (tests capturing them). */
+  readonly observability?: Observability;
 }
 
 function extractorLoader(config: Config, log: Logger): () => Promise<OnnxFeatureExtractor> {
@@ -94,13 +96,14 @@ function extractorLoader(config: Config, log: Logger): () => Promise<OnnxFeature
 
 /**
  * The composition root's work: configuration parsed (a bad value throws ConfigError naming the
- * variable, so a misconfigured function fails its INIT loudly), logger, store, repositories,
- * caches, and the ONNX session's load started.
+ * variable, so a misconfigured function fails its INIT loudly), logs, metrics and traces, store
+ * (its S3 client traced), repositories, caches, and the ONNX session's load started.
  */
 export function createServices(config: Config = loadConfig(process.env), options: ServiceOptions = {}): Services {
-  const base = createBaseServices(config, options.log);
+  const base = createBaseServices(config, options.observability);
   const { log } = base;
-  const store = options.blobStore ?? new S3BlobStore(createS3Client(config.s3), config.s3.bucket);
+  const { tracing } = base.observability;
+  const store = options.blobStore ?? new S3BlobStore(tracing.capture(createS3Client(config.s3)), config.s3.bucket);
   const extractor = extractorLoader(config, log);
   if (options.loadModelNow) extractor().catch(() => undefined); // logged above; retried by the first request
   let invoker: WorkerInvoker | undefined;
@@ -113,7 +116,7 @@ export function createServices(config: Config = loadConfig(process.env), options
     datasets: new DatasetRepository(store, config.s3.prefix),
     jobs: new JobRepository(store, config.s3.prefix),
     get invoker(): WorkerInvoker {
-      invoker ??= new LambdaInvoker(config.fanOut, config.s3.region);
+      invoker ??= new LambdaInvoker(config.fanOut, config.s3.region, (client) => tracing.capture(client));
       return invoker;
     },
     calibrations: new CalibrationRepository(store),

@@ -110,6 +110,19 @@ export interface Config {
     readonly invokeOverheadMs: number;
   };
   readonly logLevel: LogLevel;
+  /** Logs, metrics and traces ("Operating it" in the README). */
+  readonly observability: {
+    /** The `service` of every log line, metric and trace. */
+    readonly service: string;
+    /** Share of invocations logged at debug level whatever logLevel says. */
+    readonly debugSampleRate: number;
+    /** EMF metric lines written (METRICS, `auto` resolved). */
+    readonly metrics: boolean;
+    /** The line's metrics also per role and ROI. */
+    readonly metricsPerRoi: boolean;
+    /** OverDriftLevel's level: score / threshold above it counts towards the drift alarm. */
+    readonly driftLevel: number;
+  };
   readonly version: string;
 }
 
@@ -170,6 +183,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       invokeOverheadMs: v.INVOKE_OVERHEAD_MS,
     },
     logLevel: v.LOG_LEVEL,
+    observability: {
+      service: v.SERVICE_NAME,
+      debugSampleRate: v.LOG_DEBUG_SAMPLE_RATE,
+      metrics: v.METRICS === "on" || (v.METRICS === "auto" && (v.AWS_EXECUTION_ENV !== "" || v.LOG_LEVEL === "debug")),
+      metricsPerRoi: v.METRICS_PER_ROI,
+      driftLevel: v.DRIFT_LEVEL,
+    },
     version: PACKAGE_VERSION,
   };
   return deepFreeze(config);

@@ -12,6 +12,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const AREA_RULES = ["pixels", "contour"] as const;
 export type AreaRule = (typeof AREA_RULES)[number];
 
+/** Whether EMF metric lines are written: `auto` = in a Lambda runtime, or locally at LOG_LEVEL=debug. */
+export const METRICS_SETTINGS = ["auto", "on", "off"] as const;
+export type MetricsSetting = (typeof METRICS_SETTINGS)[number];
+
 export const KNN_BACKEND_SETTINGS = ["auto", "exact", "hnsw", "two_stage"] as const;
 export type KnnBackendSetting = (typeof KNN_BACKEND_SETTINGS)[number];
 
@@ -188,6 +192,36 @@ export const VARIABLES = {
   IMAGE_ESTIMATE_MS: num(350, { min: 1, integer: true }, "that estimate's cost of one image on a worker, ms"),
   INVOKE_OVERHEAD_MS: num(400, { min: 0, integer: true }, "that estimate's cost of one worker invocation, ms"),
   LOG_LEVEL: oneOf(LOG_LEVELS, "info", "`debug`, `info`, `warn`, `error` or `silent`"),
+  LOG_DEBUG_SAMPLE_RATE: num(0, { min: 0, max: 1 }, "share of invocations logged at `debug` whatever `LOG_LEVEL` says (Powertools' debug sampling), 0..1"),
+  SERVICE_NAME: matching(
+    "patchcore-inspection-dev",
+    /^[\x21-\x7e]{1,255}$/,
+    "printable ASCII, no spaces",
+    "the `service` of every log line, metric and trace",
+    {
+      defaultText: "`patchcore-inspection-dev` (deployed: `patchcore-inspection-<stage>`, so stages sharing an account stay apart)",
+      deployed: "${self:service}-${sls:stage}",
+    },
+  ),
+  METRICS: oneOf(
+    METRICS_SETTINGS,
+    "auto",
+    'EMF metric lines on stdout ("Operating it"): `on`, `off`, or `auto`: in a Lambda runtime (`AWS_EXECUTION_ENV` set), and elsewhere only at `LOG_LEVEL=debug`',
+  ),
+  METRICS_PER_ROI: flag(false, 'the line\'s metrics also per role and ROI (a custom metric per ROI: see "Operating it" for the cost)', {
+    defaultText: "`false` (deployed: the stage's `metricsPerRoi`)",
+    deployed: "${param:metricsPerRoi}",
+  }),
+  DRIFT_LEVEL: num(
+    0.8,
+    { min: 0, exclusiveMin: true },
+    "`OverDriftLevel` is 1 for an inspection whose score / threshold exceeds this (the drift alarm's level)",
+    {
+      defaultText: "`0.8` (deployed: the stage's `driftLevel`)",
+      deployed: "${param:driftLevel}",
+    },
+  ),
+  AWS_EXECUTION_ENV: text("", "set by Lambda (e.g. `AWS_Lambda_nodejs22.x`): a Lambda runtime, for `METRICS=auto` and X-Ray", { deployed: "(set by Lambda)" }),
 } satisfies Record<string, Variable<unknown>>;
 
 export type VariableName = keyof typeof VARIABLES;

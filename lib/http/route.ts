@@ -3,7 +3,7 @@ import middy, { type MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import type { UseCaseContext } from "../context";
 import type { InputOf, ResultOf, RouteSpec } from "../contract/routes";
-import type { Logger } from "../log";
+import { invocationMetrics, observed, type Observability, type ObservedContext } from "../observability/invocation";
 import { Timings } from "../util/timings";
 import { errorResponse } from "./errorResponse";
 import { header } from "./headers";
@@ -12,11 +12,11 @@ import { requestInput } from "./requestInput";
 
 /** What the HTTP edge needs from a function's composition root. */
 export interface HttpEdge {
-  readonly log: Logger;
+  readonly observability: Observability;
   readonly limits: MultipartLimits;
 }
 
-type HttpContext = Context & { request?: UseCaseContext };
+type HttpContext = ObservedContext & { request?: UseCaseContext };
 
 const REQUEST_ID_PATTERN = /^[\w.:@-]{1,128}$/;
 
@@ -51,15 +51,18 @@ export function redirect(location: string, requestId: string): APIGatewayProxyRe
 /**
  * The HTTP contract around every route: X-Request-Id read (or generated) and echoed as a header
  * and as `request_id`; errors as `{"error", "code", "request_id"}` with the status of
- * lib/http/errorResponse.ts; one structured log line per request with its timings, API
- * Gateway's and Lambda's request ids, and for a 5xx the whole cause chain.
+ * lib/http/errorResponse.ts, and an `Errors` metric with the code; one structured log line per
+ * request with its timings, API Gateway's and Lambda's request ids, and for a 5xx the whole cause
+ * chain. The request id and the endpoint annotate the trace.
  */
 function httpContract(spec: RouteSpec, edge: HttpEdge): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, HttpContext> {
+  const { log: processLog, tracing } = edge.observability;
   return {
     before: (request) => {
+      const started = performance.now();
       const given = header(request.event, "x-request-id");
       const requestId = given !== undefined && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
-      const log = edge.log.child({
+      const log = processLog.child({
         endpoint: spec.name,
         request_id: requestId,
         apigw_request_id: request.event.requestContext?.requestId,
@@ -67,7 +70,16 @@ function httpContract(spec: RouteSpec, edge: HttpEdge): MiddlewareObj<APIGateway
       });
       const remaining =
         typeof request.context.getRemainingTimeInMillis === "function" ? () => request.context.getRemainingTimeInMillis() : () => Number.POSITIVE_INFINITY;
-      request.context.request = { requestId, log, timings: new Timings(), remainingMs: remaining };
+      tracing.annotate({ request_id: requestId, endpoint: spec.name });
+      request.context.request = {
+        requestId,
+        log,
+        timings: new Timings(),
+        metrics: invocationMetrics(request.context),
+        trace: tracing,
+        remainingMs: remaining,
+        elapsedMs: () => performance.now() - started,
+      };
     },
     after: (request) => {
       const ctx = request.context.request!;
@@ -76,8 +88,9 @@ function httpContract(spec: RouteSpec, edge: HttpEdge): MiddlewareObj<APIGateway
     onError: (request) => {
       const ctx = request.context.request;
       const requestId = ctx?.requestId ?? randomUUID();
-      const log = ctx?.log ?? edge.log.child({ endpoint: spec.name, request_id: requestId });
+      const log = ctx?.log ?? processLog.child({ endpoint: spec.name, request_id: requestId });
       const mapped = errorResponse(request.error, requestId);
+      invocationMetrics(request.context).add({ code: mapped.body.code }, { Errors: 1 });
       const fields = { status: mapped.status, code: mapped.body.code, timings_ms: ctx?.timings.toJSON() };
       if (mapped.clientFault) log.warn("request rejected", { ...fields, error: mapped.body.error });
       else log.error("request failed", { ...fields, error: mapped.body.error, causes: causeChain(request.error) });
@@ -98,6 +111,7 @@ export function httpRoute<R extends RouteSpec>(
     json(isAccepted(result) ? 202 : 200, { ...result, request_id: requestId }, requestId),
 ) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, HttpContext>()
+    .use(observed(edge.observability))
     .use(httpContract(spec, edge))
     .handler(async (event, context) => {
       const ctx = context.request!;
@@ -120,6 +134,7 @@ export interface TextResult {
  */
 export function httpText<R extends RouteSpec>(spec: R, edge: HttpEdge, run: (event: APIGatewayProxyEvent, ctx: UseCaseContext) => Promise<TextResult>) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, HttpContext>()
+    .use(observed(edge.observability))
     .use(httpContract(spec, edge))
     .handler(async (event, context) => {
       const ctx = context.request!;

@@ -27,14 +27,18 @@ export class LambdaInvoker implements WorkerInvoker {
   constructor(
     private readonly fanOut: Config["fanOut"],
     region: string,
+    /** Wraps the client (X-Ray: each invocation a subsegment). */
+    capture: (client: LambdaClient) => LambdaClient = (client) => client,
   ) {
-    this.client = new LambdaClient({
-      region,
-      maxAttempts: 1,
-      ...(fanOut.lambdaEndpoint ? { endpoint: fanOut.lambdaEndpoint } : {}),
-      // a worker may run up to its own timeout: no socket timeout shorter than that
-      requestHandler: { connectionTimeout: 2000, requestTimeout: 0 },
-    });
+    this.client = capture(
+      new LambdaClient({
+        region,
+        maxAttempts: 1,
+        ...(fanOut.lambdaEndpoint ? { endpoint: fanOut.lambdaEndpoint } : {}),
+        // a worker may run up to its own timeout: no socket timeout shorter than that
+        requestHandler: { connectionTimeout: 2000, requestTimeout: 0 },
+      }),
+    );
   }
 
   async invoke(task: WorkerTask & { attempt: number }): Promise<WorkerResult> {

@@ -142,7 +142,10 @@ async function infer(runs: number): Promise<unknown> {
   const exact = exactServices(services);
   const inspect = async (using: Services, roi: string, includeMap = false) => {
     const started = performance.now();
-    const result = await inspectImage(using, inferInput(roi, image, includeMap), standaloneContext(using.log));
+    // as the function does: the inference's metrics recorded, then written as EMF lines (METRICS=on)
+    const metrics = using.observability.metrics.open();
+    const result = await inspectImage(using, inferInput(roi, image, includeMap), standaloneContext(using.log, "bench", { metrics }));
+    metrics.publish();
     return { result, ms: performance.now() - started };
   };
 

@@ -2,7 +2,7 @@
  * `npm run bench`: the product's performance figures, measured on this machine.
  * Prints markdown tables and writes bench-results/bench-<timestamp>.json.
  * Options: --runs N (default 20), --quick (fewer runs and sizes: a smoke check, not figures to quote),
- * --only a,b (sections: extraction, inference, coreset, knn, int8, ort, http, fanout, twostage; cost =
+ * --only a,b (sections: extraction, inference, coreset, knn, int8, ort, http, ops, fanout, twostage; cost =
  * inference, whose durations it prices; oldbackend, only when named: the same-run comparison with
  * the old Python backend, --old-backend <its checkout> --old-venv <folder made by
  * scripts/bench/oldBackend/setup.sh>).
@@ -11,7 +11,8 @@
  * on an embedded s3rver) with total / forward; cold start; fit for 1/5/20/50 images; the coreset
  * alone; kNN: exact vs the two-stage search, its alternatives and HNSW; the int8 model against
  * fp32 on the same images; onnxruntime settings; warm /infer through HTTP (serverless-offline);
- * peak RSS; the estimated AWS cost per 1000 inferences and per fit of 20 images
+ * peak RSS; log bytes per request and a bundled function's INIT (ops: --ops-root <checkout> measures
+ * another checkout too, interleaved); the estimated AWS cost per 1000 inferences and per fit of 20 images
  * (scripts/bench/cost.ts); dataset fits and /infer_dataset fanned out over workers with the AWS
  * wall-time estimate (fanout: --fanout-width, --fanout-vit-batch); two-stage vs single-pass
  * coreset on the shared dataset (twostage: --dataset).
@@ -34,6 +35,7 @@ import { benchTwoStage, defaultTwoStageFolder } from "./twoStage";
 import { benchInt8, int8Table } from "./int8";
 import { benchKnn, knnTable } from "./knn";
 import { benchOldBackend } from "./oldBackend";
+import { benchOps, opsTable } from "./ops";
 import { benchOrtSettings, ortTable } from "./ortSettings";
 import { measure, ms, summarise, type Summary } from "./stats";
 
@@ -204,6 +206,12 @@ async function main(): Promise<void> {
     );
   }
 
+  if (want("ops")) {
+    const ops = await benchOps(root, Math.max(5, Math.min(runs, 20)), flag(args, "--ops-root"));
+    results.ops = ops;
+    print(opsTable(ops));
+  }
+
   if (want("fanout"))
     results.fanout = await benchFanOut(root, {
       quick,
@@ -265,6 +273,7 @@ async function benchInference(runs: number, results: Record<string, unknown>, pr
         AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
         ORT_THREADS: "2",
         LOG_LEVEL: "error",
+        METRICS: "on",
         MAX_REQUEST_BYTES: String(64 * 1024 * 1024), // the fit of 50 images is one call here; over HTTP it would be several
         MAX_FILES: "64",
       };

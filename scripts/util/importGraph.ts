@@ -20,6 +20,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["lib/image"],
   ["lib/onnx"],
   ["lib/context.ts"],
+  ["lib/observability"],
   ["lib/log.ts"],
   ["lib/config"],
   ["lib/errors.ts", "lib/random.ts"],

@@ -99,6 +99,9 @@ input.on("line", async (line) => {
     logGroupName: "/aws/lambda/" + functionName, logStreamName: "local", callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
+  // as Lambda's runtime does per invocation: the X-Ray trace header (sampled)
+  const hex = (n) => require("node:crypto").randomBytes(n).toString("hex");
+  process.env._X_AMZN_TRACE_ID = "Root=1-" + Math.floor(Date.now() / 1000).toString(16) + "-" + hex(12) + ";Parent=" + hex(8) + ";Sampled=1";
   const begun = performance.now();
   try {
     const result = await handler(event, context);
@@ -155,6 +158,11 @@ export async function startFunction(options: {
     AWS_LAMBDA_FUNCTION_NAME: fn.name,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
     AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+    _HANDLER: fn.handler,
+    // X-Ray (active tracing): segments go over UDP to a daemon address where nothing listens here
+    AWS_XRAY_DAEMON_ADDRESS: "127.0.0.1:2000",
+    AWS_XRAY_CONTEXT_MISSING: "LOG_ERROR",
     // the function's own, from the template
     ...fn.environment,
     ...options.overrides,

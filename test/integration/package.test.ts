@@ -197,7 +197,9 @@ describe("serverless package (no AWS credentials, no network)", () => {
       for (const statement of statements) {
         expect(statement.Effect).toBe("Allow");
         expect(actions(statement).filter((a) => a.includes("*"))).toEqual([]);
-        expect(actions(statement).every((a) => a.startsWith("s3:") || a.startsWith("logs:") || a === "lambda:InvokeFunction")).toBe(true);
+        expect(actions(statement).every((a) => a.startsWith("s3:") || a.startsWith("logs:") || a.startsWith("xray:") || a === "lambda:InvokeFunction")).toBe(
+          true,
+        );
         for (const action of actions(statement).filter((a) => a.startsWith("s3:"))) {
           const [resource] = resourcesOf(statement);
           if (action === "s3:ListBucket") {
@@ -207,9 +209,9 @@ describe("serverless package (no AWS credentials, no network)", () => {
         }
       }
     }
-    // the default role (a function that declares no iamRoleStatements) can write its logs and nothing else
+    // the default role (a function that declares no iamRoleStatements) can write its logs and traces and nothing else
     const fallback = resources.IamRoleLambdaExecution!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement as Statement[]);
-    expect(fallback.flatMap(actions).every((a: string) => a.startsWith("logs:"))).toBe(true);
+    expect(fallback.flatMap(actions).every((a: string) => a.startsWith("logs:") || a.startsWith("xray:"))).toBe(true);
     expect(readFileSync(path.join(PROJECT_ROOT, ".serverless/cloudformation-template-update-stack.json"), "utf8")).not.toContain("arn:aws:");
   });
 
@@ -255,7 +257,8 @@ describe("serverless package (no AWS credentials, no network)", () => {
     expect(keys.map((k) => [k.Properties.Name, k.Properties.Value])).toEqual([["patchcore-inspection-dev-client", undefined]]);
     expect(resources.filter((r) => r.Type === "AWS::ApiGateway::UsagePlanKey")).toHaveLength(1);
     const deployment = resources.find((r) => r.Type === "AWS::ApiGateway::Deployment")!;
-    expect(deployment.Properties.StageDescription).toEqual({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+    // the stage's throttle, and X-Ray on the stage (scripts/deploy/serverless-operations.js)
+    expect(deployment.Properties.StageDescription).toEqual({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20, TracingEnabled: true });
     const api = resources.find((r) => r.Type === "AWS::ApiGateway::RestApi")!;
     expect(api.Properties.Policy).toBe(""); // no source ranges on the default stage
   });

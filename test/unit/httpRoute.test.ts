@@ -3,7 +3,7 @@ import { routes } from "../../lib/contract/routes";
 import { CorruptArtefactError, InvalidInputError, UnavailableError } from "../../lib/errors";
 import { httpRoute } from "../../lib/http/route";
 import { parseMultipart } from "../../lib/http/multipart";
-import { createLogger } from "../../lib/log";
+import { createObservability } from "../../lib/observability/create";
 
 function event(headers: Record<string, string> = {}, body = "", isBase64Encoded = false): APIGatewayProxyEvent {
   return {
@@ -25,8 +25,10 @@ const context = { awsRequestId: "lambda-1", getRemainingTimeInMillis: () => 29_0
 
 function edge() {
   const lines: Record<string, unknown>[] = [];
-  const log = createLogger("debug", {}, (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
-  return { lines, edge: { log, limits: { maxFiles: 4, maxFileBytes: 1000, maxRequestBytes: 5000 } } };
+  const observability = createObservability({ service: "test", logLevel: "debug", debugSampleRate: 0, metrics: false }, (line) =>
+    lines.push(JSON.parse(line) as Record<string, unknown>),
+  );
+  return { lines, edge: { observability, limits: { maxFiles: 4, maxFileBytes: 1000, maxRequestBytes: 5000 } } };
 }
 
 describe("the HTTP edge (lib/http/route.ts)", () => {
@@ -39,7 +41,7 @@ describe("the HTTP edge (lib/http/route.ts)", () => {
     expect(res.statusCode).toBe(500);
     expect(JSON.parse(res.body)).toEqual({ error: "Internal server error", code: "internal", request_id: "r-1" });
     const logged = lines.find((l) => l.message === "request failed")!;
-    expect(logged).toMatchObject({ level: "error", status: 500, request_id: "r-1", apigw_request_id: "apigw-1", lambda_request_id: "lambda-1" });
+    expect(logged).toMatchObject({ level: "ERROR", status: 500, request_id: "r-1", apigw_request_id: "apigw-1", lambda_request_id: "lambda-1" });
     expect(logged.causes).toEqual([
       expect.objectContaining({ name: "TypeError", message: "undefined is not a function", stack: expect.stringContaining("TypeError") }),
       expect.objectContaining({ name: "Error", message: "deep reason" }),
@@ -47,9 +49,9 @@ describe("the HTTP edge (lib/http/route.ts)", () => {
   });
 
   it.each([
-    [new InvalidInputError("bad field"), 400, "invalid_input", "warn"],
-    [new UnavailableError("S3 is down; try again", { cause: new Error("ECONNREFUSED") }), 503, "unavailable", "error"],
-    [new CorruptArtefactError("models/x.npz", new Error("bad magic")), 503, "corrupt_artefact", "error"],
+    [new InvalidInputError("bad field"), 400, "invalid_input", "WARN"],
+    [new UnavailableError("S3 is down; try again", { cause: new Error("ECONNREFUSED") }), 503, "unavailable", "ERROR"],
+    [new CorruptArtefactError("models/x.npz", new Error("bad magic")), 503, "corrupt_artefact", "ERROR"],
   ] as const)("maps %p to its status with the code, message exposed", async (error, status, code, level) => {
     const { lines, edge: e } = edge();
     const res = await httpRoute(routes.health, e, async () => Promise.reject(error))(event(), context);

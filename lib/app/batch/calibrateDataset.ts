@@ -9,6 +9,7 @@ import { percentile } from "../../patchcore/percentile";
 import { scoreCurve } from "../../patchcore/scoreCurve";
 import { calibrateFromScores } from "../calibration/calibrateScores";
 import { identityEcho, identityOf } from "../identity";
+import { recipeDimensions } from "../lineMetrics";
 import type { Services } from "../services";
 import { batchCommand, batchEstimateMs, countFiles, requireVersion, scoreDataset, storeBatchResult, type BatchCommand } from "./scoreDataset";
 
@@ -106,5 +107,6 @@ export function calibrateDatasetJob(services: Services): JobKind<BatchCommand> {
   return {
     command: batchCommand,
     run: async (command, progress, ctx) => storeBatchResult(services, await calibrateDatasetResult(services, command, progress, ctx), progress.id, ctx),
+    dimensions: (command) => recipeDimensions(command.identity),
   };
 }

@@ -7,6 +7,7 @@ import type { JobKind } from "../../jobs/handlers";
 import type { JobProgress } from "../../jobs/progress";
 import { RESULT_URL_SECONDS, startJob } from "../../jobs/start";
 import { identityEcho, identityOf } from "../identity";
+import { recipeDimensions } from "../lineMetrics";
 import type { Services } from "../services";
 import { batchCommand, batchEstimateMs, countFiles, requireVersion, scoreDataset, storeBatchResult, type BatchCommand } from "./scoreDataset";
 
@@ -65,5 +66,6 @@ export function inferDatasetJob(services: Services): JobKind<BatchCommand> {
   return {
     command: batchCommand,
     run: async (command, progress, ctx) => storeBatchResult(services, await inferDatasetResult(services, command, progress, ctx), progress.id, ctx),
+    dimensions: (command) => recipeDimensions(command.identity),
   };
 }

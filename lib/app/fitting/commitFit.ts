@@ -8,6 +8,7 @@ import type { MemoryBank, MemoryMetadata } from "../../patchcore/memoryBank";
 import type { ModelVersions, VersionEntry, VersionSource } from "../../store/versionRepository";
 import { modelKeys, type ModelIdentity } from "../../store/keys";
 import { identityEcho } from "../identity";
+import { annotateModel, recordFit } from "../lineMetrics";
 import { changeVersions, deleteVersionArtefacts, entryOf, retentionVictims } from "../models/versions";
 import { ensureMmPerPx } from "../recipes/mmPerPxLock";
 import type { Services } from "../services";
@@ -57,7 +58,8 @@ export interface CommitOptions {
  * point) giving it the next number, the calibration to serve with until it is calibrated itself
  * (its parent's, or the active version's, as the old backend kept a calibration across re-fits),
  * activating it unless told not to, and removing the oldest versions beyond MAX_MODEL_VERSIONS.
- * A fit that fails before the commit leaves every version as it was.
+ * A fit that fails before the commit leaves every version as it was. A committed fit is counted
+ * in the line's metrics (Fits, FitImages, FitDuration).
  */
 export async function commitFit(
   services: Services,
@@ -106,6 +108,8 @@ export async function commitFit(
   }
   await deleteVersionArtefacts(services, keys, committed.removed, ctx);
   const m = bank.metadata;
+  annotateModel(identity, committed.version, ctx);
+  recordFit(identity, Number(m.n_images), ctx);
   // the wire's `index`: what the fit stored to speed up the search (an HNSW index, or the two-stage search's basis)
   const searchAid = hnswIndex ? "hnsw" : stored.shortlistBasis ? "two_stage" : "none";
   const deleted = committed.removed.map((v) => v.version);

@@ -11,6 +11,7 @@ import { startJob } from "../../jobs/start";
 import { mergeChunks, type FitChunk } from "../../patchcore/pipeline";
 import { datasetOf, type ModelIdentity } from "../../store/keys";
 import { modelIdentityTask } from "../jobs/taskFields";
+import { recipeDimensions } from "../lineMetrics";
 import { checkMmPerPx } from "../recipes/mmPerPxLock";
 import type { Services } from "../services";
 import { commitFit, fitMetadata, type FitResult } from "./commitFit";
@@ -140,5 +141,9 @@ export async function fitFromDataset(
 
 /** The dataset fit as a job kind (its coordinator run by the job runner). */
 export function datasetFitJob(services: Services): JobKind<DatasetFitCommand> {
-  return { command: datasetFitCommand, run: (command, progress, ctx) => fitFromDataset(services, command, progress, ctx) };
+  return {
+    command: datasetFitCommand,
+    run: (command, progress, ctx) => fitFromDataset(services, command, progress, ctx),
+    dimensions: (command) => recipeDimensions(command.identity),
+  };
 }

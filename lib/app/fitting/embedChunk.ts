@@ -5,6 +5,7 @@ import type { TaskKind, WorkerResult } from "../../jobs/tasks";
 import { fitChunk, type FitChunk } from "../../patchcore/pipeline";
 import { encodeMemoryNpz, decodeMemoryNpz } from "../../store/npz";
 import { datasetOf } from "../../store/keys";
+import { annotateModel } from "../lineMetrics";
 import type { Services } from "../services";
 import { datasetChunkTask } from "../jobs/taskFields";
 
@@ -58,6 +59,7 @@ export function decodeFitChunk(bytes: Uint8Array): FitChunk {
 export async function embedChunk(services: Services, task: EmbedTask, ctx: UseCaseContext): Promise<WorkerResult> {
   const started = performance.now();
   const { config, datasets, jobs } = services;
+  annotateModel(task.identity, null, ctx);
   const dataset = datasetOf(task.identity);
   const extractor = await services.extractor();
   const chunk = await fitChunk(

@@ -9,6 +9,7 @@ import { parseShape, roiMask } from "../../patchcore/roiMask";
 import { modelKeys } from "../../store/keys";
 import type { UseCaseContext } from "../../context";
 import { identityEcho, identityOf } from "../identity";
+import { annotateModel, recordInspection } from "../lineMetrics";
 import { holdsServedModel, loadServedModel } from "../models/servedModel";
 import { ensureMmPerPx } from "../recipes/mmPerPxLock";
 import { areaRuleOf, loadRecipeMeta } from "../recipes/settings";
@@ -56,10 +57,13 @@ export interface InspectOptions {
 /**
  * Inspect one ROI image: score, threshold, heatmap PNG (base64), regions. With
  * include_anomaly_map the blurred anomaly map comes back as base64 float32 [height, width]
- * (little-endian), for pixel-level evaluation.
+ * (little-endian), for pixel-level evaluation. The line's metrics record it (batch scoring of
+ * stored images, which calls inspectDecoded, is not a part off the line).
  */
 export async function inspectImage(services: Services, input: InferRequest, ctx: UseCaseContext, options: InspectOptions = {}): Promise<InspectResult> {
-  return inspectDecoded(services, input, await decodeRoi(services, input, ctx), ctx, options);
+  const result = await inspectDecoded(services, input, await decodeRoi(services, input, ctx), ctx, options);
+  recordInspection(services, identityOf(input), { score: result.score, threshold: result.threshold }, ctx);
+  return result;
 }
 
 /** The request's ROI image decoded (the first step of an inspection; a batch decodes its images before one forward). */
@@ -106,6 +110,7 @@ export async function inspectDecoded(
   }
   const [served, recipe] = loaded;
   const { memory, calibration } = served;
+  annotateModel(identity, served.version, ctx);
   const { extractor, embedded } = forwarded;
   const areaRule = areaRuleOf(services, recipe);
   const mmPerPx = input.mm_per_px ?? (typeof memory.bank.metadata.mm_per_px === "number" ? memory.bank.metadata.mm_per_px : undefined);

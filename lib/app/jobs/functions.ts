@@ -13,7 +13,7 @@ import type { Services } from "../services";
 
 /** The worker function's handler: embed (a dataset fit's chunk) and score (a batch's chunk). */
 export function workerFunction(services: Services) {
-  return workerHandler(services.log, { embed: embedTaskKind(services), score: scoreTaskKind(services) });
+  return workerHandler(services.observability, { embed: embedTaskKind(services), score: scoreTaskKind(services) });
 }
 
 /** The job runner function's handler: a dataset fit, /infer_dataset and /calibrate_dataset as jobs. */
