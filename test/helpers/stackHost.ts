@@ -26,6 +26,12 @@ import { fetchNodeFromNpm, LAMBDA_NODE_VERSIONS } from "./lambdaRuntime";
 export const PROJECT_ROOT = path.resolve(__dirname, "../..");
 export const TEST_BUCKET = "test-models";
 export const HOST_VARIABLE = "TEST_STACK_HOST";
+/**
+ * serverless-offline arguments of every test stack: a function's worker thread stays up for the
+ * run once started (serverless-offline ends those idle for 60 s by default), so a function that
+ * files use minutes apart starts once (loading its bundle, the ONNX session) rather than each time.
+ */
+export const TEST_STACK_ARGS = ["--terminateIdleLambdaTime", "3600"] as const;
 
 /**
  * The stacks test files share: one per distinct environment. A file on a shared stack writes
@@ -118,6 +124,7 @@ export class StackHost {
           bucket: TEST_BUCKET,
           env: SHARED_STACKS[name],
           serviceDir,
+          serverlessArgs: TEST_STACK_ARGS,
           output: (chunk) => appendFileSync(logFile, chunk),
         });
         this.pids.add(stack.pid);
