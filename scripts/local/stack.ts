@@ -225,6 +225,8 @@ export async function startThrowawayStack(options: {
   modelDir?: string;
   /** Serve from this bundleService() folder (left in place) instead of bundling into a folder of the stack's own. */
   serviceDir?: string;
+  /** More arguments for `serverless offline start`. */
+  serverlessArgs?: readonly string[];
 }): Promise<LocalStack> {
   const s3Directory = await mkdtemp(path.join(os.tmpdir(), `${options.bucket}-s3-`));
   const httpPort = await freePort();
@@ -244,6 +246,7 @@ export async function startThrowawayStack(options: {
       serviceS3Endpoint: options.serviceS3Endpoint,
       buildFolder,
       serviceDir: options.serviceDir,
+      serverlessArgs: options.serverlessArgs,
       params: options.params,
       modelDir: options.modelDir,
       env: { LOG_LEVEL: "warn", ...options.env },

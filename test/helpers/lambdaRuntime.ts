@@ -327,14 +327,9 @@ export async function fetchNodeFromNpm(projectRoot: string, version: string): Pr
   }
 }
 
-/**
- * fetchNodeFromNpm's binary, or an error with the reason. In a jest run the stack host
- * (test/helpers/stackHost.ts) has been fetching LAMBDA_NODE_VERSIONS since the run started:
- * this waits for that rather than fetching again.
- */
+/** fetchNodeFromNpm's binary, or an error with the reason it cannot be had. */
 export async function nodeFromNpm(projectRoot: string, version: string): Promise<string> {
-  const host = process.env.TEST_STACK_HOST;
-  const found = host ? ((await (await fetch(`${host}/node/${version}`)).json()) as NodeFound) : await fetchNodeFromNpm(projectRoot, version);
+  const found = await fetchNodeFromNpm(projectRoot, version);
   if ("reason" in found) throw new Error(found.reason);
   return found.binary;
 }

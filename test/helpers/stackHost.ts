@@ -7,12 +7,10 @@
  *                        the run serves from it, none bundles
  *   GET /stacks/<name>   a shared stack of SHARED_STACKS, started on the first request for it,
  *                        kept until the run ends; its serverless-offline output goes to a file
- *   GET /node/<version>  a Node.js binary of a Lambda runtime from the npm registry (nodeFromNpm)
  *
- * Nothing starts before a test file asks for it, except what is begun at once because it takes
- * long and is not CPU work: the bundle, which every integration file needs, and the download of
- * the Lambda runtimes' Node.js binaries. A run of unit tests alone starts nothing (the setup runs
- * only when the integration project has a test to run).
+ * Nothing starts before a test file asks for it: a run of unit tests alone starts nothing (the
+ * setup runs only when the integration project has a test to run), nor does a run of integration
+ * files that start no stack.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { appendFileSync, writeFileSync } from "node:fs";
@@ -21,11 +19,16 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { bundleService, startThrowawayStack, type LocalStack } from "../../scripts/local/stack";
-import { fetchNodeFromNpm, LAMBDA_NODE_VERSIONS } from "./lambdaRuntime";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "../..");
 export const TEST_BUCKET = "test-models";
 export const HOST_VARIABLE = "TEST_STACK_HOST";
+/**
+ * serverless-offline arguments of every test stack: a function's worker thread stays up for the
+ * run once started (serverless-offline ends those idle for 60 s by default), so a function that
+ * files use minutes apart starts once (loading its bundle, the ONNX session) rather than each time.
+ */
+export const TEST_STACK_ARGS = ["--terminateIdleLambdaTime", "3600"] as const;
 
 /**
  * The stacks test files share: one per distinct environment. A file on a shared stack writes
@@ -54,28 +57,15 @@ export interface SharedStackInfo {
 
 export class StackHost {
   private server: http.Server | undefined;
-  private readonly bundle: Promise<string>;
+  private bundling: Promise<string> | undefined;
   private readonly stacks = new Map<string, Promise<{ stack: LocalStack; info: SharedStackInfo }>>();
   private readonly workFolder = path.join(".esbuild", `test-run-${process.pid}`);
   private readonly logDir: Promise<string>;
   private readonly killOnExit = () => this.killAll();
   private readonly pids = new Set<number>();
-  private readonly nodes = new Map<string, ReturnType<typeof fetchNodeFromNpm>>();
 
   constructor() {
     this.logDir = mkdtemp(path.join(os.tmpdir(), "test-stacks-"));
-    this.bundle = this.logDir.then(async (dir) => {
-      const log = path.join(dir, "bundle.log");
-      writeFileSync(log, "");
-      const started = performance.now();
-      try {
-        return await bundleService({ root: PROJECT_ROOT, workFolder: this.workFolder, output: (chunk) => appendFileSync(log, chunk) });
-      } finally {
-        appendFileSync(log, `\nbundled in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-      }
-    });
-    this.bundle.catch(() => undefined); // reported to whoever asks for it
-    for (const version of LAMBDA_NODE_VERSIONS) this.node(version);
     process.on("exit", this.killOnExit);
   }
 
@@ -92,25 +82,23 @@ export class StackHost {
   }
 
   private async answer(url: string): Promise<unknown> {
-    if (url === "/bundle") return { serviceDir: await this.bundle };
+    if (url === "/bundle") return { serviceDir: await this.bundle() };
     const shared = /^\/stacks\/([A-Za-z0-9_-]+)$/.exec(url);
     if (shared && Object.hasOwn(SHARED_STACKS, shared[1]!)) return (await this.shared(shared[1] as SharedStackName)).info;
-    const node = /^\/node\/(\d+\.\d+\.\d+)$/.exec(url);
-    if (node) return this.node(node[1]!);
     throw new Error(`no such thing here: ${url} (shared stacks: ${Object.keys(SHARED_STACKS).join(", ")})`);
   }
 
-  private node(version: string): ReturnType<typeof fetchNodeFromNpm> {
-    let found = this.nodes.get(version);
-    if (!found) this.nodes.set(version, (found = fetchNodeFromNpm(PROJECT_ROOT, version)));
-    return found;
+  /** The run's bundle, made on the first request for it (a failure names serverless's output). */
+  private bundle(): Promise<string> {
+    this.bundling ??= bundleService({ root: PROJECT_ROOT, workFolder: this.workFolder });
+    return this.bundling;
   }
 
   private shared(name: SharedStackName): Promise<{ stack: LocalStack; info: SharedStackInfo }> {
     let started = this.stacks.get(name);
     if (!started) {
       started = (async () => {
-        const serviceDir = await this.bundle;
+        const serviceDir = await this.bundle();
         const logFile = path.join(await this.logDir, `${name}.log`);
         writeFileSync(logFile, "");
         const stack = await startThrowawayStack({
@@ -118,6 +106,7 @@ export class StackHost {
           bucket: TEST_BUCKET,
           env: SHARED_STACKS[name],
           serviceDir,
+          serverlessArgs: TEST_STACK_ARGS,
           output: (chunk) => appendFileSync(logFile, chunk),
         });
         this.pids.add(stack.pid);
@@ -147,8 +136,7 @@ export class StackHost {
       );
       await stack?.stop();
     }
-    await this.bundle.catch(() => undefined);
-    await Promise.all(this.nodes.values());
+    await this.bundling?.catch(() => undefined);
     await rm(path.join(PROJECT_ROOT, this.workFolder), { recursive: true, force: true });
     await rm(await this.logDir, { recursive: true, force: true });
     process.off("exit", this.killOnExit);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { startThrowawayStack, type LocalStack } from "../../scripts/local/stack";
-import { askHost, PROJECT_ROOT, TEST_BUCKET, type SharedStackInfo, type SharedStackName } from "./stackHost";
+import { askHost, PROJECT_ROOT, TEST_BUCKET, TEST_STACK_ARGS, type SharedStackInfo, type SharedStackName } from "./stackHost";
 
 export { PROJECT_ROOT };
 
@@ -33,6 +33,7 @@ export async function startTestStack(
     env,
     output: (chunk) => (log += chunk),
     serviceDir: await runBundle(),
+    serverlessArgs: TEST_STACK_ARGS,
     ...options,
   });
   return { ...stack, bucket: TEST_BUCKET, output: () => log };

