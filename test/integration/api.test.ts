@@ -86,8 +86,9 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
     });
     const stored = Object.keys(await bucketSnapshot(s3, stack.bucket));
     const key = `models/${encodeId("Fields")}__${encodeId("Pattern")}`;
-    expect(stored).toContain(`${key}.npz`);
-    expect(stored).not.toContain(`${key}_index.hnsw`);
+    const { fit_id } = res.ok();
+    expect(stored).toEqual(expect.arrayContaining([`${key}_fit.${fit_id}.npz`, `${key}_versions.json`]));
+    expect(stored.filter((k) => k.startsWith(`${key}_index.`))).toEqual([]);
     const inferred = (await infer(images.heldOut[0]!, { role_id: "Fields" })).ok();
     expect(inferred.knn).toBe("exact");
   });
@@ -231,8 +232,8 @@ describe("the API over HTTP (serverless-offline + S3 server)", () => {
 
   it("answers a truncated stored memory with 503 corrupt_artefact naming the key and the remedy, never caches it, and a re-fit repairs it", async () => {
     const ids = { role_id: "Corrupt", roi_id: "R" };
-    (await fit(ids, images.train.slice(0, 2))).ok();
-    const key = `models/${encodeId("Corrupt")}__${encodeId("R")}.npz`;
+    const { fit_id } = (await fit(ids, images.train.slice(0, 2))).ok();
+    const key = `models/${encodeId("Corrupt")}__${encodeId("R")}_fit.${fit_id}.npz`;
     const whole = await getObject(s3, stack.bucket, key);
     // what a store that writes in place leaves after a cut upload: the first half, under the same metadata
     await putObject(s3, stack.bucket, key, whole.body.subarray(0, whole.body.length >> 1), whole.metadata);

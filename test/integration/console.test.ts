@@ -85,7 +85,7 @@ const rust = (seed: number, cx: number, cy: number) => paintSpot(brushedMetal(W,
     // a threshold chosen over the histogram, stored (rule "fixed") with the rates it gives
     await page.fill("input[name=threshold]", "0.05");
     await page.locator("input[name=threshold]").press("Tab");
-    expect(await page.locator(".counts").textContent()).toMatch(/At 0\.05: 0 of 6 good parts flagged/);
+    await page.locator(".counts", { hasText: /At 0\.05: 0 of 6 good parts flagged/ }).waitFor({ timeout: 10_000 });
     await page.getByRole("button", { name: "Store this threshold" }).click();
     await page.getByText("Stored: threshold 0.05 for version 1.").waitFor();
     await shot("calibrate");

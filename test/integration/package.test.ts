@@ -246,7 +246,7 @@ describe("serverless package (no AWS credentials, no network)", () => {
   it("requires the API key on every route but the documentation, with a usage plan and a stage throttle (default stage settings)", () => {
     const resources = Object.values(template().Resources);
     const methods = resources.filter((r) => r.Type === "AWS::ApiGateway::Method");
-    const publicPaths = ["openapi.json", "docs", "docs/swagger-ui.css", "docs/swagger-ui-bundle.js"];
+    const publicPaths = ["openapi.json", "docs", "docs/swagger-ui.css", "docs/swagger-ui-bundle.js", "console", "console/app.css", "console/app.js"];
     const all = template().Resources;
     const pathOf = (m: Resource) => {
       const parts: string[] = [];

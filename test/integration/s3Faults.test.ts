@@ -118,8 +118,8 @@ describe("S3 behind a fault proxy: refused, reset or hung, every endpoint answer
       ],
       [
         "the calibration of a re-calibration",
-        /^PUT \S+_calib\.json/,
-        400,
+        /^PUT \S+_versions\.json/,
+        200,
         () => postJson(url("/calibrate_ng"), { role_id: "Faults", roi_id: "A", ok_scores: [0.3], ng_scores: [0.9] }),
       ],
     ] as const)("%s: 503, and nothing stored changed", async (_what, match, afterBytes, send) => {

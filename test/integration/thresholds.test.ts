@@ -279,7 +279,7 @@ describe("thresholds a quality engineer can sign, over HTTP: rules, error rates 
       [
         { ...ids("Line"), ok_scores: [0.1], rule: "median" as "old" },
         { ...ids("Line"), rule: "median" as "old" },
-        /^rule must be "old", "false_alarm_rate" or "f1", got "median"$/,
+        /^rule must be "old", "false_alarm_rate", "f1" or "fixed", got "median"$/,
       ],
       [
         { ...ids("Line"), ok_scores: [0.1], rule: "false_alarm_rate" },
