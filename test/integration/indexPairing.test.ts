@@ -38,7 +38,9 @@ describe("memory and HNSW index of one fit are never mixed with another fit's", 
     const b = await fit("B", [7, 8]);
     expect([a.index, b.index]).toEqual(["hnsw", "hnsw"]);
     const stored = Object.keys(await bucketSnapshot(s3, stack.bucket));
-    expect(stored).toEqual(expect.arrayContaining([`${base("A")}_fit.${a.fit_id}.npz`, `${base("A")}_index.${a.fit_id}.hnsw`, `${base("B")}_index.${b.fit_id}.hnsw`]));
+    expect(stored).toEqual(
+      expect.arrayContaining([`${base("A")}_fit.${a.fit_id}.npz`, `${base("A")}_index.${a.fit_id}.hnsw`, `${base("B")}_index.${b.fit_id}.hnsw`]),
+    );
     const copy = (from: string, to: string) =>
       s3.send(new CopyObjectCommand({ Bucket: stack.bucket, CopySource: `${stack.bucket}/${from}`, Key: to, MetadataDirective: "COPY" }));
     // C: A's memory, and B's index put where A's index would be; D: A's memory with A's own index
