@@ -20,6 +20,7 @@ import {
   type PackagedFunction,
   type RunningFunction,
 } from "../helpers/lambdaRuntime";
+import { OPERATIONS_PACKAGE_PARAMS, operationsTemplateChecks, type Template } from "../helpers/operationsTemplate";
 import { PROJECT_ROOT, sharedStack, type TestStack } from "../helpers/testStack";
 
 /** The functions run below as Lambda runs them (every zip's contents are checked above). */
@@ -84,7 +85,8 @@ describe("serverless package (no AWS credentials, no network)", () => {
       }
     running = await sharedStack("main");
     bundleBefore = folderState(path.join(running.buildDir, "functions"));
-    report = await packageService(PROJECT_ROOT, []);
+    // the stage parameters the operations checks below expect (an alarm subscription, per-ROI metrics)
+    report = await packageService(PROJECT_ROOT, OPERATIONS_PACKAGE_PARAMS);
   }, 300_000);
 
   it("produces one zip per function of serverless.yml and the runtime layer, each a real file", () => {
@@ -103,6 +105,10 @@ describe("serverless package (no AWS credentials, no network)", () => {
     const res = await postJson(`${running.url}/calibrate_ng`, { role_id: "nobody", roi_id: "none", ok_scores: [1] });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatch(/mm_per_px is required: no memory is fitted/);
+  });
+
+  describe("the template's tracing, alarms, their topic and the dashboard", () => {
+    operationsTemplateChecks(() => template() as Template, readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8"));
   });
 
   it("declares API Gateway's own error answers as JSON {error, request_id} (GatewayResponses)", () => {

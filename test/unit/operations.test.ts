@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-require-imports */
 // The operations plugin's logic on made-up input (the compiled template of serverless.yml is
-// checked in test/integration/operationsTemplate.test.ts).
+// checked in test/integration/package.test.ts through test/helpers/operationsTemplate.ts).
 const { operationsSettings, operationsResources, addTracingActions } = require("../../scripts/deploy/serverless-operations.js");
 
 const base = { namespace: "PatchCoreInspection", driftLevel: 0.8, driftWindowMinutes: 60, metricsPerRoi: false };

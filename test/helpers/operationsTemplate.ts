@@ -1,14 +1,15 @@
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { METRIC_CATALOG, METRICS_NAMESPACE } from "../../lib/observability/catalog";
-import { parseQuery } from "../helpers/alarmEvaluator";
-import { PROJECT_ROOT } from "../helpers/testStack";
+import { parseQuery } from "./alarmEvaluator";
+
+/**
+ * The operations checks of a packaged CloudFormation template (tracing, alarms, their topic, the
+ * dashboard), declared inside the package test's describe so that one `serverless package` serves
+ * both: packaged with OPERATIONS_PACKAGE_PARAMS, which the checks expect.
+ */
+export const OPERATIONS_PACKAGE_PARAMS = ["--param=alarmEndpoint=line-ops@example.com", "--param=metricsPerRoi=true"];
 
 type Resource = { Type: string; Properties: Record<string, any> };
-type Template = { Resources: Record<string, Resource>; Parameters?: Record<string, unknown>; Outputs?: Record<string, unknown> };
+export type Template = { Resources: Record<string, Resource>; Parameters?: Record<string, unknown>; Outputs?: Record<string, unknown> };
 
 const PSEUDO = new Set(["AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::StackName", "AWS::StackId", "AWS::URLSuffix", "AWS::NoValue"]);
 
@@ -50,37 +51,13 @@ function resolveJoin(value: { "Fn::Join": [string, unknown[]] }): string {
     .join("");
 }
 
-describe("the packaged CloudFormation template: tracing, alarms, their topic and the dashboard (serverless package, offline)", () => {
-  let dir: string;
+/** Declares the checks; `packaged` reads the template once the package exists, `readme` is README.md's text. */
+export function operationsTemplateChecks(packaged: () => Template, readme: string): void {
   let template: Template;
   let resources: Record<string, Resource>;
-  const readme = readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
-
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "ops-template-"));
-    const result = spawnSync(
-      path.join(PROJECT_ROOT, "node_modules/.bin/serverless"),
-      ["package", "--package", dir, "--param=alarmEndpoint=line-ops@example.com", "--param=metricsPerRoi=true"],
-      {
-        cwd: PROJECT_ROOT,
-        encoding: "utf8",
-        env: {
-          ...process.env,
-          SLS_TELEMETRY_DISABLED: "1",
-          SLS_NOTIFICATIONS_MODE: "off",
-          ESBUILD_WORK_FOLDER: path.join(".esbuild", `ops-template-${process.pid}`),
-        },
-        timeout: 600_000,
-      },
-    );
-    if (result.status !== 0) throw new Error(`serverless package failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
-    template = JSON.parse(readFileSync(path.join(dir, "cloudformation-template-update-stack.json"), "utf8")) as Template;
+  beforeAll(() => {
+    template = packaged();
     resources = template.Resources;
-  }, 600_000);
-
-  afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-    await rm(path.join(PROJECT_ROOT, ".esbuild", `ops-template-${process.pid}`), { recursive: true, force: true });
   });
 
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -209,4 +186,4 @@ describe("the packaged CloudFormation template: tracing, alarms, their topic and
     // every function's errors and throttles, by name
     for (const [, fn] of functions()) expect(text).toContain(`"FunctionName","${fn.Properties.FunctionName}"`);
   });
-});
+}
