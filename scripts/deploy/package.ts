@@ -5,7 +5,8 @@
  * Usage: tsx scripts/deploy/package.ts [serverless options, e.g. --stage prod]
  */
 import { spawnSync } from "node:child_process";
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { LayerError, nativeTable, stageLayer, type StageReport } from "./stageLayer";
 import { unzippedBytes } from "./zipSize";
@@ -40,12 +41,23 @@ async function runtimesOf(root: string): Promise<PackageReport["runtimes"]> {
 export async function packageService(root: string, args: string[] = []): Promise<PackageReport> {
   const layer = await stageLayer(root);
   const serverlessBin = path.join(root, "node_modules/.bin/serverless");
+  // serverless-esbuild stages each zip in a folder of the system's temp folder and leaves it there
+  // (its removal is not recursive, and its failure ignored): about 200 MB a package. Give it a
+  // temp folder of its own, removed here.
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "serverless-package-"));
   const result = spawnSync(serverlessBin, ["package", ...args], {
     cwd: root,
     stdio: "inherit",
     // its own bundle folder (deleted when done), never the one a running npm start serves from
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off", ESBUILD_WORK_FOLDER: path.join(".esbuild", "package") },
+    env: {
+      ...process.env,
+      SLS_TELEMETRY_DISABLED: "1",
+      SLS_NOTIFICATIONS_MODE: "off",
+      ESBUILD_WORK_FOLDER: path.join(".esbuild", "package"),
+      TMPDIR: tmp,
+    },
   });
+  await rm(tmp, { recursive: true, force: true });
   if (result.status !== 0) throw new Error(`serverless package exited with ${result.status ?? result.signal}`);
   const dir = path.join(root, ".serverless");
   const artefacts = [];

