@@ -168,7 +168,7 @@ export const VARIABLES = {
   MAX_MODEL_VERSIONS: num(
     20,
     { min: 1, max: 1000, integer: true },
-    "versions kept per model: a fit beyond it deletes the oldest that is neither active nor the active one's parent",
+    "versions kept per model: a fit beyond it deletes the oldest that is neither active, the one active before it, nor the active one's parent",
   ),
   CACHE_MAX_BYTES: num(512 * 1024 * 1024, { min: 0, integer: true }, "per-container cache of memories, bytes"),
   CACHE_TTL_MS: num(5000, { min: 0, integer: true }, "a cached memory or calibration costs one HEAD (ETag) before reuse after this, ms"),

@@ -31,7 +31,9 @@ export const fitOkRequest = z
     const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
     if (request.append) {
       if (request.use_dataset) issue("use_dataset", "append=true takes images or dataset_files, not use_dataset=true");
-      else if (request.images.length === 0 && request.dataset_files === undefined) {
+      else if (request.images.length > 0 && request.dataset_files !== undefined) {
+        issue("dataset_files", "append=true takes images or dataset_files, not both: send the uploaded images in one request, the stored ones in another");
+      } else if (request.images.length === 0 && request.dataset_files === undefined) {
         issue("images", "append=true needs good images: send them in the images field, or name stored OK images in dataset_files");
       }
       return;
@@ -68,9 +70,9 @@ export const fitOkResponse = z
     calibration_inherited: z.boolean().meta({
       description: "The new version got a calibration (its parent's, or the then active version's) to serve with until it is calibrated itself.",
     }),
-    deleted_versions: z
-      .array(z.number().int())
-      .meta({ description: "Versions removed to keep MAX_MODEL_VERSIONS (oldest first; never the active one nor its parent)." }),
+    deleted_versions: z.array(z.number().int()).meta({
+      description: "Versions removed to keep MAX_MODEL_VERSIONS (oldest first; never the active one, the one active before it, nor the active one's parent).",
+    }),
     appended: z
       .object({ images: z.number().int(), patches: z.number().int(), rows_added: z.number().int() })
       .optional()

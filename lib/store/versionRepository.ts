@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { UnavailableError } from "../errors";
 import type { Timings } from "../util/timings";
@@ -44,9 +45,21 @@ const versionsSchema = z.looseObject({
   /** The version active before the last change of active_version. */
   previous_version: z.number().int().positive().nullable(),
   updated_at: z.string(),
+  /** A random id of the write that stored this object: tells a write whose answer was lost from another's. */
+  write_id: z.string().optional(),
   versions: z.array(versionEntry),
 });
 export type ModelVersions = z.infer<typeof versionsSchema>;
+
+/** S3 failed after a write of a versions object was sent: it may or may not have landed (503: try again, then look). */
+export class VersionsWriteInDoubt extends UnavailableError {
+  constructor(key: string, cause: unknown) {
+    super(
+      `S3 failed while the versions of this model (${key}) were being written: the change may or may not be stored; list the versions (GET /models) before trying again`,
+      { cause },
+    );
+  }
+}
 
 /** Conditional writes of one versions object that collide are retried this many times (then 503: try again). */
 const MAX_ATTEMPTS = 20;
@@ -79,24 +92,46 @@ export class VersionRepository {
    * Read-modify-write: `change` gets the current object (null when there is none yet) and returns
    * the new one (null: leave it as it is) with a result; written only if nobody wrote it meanwhile,
    * else read again and `change` applied again to what is there now.
+   *
+   * A write can land without its answer reaching us (a timeout; the SDK's resend of it then fails
+   * its own precondition): the object read next then carries our write's `write_id`, and the
+   * change is done. When that cannot be told (S3 failing after a write was sent),
+   * VersionsWriteInDoubt says so: the change may or may not be stored.
    */
   async update<T>(keys: ModelKeys, timings: Timings, change: (current: ModelVersions | null) => VersionsChange<T> | Promise<VersionsChange<T>>): Promise<T> {
+    let sent: { writeId: string; result: T } | null = null;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const current = await this.load(keys, timings);
+      const current = await this.loadAfter(keys, timings, sent);
+      if (sent && current?.versions.write_id === sent.writeId) return sent.result;
       const { versions, result } = await change(current?.versions ?? null);
       if (versions === null) return result;
+      const writeId = randomUUID();
       const { body, options } = jsonArtefact(
-        { ...versions, updated_at: new Date().toISOString() },
+        { ...versions, updated_at: new Date().toISOString(), write_id: writeId },
         current ? { ifMatch: current.etag } : { ifNoneMatch: "*" },
         true,
       );
+      sent = { writeId, result };
       try {
         await timings.time("s3_put", () => this.store.put(keys.versions, body, options));
         return result;
       } catch (error) {
-        if (!(error instanceof PreconditionFailed)) throw error;
+        if (error instanceof PreconditionFailed) continue;
+        const now = await this.loadAfter(keys, timings, sent);
+        if (now?.versions.write_id === writeId) return result;
+        throw new VersionsWriteInDoubt(keys.versions, error);
       }
     }
     throw new UnavailableError(`The versions of this model (${keys.versions}) are being changed by many requests at once; try again`);
+  }
+
+  /** load(), where a failure after a write was sent leaves that write in doubt. */
+  private async loadAfter(keys: ModelKeys, timings: Timings, sent: object | null): ReturnType<VersionRepository["load"]> {
+    try {
+      return await this.load(keys, timings);
+    } catch (error) {
+      if (sent === null) throw error;
+      throw new VersionsWriteInDoubt(keys.versions, error);
+    }
   }
 }

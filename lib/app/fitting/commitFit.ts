@@ -5,7 +5,8 @@ import { knnPlan } from "../../patchcore/knn/select";
 import type { ShortlistBasis } from "../../patchcore/knn/shortlistBasis";
 import { findBankBasis } from "../../patchcore/knn/twoStage";
 import type { MemoryBank, MemoryMetadata } from "../../patchcore/memoryBank";
-import type { ModelVersions, VersionEntry, VersionSource } from "../../store/versionRepository";
+import { ConflictError } from "../../errors";
+import { VersionsWriteInDoubt, type ModelVersions, type VersionEntry, type VersionSource } from "../../store/versionRepository";
 import { modelKeys, type ModelIdentity } from "../../store/keys";
 import { identityEcho } from "../identity";
 import { annotateModel, recordFit } from "../lineMetrics";
@@ -58,7 +59,9 @@ export interface CommitOptions {
  * point) giving it the next number, the calibration to serve with until it is calibrated itself
  * (its parent's, or the active version's, as the old backend kept a calibration across re-fits),
  * activating it unless told not to, and removing the oldest versions beyond MAX_MODEL_VERSIONS.
- * A fit that fails before the commit leaves every version as it was. A committed fit is counted
+ * A fit that fails before the commit leaves every version as it was (its memory removed, unless S3
+ * failed in a way that leaves the commit in doubt). A commit is idempotent: a fit already recorded
+ * (its write landed, its answer lost) is not recorded twice. A committed fit is counted
  * in the line's metrics (Fits, FitImages, FitDuration).
  */
 export async function commitFit(
@@ -79,9 +82,18 @@ export async function commitFit(
   let committed: { version: number; active: number | null; inherited: boolean; removed: VersionEntry[] };
   try {
     committed = await changeVersions(services, keys, ctx, (current, unversionedCalibration) => {
+      // this fit's own write, landed though its answer was lost and overwritten since: already a version
+      const mine = current.versions.find((v) => v.fit_id === fitId);
+      if (mine)
+        return { versions: null, result: { version: mine.version, active: current.active_version, inherited: mine.calibration_inherited, removed: [] } };
       const version = current.next_version;
       const from = options.parentVersion ?? current.active_version;
       const giver = current.versions.find((v) => v.version === from);
+      if (options.parentVersion !== null && !giver) {
+        throw new ConflictError(
+          `Version ${options.parentVersion} was deleted while this append ran: append again (to the active version, or name one in model_version)`,
+        );
+      }
       const calibration = giver ? giver.calibration : unversionedCalibration;
       const entry = entryOf(bank, version, options.source, options.parentVersion, {
         calibration,
@@ -103,7 +115,9 @@ export async function commitFit(
       };
     });
   } catch (error) {
-    await memories.deleteFit(keys, fitId, ctx.timings, ctx.log);
+    // a versions write in doubt may name this memory: keep it (an orphan costs storage, a version without its memory fails every request)
+    if (error instanceof VersionsWriteInDoubt) ctx.log.warn("the versions write is in doubt: the new memory is kept", { fit_id: fitId, error });
+    else await memories.deleteFit(keys, fitId, ctx.timings, ctx.log);
     throw error;
   }
   await deleteVersionArtefacts(services, keys, committed.removed, ctx);

@@ -33,6 +33,7 @@ export async function loadServedModel(
   identity: ModelIdentity,
   requested: number | undefined,
   ctx: UseCaseContext,
+  revalidate = false,
 ): Promise<ServedModel> {
   // a version served without a calibration costs one HEAD a request until it has one: its first
   // calibration is then seen at once, as a first calibration file always was (an absent object is
@@ -40,12 +41,16 @@ export async function loadServedModel(
   const held = services.versionCache.peek(keys.versions);
   const number = requested ?? held?.active_version;
   const uncalibrated = held !== null && (held.versions.find((v) => v.version === number)?.calibration ?? null) === null;
-  const { versions, stale } = await loadVersions(services, keys, ctx, uncalibrated);
+  const { versions, stale } = await loadVersions(services, keys, ctx, revalidate || uncalibrated);
   if (versions) {
     const entry = chosenEntry(versions, identity, requested);
     const memoryKey = memoryKeyOf(keys, entry);
     const loaded = await loadMemory(services, keys, memoryKey, true, ctx);
-    if (!loaded.memory) throw new CorruptArtefactError(memoryKey, new Error(`the memory of version ${entry.version} is missing`), "version memory");
+    if (!loaded.memory) {
+      // deleted since this container read the versions (by another, within CACHE_TTL_MS): read them again, once
+      if (!revalidate) return loadServedModel(services, keys, identity, requested, ctx, true);
+      throw new CorruptArtefactError(memoryKey, new Error(`the memory of version ${entry.version} is missing`), "version memory");
+    }
     return {
       version: entry.version,
       memory: loaded.memory,

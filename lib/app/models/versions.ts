@@ -115,12 +115,12 @@ export async function changeVersions<T>(
 
 /**
  * The versions a fit beyond MAX_MODEL_VERSIONS removes: the oldest first, never the active one,
- * the active one's parent (an append's) nor the version just made, until at most `max` are left
- * (or none but those three).
+ * the one active before it (the rollback), the active one's parent (an append's) nor the version
+ * just made, until at most `max` are left (or none but those four).
  */
 export function retentionVictims(versions: ModelVersions, max: number, made: number): VersionEntry[] {
   const active = versions.versions.find((v) => v.version === versions.active_version);
-  const kept = new Set([versions.active_version, active?.parent_version ?? null, made]);
+  const kept = new Set([versions.active_version, versions.previous_version, active?.parent_version ?? null, made]);
   const candidates = [...versions.versions].sort((a, b) => a.version - b.version).filter((v) => !kept.has(v.version));
   const excess = Math.max(0, versions.versions.length - max);
   return candidates.slice(0, excess);
