@@ -101,6 +101,8 @@ function parseScores(text: string): number[] {
 export function CalibrateView({ ids, onError, onChanged }: { ids: ModelIds; onError: (e: unknown) => void; onChanged: () => void }) {
   const [scores, setScores] = useState<Scores | null>(null);
   const [threshold, setThreshold] = useState(0);
+  /** What the threshold field holds while it is edited (null: it shows the threshold), so that a re-render never wipes what is typed. */
+  const [typed, setTyped] = useState<string | null>(null);
   const [busy, setBusy] = useState<{ done: number; total: number } | null>(null);
   const [okText, setOkText] = useState("");
   const [ngText, setNgText] = useState("");
@@ -214,8 +216,13 @@ export function CalibrateView({ ids, onError, onChanged }: { ids: ModelIds; onEr
                 type="number"
                 step="any"
                 name="threshold"
-                value={threshold.toPrecision(6)}
-                onChange={(e) => setThreshold(Number((e.target as HTMLInputElement).value))}
+                value={typed ?? threshold.toPrecision(6)}
+                onInput={(e) => {
+                  const text = (e.target as HTMLInputElement).value;
+                  setTyped(text);
+                  if (text.trim() !== "" && Number.isFinite(Number(text))) setThreshold(Number(text));
+                }}
+                onBlur={() => setTyped(null)}
               />
             </label>
             <p class="counts" aria-live="polite">
