@@ -71,9 +71,9 @@ export function ScaleLegend({
     <figure class="legend" aria-label="Heatmap colour scale">
       <div class="legend-bar" style={{ background: gradient }} />
       <div class="legend-ticks">
-        <span>{low.toFixed(3)}</span>
-        <span>{anchor.toFixed(3)}</span>
-        <span>&ge; {high.toFixed(3)}</span>
+        <span>{num(low)}</span>
+        <span>{num(anchor)}</span>
+        <span>&ge; {num(high)}</span>
       </div>
       <figcaption>One scale for every image of this model: {meaning}.</figcaption>
     </figure>

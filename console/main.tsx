@@ -1,4 +1,5 @@
 import { render } from "preact";
+import { useErrorBoundary } from "preact/hooks";
 import { App } from "./app";
 import "./styles.css";
 
@@ -8,6 +9,21 @@ import "./styles.css";
  * are many small stateful components, Preact's hooks keep them short, and it adds ~5 kB to the
  * script (no CDN, nothing fetched from outside).
  */
+/** The console, or what broke it in words: a fault in a view never leaves a blank page. */
+function Console() {
+  const [error, reset] = useErrorBoundary();
+  if (error)
+    return (
+      <div class="error" role="alert">
+        <p>The console hit an error it cannot show the view through: {String((error as Error).message ?? error)}</p>
+        <button type="button" onClick={reset}>
+          Try again
+        </button>
+      </div>
+    );
+  return <App />;
+}
+
 const root = document.getElementById("app")!;
 root.textContent = ""; // the page's "Loading..." line
-render(<App />, root);
+render(<Console />, root);

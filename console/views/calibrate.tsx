@@ -38,8 +38,9 @@ const BINS = 30;
 function Histogram({ scores, threshold, onThreshold }: { scores: Scores; threshold: number; onThreshold: (t: number) => void }) {
   const svg = useRef<SVGSVGElement>(null);
   const all = [...scores.ok, ...scores.ng, threshold];
-  const lo = Math.min(...all);
-  const hi = Math.max(...all) * 1.05 || 1;
+  // a loop, not Math.min(...all): spreading some 100k arguments overflows the stack
+  const lo = all.reduce((a, b) => Math.min(a, b));
+  const hi = all.reduce((a, b) => Math.max(a, b)) * 1.05 || 1;
   const width = (hi - lo) / BINS || 1;
   const count = (values: number[]) => {
     const bins = new Array<number>(BINS).fill(0);
@@ -89,12 +90,14 @@ function Histogram({ scores, threshold, onThreshold }: { scores: Scores; thresho
   );
 }
 
-function parseScores(text: string): number[] {
-  return text
-    .split(/[\s,;]+/)
-    .filter((t) => t !== "")
-    .map(Number)
-    .filter((v) => Number.isFinite(v));
+/** Scores pasted as text (a JSON array, or numbers apart by spaces, new lines, commas or semicolons); anything else is refused, naming it. */
+function parseScores(text: string, what: string): number[] {
+  const cleaned = text.replace(/[[\]]/g, " ");
+  if (!cleaned.includes(".") && /\d,\d/.test(cleaned)) throw new Error(`${what}: these read as decimal commas; write decimals with a point (0.031)`);
+  const tokens = cleaned.split(/[\s,;]+/).filter((t) => t !== "");
+  const bad = tokens.find((t) => !Number.isFinite(Number(t)));
+  if (bad !== undefined) throw new Error(`${what}: "${bad}" is not a number`);
+  return tokens.map(Number);
 }
 
 /** Calibrate: the OK and NG scores (from the stored sets, or given), a threshold to drag and see what it passes, then stored. */
@@ -112,6 +115,7 @@ export function CalibrateView({ ids, onError, onChanged }: { ids: ModelIds; onEr
   const [rates, setRates] = useState<{ falseAlarms: Rate; misses: Rate | null; warnings: string[] } | null>(null);
 
   const fromDataset = async () => {
+    if (!confirm(`Score every stored OK and NG image and store the threshold the rule "${rule}" chooses? The version served uses it from then on.`)) return;
     setBusy({ done: 0, total: 0 });
     setSaved(null);
     try {
@@ -141,11 +145,16 @@ export function CalibrateView({ ids, onError, onChanged }: { ids: ModelIds; onEr
   };
 
   const fromText = () => {
-    const ok = parseScores(okText);
-    const ng = parseScores(ngText);
+    let ok: number[], ng: number[];
+    try {
+      ok = parseScores(okText, "OK scores");
+      ng = parseScores(ngText, "NG scores");
+    } catch (error) {
+      return onError(error);
+    }
     if (ok.length === 0) return onError(new Error("Give at least one OK score"));
     setScores({ ok, ng, stored: null });
-    setThreshold(Math.max(...ok));
+    setThreshold(ok.reduce((a, b) => Math.max(a, b)));
     setSaved(null);
   };
 
@@ -184,7 +193,7 @@ export function CalibrateView({ ids, onError, onChanged }: { ids: ModelIds; onEr
             </label>
           ) : null}
           <button type="button" onClick={fromDataset} disabled={busy !== null}>
-            Score the stored OK and NG images
+            Score the stored images and store the rule's threshold
           </button>
         </div>
         <p class="hint">The rule's threshold is stored with its cross-validated error rates; drag the line below to choose another and store that.</p>

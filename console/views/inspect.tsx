@@ -77,11 +77,17 @@ function Verdict({ result }: { result: InferResponse }) {
       </p>
     );
   const defect = result.score >= result.threshold;
+  // a close call shown with enough digits to see which side it is on
+  const digits = num(result.score) === num(result.threshold) ? 10 : 4;
   return (
     <div role="status">
       <p class={defect ? "verdict defect" : "verdict ok"}>
-        {defect ? "DEFECT" : "OK"}: score {num(result.score)} {defect ? ">=" : "<"} threshold {num(result.threshold)}
-        {result.calibration_inherited ? " (threshold inherited: calibrate this version)" : ""}
+        {defect ? "DEFECT" : "OK"}: score {num(result.score, digits)} {defect ? ">=" : "<"} threshold {num(result.threshold, digits)}
+        {result.calibration_inherited
+          ? " (threshold inherited: calibrate this version)"
+          : result.calibration_stale
+            ? " (threshold calibrated for another fit: calibrate again)"
+            : ""}
       </p>
       {!defect && result.regions.length > 0 ? (
         <p class="note">

@@ -76,7 +76,7 @@ const rust = (seed: number, cx: number, cy: number) => paintSpot(brushedMetal(W,
 
     // calibrate from the stored sets: the histogram and the counts of what the threshold passes
     await tab("Calibrate");
-    await page.getByRole("button", { name: "Score the stored OK and NG images" }).click();
+    await page.getByRole("button", { name: "Score the stored images and store the rule's threshold" }).click();
     await page.locator("svg.histogram").waitFor({ timeout: 120_000 });
     expect(await page.locator(".counts").textContent()).toMatch(/0 of 6 good parts flagged .* 0 of 2 defective parts passed/);
     expect(await page.getByLabel("Error rates of the stored threshold").textContent()).toMatch(
@@ -89,6 +89,12 @@ const rust = (seed: number, cx: number, cy: number) => paintSpot(brushedMetal(W,
     await page.getByRole("button", { name: "Store this threshold" }).click();
     await page.getByText("Stored: threshold 0.05 for version 1.").waitFor();
     await shot("calibrate");
+    // pasted scores with decimal commas are refused in words, not read as other numbers
+    await page.getByText("or paste scores").click();
+    await page.fill("textarea[name=ok_scores]", "0,031 0,029");
+    await page.getByRole("button", { name: "Show", exact: true }).click();
+    await page.getByRole("alert").filter({ hasText: "OK scores: these read as decimal commas; write decimals with a point (0.031)" }).waitFor();
+    await page.getByRole("button", { name: "Dismiss the error" }).click();
 
     // inspect a defect: the verdict, the regions drawn, the heatmap on the model's scale
     await tab("Inspect");
