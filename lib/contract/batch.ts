@@ -73,7 +73,10 @@ export const calibrateDatasetRequest = z
       score_percentile: numberField("score_percentile", (v) => v >= 0 && v <= 100, "a number in [0, 100]", "Default SCORE_PERCENTILE (99).").optional(),
       area_mm2_thr: numberField("area_mm2_thr", (v) => v >= 0, "a number >= 0", "Default AREA_MM2_THR (1.0).").optional(),
       default_mm_per_px: defaultMmPerPx,
-      require_ng: z.boolean({ error: "require_ng must be true or false" }).optional().meta({ description: "Default true: without NG scores, a 400." }),
+      require_ng: z
+        .boolean({ error: "require_ng must be true or false" })
+        .optional()
+        .meta({ description: 'Default true (false with rule "false_alarm_rate", which needs none): without NG images, a 400 before any image is scored.' }),
       model_version: versionNumber("model_version", "The version to score and calibrate; absent = the active one."),
       ...ruleFields,
       include_curve: z

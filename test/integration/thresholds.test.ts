@@ -315,5 +315,9 @@ describe("thresholds a quality engineer can sign, over HTTP: rules, error rates 
     ]);
     const okOnly = (await api.calibrateDataset({ ...ids("Line"), require_ng: false })).ok();
     expect([okOnly.miss_rate, okOnly.n_ng, okOnly.warnings.map((w) => w.code)]).toEqual([null, 0, expect.arrayContaining(["no_ng_scores"])]);
+    // the old rule needs NG images unless told otherwise; false_alarm_rate needs none
+    expect((await api.calibrateDataset({ ...ids("Line") })).error().error).toBe("No NG samples available for calibration.");
+    const rateOnly = (await api.calibrateDataset({ ...ids("Line"), rule: "false_alarm_rate", target: 0.2 })).ok();
+    expect([rateOnly.rule, rateOnly.n_ng, rateOnly.miss_rate]).toEqual(["false_alarm_rate", 0, null]);
   });
 });

@@ -13,6 +13,8 @@ import { recipeDimensions } from "../lineMetrics";
 import type { Services } from "../services";
 import { batchCommand, batchEstimateMs, countFiles, requireVersion, scoreDataset, storeBatchResult, type BatchCommand } from "./scoreDataset";
 
+const f1WithoutNg = () => new InvalidInputError('rule "f1" needs NG images: the NG dataset has no scored image; upload some, or use rule "false_alarm_rate"');
+
 async function calibrateDatasetResult(services: Services, command: BatchCommand, progress: JobProgress | null, ctx: UseCaseContext) {
   const settings = command.calibration ?? { requireNg: true };
   const { items, fanOut: report } = await scoreDataset(services, command, progress, ctx);
@@ -21,8 +23,7 @@ async function calibrateDatasetResult(services: Services, command: BatchCommand,
   if (ok.length === 0) throw new InvalidInputError("No valid OK samples for calibration.");
   if (settings.requireNg && ng.length === 0) throw new InvalidInputError("No NG samples available for calibration.");
   const rule = settings.rule ?? "old";
-  if (rule === "f1" && ng.length === 0)
-    throw new InvalidInputError('rule "f1" needs NG images: the NG dataset has no scored image; upload some, or use rule "false_alarm_rate"');
+  if (rule === "f1" && ng.length === 0) throw f1WithoutNg();
   const version = await requireVersion(services, command.identity, command.modelVersion, ctx);
   const mmPerPx = version.mmPerPx ?? command.defaultMmPerPx;
   if (mmPerPx === null) throw new InvalidInputError("mm_per_px is required: the memory records none; send default_mm_per_px");
@@ -88,14 +89,21 @@ export async function calibrateDatasetOrStartJob(services: Services, input: Cali
     calibration: {
       scorePercentile: input.score_percentile,
       areaMm2Thr: input.area_mm2_thr,
-      requireNg: input.require_ng ?? true,
+      // the old rule (and its callers) expect NG images unless told otherwise; false_alarm_rate needs none
+      requireNg: input.require_ng ?? (input.rule ?? "old") !== "false_alarm_rate",
       rule: input.rule ?? "old",
       target: input.target ?? null,
       threshold: input.threshold ?? null,
       includeCurve: input.include_curve ?? false,
     },
   };
-  const images = await countFiles(services, identity, command.labels, ctx);
+  // what the scores could not change is refused before any image is scored (a job can take minutes)
+  const okImages = await countFiles(services, identity, ["ok"], ctx);
+  const ngImages = await countFiles(services, identity, ["ng"], ctx);
+  if (okImages === 0) throw new InvalidInputError("No valid OK samples for calibration.");
+  if (command.calibration!.rule === "f1" && ngImages === 0) throw f1WithoutNg();
+  if (command.calibration!.requireNg && ngImages === 0) throw new InvalidInputError("No NG samples available for calibration.");
+  const images = okImages + ngImages;
   const estimate = batchEstimateMs(services, images);
   if (!answersInRequest(services.config.fanOut, estimate, ctx.remainingMs()))
     return startJob(services, "calibrate_dataset", { ...command }, images, estimate, ctx);
