@@ -78,6 +78,11 @@ export async function fitCommand(
   folder: string,
   options: ModelOptions & { mmPerPx: number; memoryFit?: boolean; replace?: boolean; append?: boolean; modelVersion?: number; candidate?: boolean },
 ): Promise<number> {
+  if (!options.append && options.modelVersion !== undefined)
+    throw new CliError("--model-version names the version to append to: use it with --append", EXIT.USAGE);
+  if (options.append && options.memoryFit)
+    throw new CliError("--memory-fit is for a whole fit: an append keeps the parent's rows and adds what k-center greedy picks", EXIT.USAGE);
+  if (options.append && options.replace) throw new CliError("--replace clears the OK dataset the model was fitted on: not with --append", EXIT.USAGE);
   const api = clientOf(options);
   const files = await imagePaths(folder);
   if (options.replace)
@@ -185,7 +190,7 @@ export async function inferCommand(
         }) + "\n",
       );
       if (options.out) {
-        const caption = `${image.filename}  score ${res.score.toFixed(4)}  threshold ${res.threshold?.toFixed(4) ?? "none"}  ${defective ? "DEFECT" : "ok"}`;
+        const caption = `${image.filename}  score ${res.score.toFixed(4)}  threshold ${res.threshold?.toFixed(4) ?? "none"}  ${res.threshold === null ? "uncalibrated" : defective ? "DEFECT" : "ok"}`;
         await overlayPng(
           Buffer.from(image.data),
           res.heatmap_fixed!.png_base64,
@@ -217,6 +222,12 @@ export async function calibrateCommand(
     curve?: boolean;
   },
 ): Promise<number> {
+  if (options.rule === "false_alarm_rate" && options.target === undefined)
+    throw new CliError("--rule false_alarm_rate needs --target, the largest share of good parts that may be flagged (e.g. 0.005)", EXIT.USAGE);
+  if (options.target !== undefined && options.rule !== "false_alarm_rate") throw new CliError("--target goes with --rule false_alarm_rate", EXIT.USAGE);
+  if (options.rule === "f1" && options.ok && !options.ng) throw new CliError("--rule f1 needs defective images too: add --ng <folder>", EXIT.USAGE);
+  if (options.target !== undefined && !(options.target > 0 && options.target < 1))
+    throw new CliError(`--target is a share of good parts, between 0 and 1 (e.g. 0.005), got ${options.target}`, EXIT.USAGE);
   const api = clientOf(options);
   const version = options.modelVersion !== undefined ? { model_version: options.modelVersion } : {};
   const settings = {

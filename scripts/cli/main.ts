@@ -81,6 +81,7 @@ model(
   .requiredOption("--versions <a,b>", "the two versions, e.g. 5,4", (value: string) => {
     const parts = value.split(",").map((v) => whole("--versions")(v.trim()));
     if (parts.length !== 2) throw new InvalidArgumentError("--versions takes two versions, e.g. 5,4");
+    if (parts[0] === parts[1]) throw new InvalidArgumentError("--versions takes two different versions, e.g. 5,4");
     return parts as [number, number];
   })
   .option("--mm-per-px <mm>", "millimetres per ROI pixel (default: the value stored at fit)", number("--mm-per-px"))
@@ -94,6 +95,7 @@ model(
   run(async () => {
     if (!["list", "activate", "delete"].includes(action))
       throw new CliError(`models: unknown action ${JSON.stringify(action)} (list, activate, delete)`, EXIT.USAGE);
+    if (action === "list" && version !== undefined) throw new CliError("models list takes no version (it lists them all)", EXIT.USAGE);
     const n = version === undefined ? undefined : whole("version")(version);
     if (action !== "list" && n === undefined) throw new CliError(`models ${action} needs a version number`, EXIT.USAGE);
     return modelsCommand(action, n, { ...program.opts(), ...options });
@@ -113,9 +115,9 @@ async function run(command: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await command();
   } catch (error) {
-    if (error instanceof CliError) {
+    if (error instanceof CliError || error instanceof InvalidArgumentError) {
       process.stderr.write(`patchcore-inspect: ${error.message}\n`);
-      process.exitCode = error.code;
+      process.exitCode = error instanceof CliError ? error.code : EXIT.USAGE;
     } else {
       process.stderr.write(`patchcore-inspect: ${(error as Error).stack ?? String(error)}\n`);
       process.exitCode = EXIT.SERVICE;

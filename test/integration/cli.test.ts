@@ -94,5 +94,23 @@ describe("the CLI against the local stack", () => {
     expect(refused.stderr).toMatch(/HTTP 400 not_fitted: Memory not found for \(Nobody, None\)/);
     const down = await cli(["--url", "http://127.0.0.1:9", "status"]);
     expect([down.code, down.stderr]).toEqual([3, expect.stringMatching(/could not be reached/)]);
+    // options that do not go together are usage errors, said before any request (the URL answers nothing)
+    const offline = ["--url", "http://127.0.0.1:9"];
+    const ok = path.join(dir, "ok");
+    for (const [args, message] of [
+      [["models", "activate", "abc", ...model], "version must be a whole number >= 1"],
+      [["models", "list", "7", ...model], "models list takes no version (it lists them all)"],
+      [["compare", ok, "--versions", "2,2", ...model], "--versions takes two different versions, e.g. 5,4"],
+      [["fit", ok, "--mm-per-px", "0.1", "--model-version", "2", ...model], "--model-version names the version to append to: use it with --append"],
+      [["fit", ok, "--mm-per-px", "0.1", "--append", "--memory-fit", ...model], "--memory-fit is for a whole fit"],
+      [["calibrate", "--target", "0.1", ...model], "--target goes with --rule false_alarm_rate"],
+      [["calibrate", "--rule", "false_alarm_rate", ...model], "--rule false_alarm_rate needs --target"],
+      [["calibrate", "--rule", "false_alarm_rate", "--target", "5", ...model], "--target is a share of good parts, between 0 and 1 (e.g. 0.005), got 5"],
+      [["calibrate", "--rule", "f1", "--ok", ok, ...model], "--rule f1 needs defective images too: add --ng <folder>"],
+    ] as const) {
+      const answer = await cli([...offline, ...args]);
+      expect([args.join(" "), answer.code, answer.stderr]).toEqual([args.join(" "), 2, expect.stringContaining(message)]);
+      expect(answer.stderr.trim().split("\n")).toHaveLength(1);
+    }
   }, 60_000);
 });
