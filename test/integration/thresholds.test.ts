@@ -267,14 +267,15 @@ describe("thresholds a quality engineer can sign, over HTTP: rules, error rates 
         false_alarm_rate: { estimated_on: "in_sample", n: 1 },
         miss_rate: { n: 1 },
       });
+      // a rule without what it needs is a usage error, said before any request
       const wrong = await cli([...model, "--rule", "false_alarm_rate"]);
-      expect([wrong.code, wrong.stderr.trim()]).toEqual([3, expect.stringMatching(/Missing field target: rule "false_alarm_rate"/)]);
+      expect([wrong.code, wrong.stderr.trim()]).toEqual([2, expect.stringMatching(/--rule false_alarm_rate needs --target/)]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
 
-  it("answers every malformed rule with a 400 naming the field", async () => {
+  it("answers every malformed rule with a 400 naming the field; on a dataset without NG images, what each rule allows; scores at the percentile it stores", async () => {
     const cases: [Parameters<InspectionClient["calibrateNg"]>[0] | null, Parameters<InspectionClient["calibrateDataset"]>[0] | null, RegExp][] = [
       [
         { ...ids("Line"), ok_scores: [0.1], rule: "median" as "old" },
@@ -319,5 +320,12 @@ describe("thresholds a quality engineer can sign, over HTTP: rules, error rates 
     expect((await api.calibrateDataset({ ...ids("Line") })).error().error).toBe("No NG samples available for calibration.");
     const rateOnly = (await api.calibrateDataset({ ...ids("Line"), rule: "false_alarm_rate", target: 0.2 })).ok();
     expect([rateOnly.rule, rateOnly.n_ng, rateOnly.miss_rate]).toEqual(["false_alarm_rate", 0, null]);
+    // another score_percentile: the images are scored at the percentile stored (as the old backend), so /infer scores them the same after
+    const at90 = (await api.calibrateDataset({ ...ids("Line"), require_ng: false, score_percentile: 90 })).ok();
+    expect(at90.score_percentile).toBe(90);
+    const inferred: number[] = [];
+    for (const seed of [11, 12, 13, 14, 15, 16, 17, 18, 19, 20])
+      inferred.push((await api.infer({ ...ids("Line") }, await png(`g${seed}.png`, goodImage(seed)))).ok().score);
+    expect(split(at90.scores).ok.sort((a, b) => a - b)).toEqual(inferred.sort((a, b) => a - b));
   });
 });

@@ -19,6 +19,8 @@ export const scoreTask = datasetChunkTask.extend({
   includeHeatmap: z.boolean(),
   defaultMmPerPx: z.number().nullable(),
   modelVersion: z.number().int().positive(),
+  /** /calibrate_dataset: the map percentile that makes each score (the one it stores); absent: the version's calibration's. */
+  scorePercentile: z.number().optional(),
 });
 export type ScoreTask = z.infer<typeof scoreTask>;
 
@@ -102,7 +104,7 @@ export async function scoreChunk(services: Services, task: ScoreTask, ctx: UseCa
         items[d.at] = batchItem(
           task.files[d.at]!,
           d.mmPerPx,
-          await inspectDecoded(services, d.input, d.image, ctx, { lockScale: false, embedded: embedded[k]! }),
+          await inspectDecoded(services, d.input, d.image, ctx, { lockScale: false, embedded: embedded[k]!, scorePercentile: task.scorePercentile }),
           task.includeHeatmap,
         );
       } catch (error) {

@@ -83,6 +83,7 @@ export async function scoreDataset(services: Services, command: BatchCommand, pr
     includeHeatmap: command.includeHeatmap,
     defaultMmPerPx: command.defaultMmPerPx,
     modelVersion: command.modelVersion,
+    ...(command.calibration ? { scorePercentile: command.calibration.scorePercentile ?? config.patchcore.scorePercentile } : {}),
   }));
   const { outcomes, retried } = await runOnWorkers(services, tasks, progress, ctx);
 

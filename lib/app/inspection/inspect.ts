@@ -52,6 +52,8 @@ export interface InspectOptions {
    * several images per ONNX run); without it the forward runs here.
    */
   readonly embedded?: EmbeddedImage;
+  /** Score with this percentile of the map instead of the stored calibration's (/calibrate_dataset scores at the percentile it will store, as the old backend). */
+  readonly scorePercentile?: number;
 }
 
 /**
@@ -120,7 +122,7 @@ export async function inspectDecoded(
   const fitId = typeof memory.bank.metadata.fit_id === "string" ? memory.bank.metadata.fit_id : null;
   // a calibration computed against another fit's scores (it records the fit it was made for)
   const calibrationStale = calibration !== null && typeof calibration.fit_id === "string" && calibration.fit_id !== fitId;
-  const scorePercentile = calibration?.score_percentile ?? config.patchcore.scorePercentile;
+  const scorePercentile = options.scorePercentile ?? calibration?.score_percentile ?? config.patchcore.scorePercentile;
   const scale = input.heatmap_scale === "model" ? fixedScaleAnchor(calibration?.threshold ?? null, memory.bank.metadata.covering_radius) : undefined;
   const areaMm2Threshold = calibration?.area_mm2_thr ?? config.patchcore.areaMm2Threshold;
   const result = await inspectEmbedded(
