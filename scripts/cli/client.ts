@@ -37,8 +37,16 @@ export async function resultOrJob<T>(api: InspectionClient, what: string, reply:
   if (job.state === "failed")
     throw new CliError(`${what}: job ${job.job_id} failed: ${job.error?.error ?? "unknown reason"} (${job.error?.code ?? ""})`, EXIT.JOB_FAILED);
   if (job.result_url) {
-    const full = await fetch(job.result_url);
-    if (full.ok) return (await full.json()) as Record<string, unknown>;
+    // the full result (every item, the scores, the curve) is only there: its summary is not the answer asked for
+    const full = await fetch(job.result_url).catch((error: unknown) => {
+      throw new CliError(`${what}: job ${job.job_id} done, but its full result could not be fetched (${(error as Error).message})`, EXIT.SERVICE);
+    });
+    if (!full.ok)
+      throw new CliError(
+        `${what}: job ${job.job_id} done, but its full result answered HTTP ${full.status}; its summary: ${JSON.stringify(job.result)}`,
+        EXIT.SERVICE,
+      );
+    return (await full.json()) as Record<string, unknown>;
   }
   return job.result ?? {};
 }
