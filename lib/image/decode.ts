@@ -62,3 +62,13 @@ export async function decodeImage(bytes: Uint8Array, maxPixels: number, name = "
     throw new InvalidInputError(`${name}: the image data is corrupt or truncated (${(cause as Error).message})`, { cause });
   }
 }
+
+/**
+ * The header of an image that decodes whole (as a fit or an inspection will decode it): what a
+ * dataset accepts, so that no stored image can fail every later fit.
+ */
+export async function checkImage(bytes: Uint8Array, maxPixels: number, name = "image"): Promise<ImageHeader> {
+  const header = await readImageHeader(bytes, maxPixels, name);
+  await decodeImage(bytes, maxPixels, name);
+  return header;
+}

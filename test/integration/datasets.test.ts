@@ -82,6 +82,16 @@ describe("datasets over HTTP", () => {
     expect((await api.uploadDataset("ok", ids, [await png(3)], [{ mm_per_px: -1 }])).error().error).toMatch(
       /metas\[0\]: mm_per_px must be a number > 0, got -1/,
     );
+    // a truncated image (its header intact) is refused whole: stored, it would fail every later fit
+    const whole = await png(5);
+    const cut = { filename: "cut.png", data: whole.data.subarray(0, Math.floor(whole.data.length * 0.6)) };
+    const before = (await api.listDataset(ids)).ok().classes.ok?.count ?? 0;
+    const truncated = (await api.uploadDataset("ok", ids, [whole, cut])).error();
+    expect([truncated.code, truncated.error]).toEqual([
+      "invalid_input",
+      expect.stringMatching(/^images\[1\] \(cut\.png\): the image data is corrupt or truncated/),
+    ]);
+    expect((await api.listDataset(ids)).ok().classes.ok?.count ?? 0).toBe(before);
   });
 
   it("locks mm_per_px per recipe: the first value given fixes it, another is a 409 naming both, until unlocked", async () => {
@@ -116,6 +126,14 @@ describe("datasets over HTTP", () => {
     expect(await scratch()).toHaveLength(3);
     const refused = (await api.commitUploads({ ...ids, label: "ok", uploads: [{ upload_id: "00000000-0000-0000-0000-000000000000" }] })).error();
     expect(refused.error).toMatch(/nothing was uploaded for upload_id 00000000-/);
+    // a truncated upload is refused at the commit, and the commit stores nothing
+    const [cutLink] = (await api.createUploads({ ...ids, label: "ok", files: [{ filename: "cut.png", content_type: "image/png" as const }] })).ok().uploads;
+    await fetch(cutLink!.url, { method: cutLink!.method, headers: cutLink!.headers, body: Buffer.from(images[0]!.data.subarray(0, 400)) });
+    const cutCommit = (
+      await api.commitUploads({ ...ids, label: "ok", uploads: [{ upload_id: links.uploads[0]!.upload_id }, { upload_id: cutLink!.upload_id }] })
+    ).error();
+    expect(cutCommit.error).toMatch(/^uploads\[1\] \([0-9a-f-]+\): the image data is corrupt or truncated/);
+    expect((await api.listDataset(ids)).ok().classes.ok?.count ?? 0).toBe(0);
     const committed = (
       await api.commitUploads({
         ...ids,

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { CommitUploadsRequest, CreateUploadsRequest } from "../../contract/datasets";
 import { InvalidInputError, UnavailableError } from "../../errors";
-import { readImageHeader } from "../../image/decode";
+import { checkImage } from "../../image/decode";
 import type { UseCaseContext } from "../../context";
 import { checkMmPerPx } from "../recipes/mmPerPxLock";
 import type { Services } from "../services";
@@ -80,7 +80,7 @@ export async function commitUploads(services: Services, input: CommitUploadsRequ
       const object = await ctx.timings.time("s3_get", () => store.get(key));
       if (!object)
         throw new InvalidInputError(`uploads[${i}]: nothing was uploaded for upload_id ${upload.upload_id} (expired, already committed, or the PUT failed)`);
-      const header = await readImageHeader(object.body, config.limits.maxImagePixels, `uploads[${i}] (${upload.upload_id})`);
+      const header = await checkImage(object.body, config.limits.maxImagePixels, `uploads[${i}] (${upload.upload_id})`);
       const filename = storedFilename(header.format);
       const contentType = header.format === "jpeg" ? "image/jpeg" : "image/png";
       const sha256 = sha256Hex(object.body);

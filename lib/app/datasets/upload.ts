@@ -1,5 +1,5 @@
 import type { DatasetUploadRequest } from "../../contract/datasets";
-import { readImageHeader } from "../../image/decode";
+import { checkImage } from "../../image/decode";
 import type { UseCaseContext } from "../../context";
 import { checkMmPerPx, ensureMmPerPx } from "../recipes/mmPerPxLock";
 import type { Services } from "../services";
@@ -65,7 +65,7 @@ export async function uploadImages(services: Services, label: DatasetLabel, inpu
   for (const mm of metaScales(metas)) await checkMmPerPx(services, dataset.recipeId, mm, ctx);
   const headers = [];
   for (const [i, file] of input.images.entries())
-    headers.push(await readImageHeader(file.data, config.limits.maxImagePixels, `images[${i}] (${file.filename || "unnamed"})`));
+    headers.push(await checkImage(file.data, config.limits.maxImagePixels, `images[${i}] (${file.filename || "unnamed"})`));
   const files: NewFile[] = [];
   const written: string[] = [];
   const cleanup = async () => {
