@@ -94,6 +94,8 @@ export interface Config {
     readonly lambdaEndpoint: string;
     readonly workerFunction: string;
     readonly jobRunnerFunction: string;
+    /** The job runner's timeout (s): a job queued or running a minute past it is reported failed. */
+    readonly jobRunnerTimeoutS: number;
     /** Images per worker invocation of a dataset fit (each worker embeds them and reduces them to a partial coreset). */
     readonly fitChunkImages: number;
     /** Images per worker invocation of batch scoring. */
@@ -174,6 +176,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       lambdaEndpoint: v.LAMBDA_ENDPOINT,
       workerFunction: v.WORKER_FUNCTION,
       jobRunnerFunction: v.JOB_RUNNER_FUNCTION,
+      jobRunnerTimeoutS: v.JOB_RUNNER_TIMEOUT_S,
       fitChunkImages: v.FIT_CHUNK_IMAGES,
       scoreChunkImages: v.SCORE_CHUNK_IMAGES,
       width: v.FANOUT_WIDTH,

@@ -185,6 +185,12 @@ export const VARIABLES = {
   ),
   WORKER_FUNCTION: text("patchcore-inspection-dev-worker", "the fan-out worker function", { deployed: "${self:service}-${sls:stage}-worker" }),
   JOB_RUNNER_FUNCTION: text("patchcore-inspection-dev-jobRunner", "the job runner function", { deployed: "${self:service}-${sls:stage}-jobRunner" }),
+  JOB_RUNNER_TIMEOUT_S: num(
+    900,
+    { min: 1, max: 900, integer: true },
+    "the job runner's timeout, s: a job still queued or running a minute past it is reported failed (code time_budget)",
+    { deployed: "${self:functions.jobRunner.timeout}" },
+  ),
   FIT_CHUNK_IMAGES: num(8, { min: 1, max: 200, integer: true }, "images per worker invocation of a dataset fit"),
   SCORE_CHUNK_IMAGES: num(10, { min: 1, max: 500, integer: true }, "images per worker invocation of batch scoring"),
   FANOUT_WIDTH: num(32, { min: 1, max: 1000, integer: true }, "worker invocations at once per fit or batch (the Lambda concurrency one job may take)"),
