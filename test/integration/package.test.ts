@@ -234,7 +234,7 @@ describe("serverless package (no AWS credentials, no network)", () => {
     expect(readFileSync(path.join(PROJECT_ROOT, ".serverless/cloudformation-template-update-stack.json"), "utf8")).not.toContain("arn:aws:");
   });
 
-  it("keeps the bucket private, TLS-only, and expires replaced versions, abandoned uploads and unfinished multipart uploads", () => {
+  it("keeps the bucket private, TLS-only, and expires replaced versions, abandoned uploads, jobs after a week and unfinished multipart uploads", () => {
     const { ModelsBucket: bucket, ModelsBucketPolicy: policy } = template().Resources;
     expect(bucket!.Properties.PublicAccessBlockConfiguration).toEqual({
       BlockPublicAcls: true,
@@ -247,6 +247,7 @@ describe("serverless package (no AWS credentials, no network)", () => {
     expect(rules.every((r) => r.Status === "Enabled")).toBe(true);
     expect(rules.find((r) => r.NoncurrentVersionExpiration && !r.Prefix)).toMatchObject({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } });
     expect(rules.find((r) => r.Prefix === "models/uploads/")).toMatchObject({ ExpirationInDays: 1 });
+    expect(rules.find((r) => r.Prefix === "models/jobs/")).toMatchObject({ ExpirationInDays: 7 });
     expect(rules.find((r) => r.AbortIncompleteMultipartUpload)).toMatchObject({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } });
     expect(policy!.Properties.Bucket).toEqual({ Ref: "ModelsBucket" });
     expect(policy!.Properties.PolicyDocument.Statement).toEqual([

@@ -112,8 +112,12 @@ describe("one S3 key layout: lib/store/keys.ts", () => {
       "custom.uploadsPrefix": KEY_FOLDERS.uploads,
       "custom.iam.writeRecipeMeta.Resource.Fn::Sub": `${KEY_FOLDERS.recipeMeta}`,
       "custom.iam.writeJobs.Resource.Fn::Sub": `${KEY_FOLDERS.jobs}`,
+      "resources.Resources.ModelsBucket.Properties.LifecycleConfiguration.Rules.2.Prefix": KEY_FOLDERS.jobs,
     });
     const lifecycle = yml.resources.Resources.ModelsBucket.Properties.LifecycleConfiguration.Rules as { Id: string; Prefix?: string }[];
-    expect(lifecycle.filter((r) => r.Prefix !== undefined).map((r) => [r.Id, r.Prefix])).toEqual([["ExpireAbandonedUploads", "${self:custom.uploadsPrefix}"]]);
+    expect(lifecycle.filter((r) => r.Prefix !== undefined).map((r) => [r.Id, r.Prefix])).toEqual([
+      ["ExpireAbandonedUploads", "${self:custom.uploadsPrefix}"],
+      ["ExpireJobs", `\${self:custom.modelsPrefix}${KEY_FOLDERS.jobs}`],
+    ]);
   });
 });
