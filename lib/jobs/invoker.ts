@@ -1,4 +1,4 @@
-import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { InvokeCommand, LambdaClient, TooManyRequestsException } from "@aws-sdk/client-lambda";
 import type { Config } from "../config";
 import type { WorkerResult, WorkerTask } from "./tasks";
 
@@ -19,7 +19,8 @@ export class WorkerFailedError extends Error {
 /**
  * Worker invocations through the Lambda API (@aws-sdk/client-lambda): on AWS the worker
  * function, locally serverless-offline's Lambda endpoint serving the same handler. One
- * invocation per chunk, RequestResponse; retries are the fan-out's own (once per chunk).
+ * invocation per chunk, RequestResponse; retries are the fan-out's own (once per chunk), but for
+ * throttling, which is waited out here.
  */
 export class LambdaInvoker implements WorkerInvoker {
   private readonly client: LambdaClient;
@@ -29,6 +30,8 @@ export class LambdaInvoker implements WorkerInvoker {
     region: string,
     /** Wraps the client (X-Ray: each invocation a subsegment). */
     capture: (client: LambdaClient) => LambdaClient = (client) => client,
+    /** Waits before each new try of an invocation Lambda throttled (ms, each with up to as much again at random); then the throttle is the chunk's failure. */
+    private readonly throttleBackoffMs: readonly number[] = [500, 1000, 2000, 4000, 8000],
   ) {
     this.client = capture(
       new LambdaClient({
@@ -41,8 +44,25 @@ export class LambdaInvoker implements WorkerInvoker {
     );
   }
 
+  /**
+   * A throttled invocation (the account's or the function's concurrency used up) never ran, so it
+   * is tried again after a wait rather than spending the chunk's one retry; other failures are
+   * not retried here (a timed-out invocation may have run).
+   */
+  private async sendThrottled(command: InvokeCommand) {
+    for (let wait = 0; ; wait++) {
+      try {
+        return await this.client.send(command);
+      } catch (error) {
+        if (!(error instanceof TooManyRequestsException) || wait >= this.throttleBackoffMs.length) throw error;
+        const ms = this.throttleBackoffMs[wait]!;
+        await new Promise((resolve) => setTimeout(resolve, ms + Math.random() * ms));
+      }
+    }
+  }
+
   async invoke(task: WorkerTask & { attempt: number }): Promise<WorkerResult> {
-    const out = await this.client.send(
+    const out = await this.sendThrottled(
       new InvokeCommand({ FunctionName: this.fanOut.workerFunction, InvocationType: "RequestResponse", Payload: Buffer.from(JSON.stringify(task)) }),
     );
     const text = out.Payload ? Buffer.from(out.Payload).toString("utf8") : "null";
@@ -60,6 +80,6 @@ export class LambdaInvoker implements WorkerInvoker {
   }
 
   async startAsync(functionName: string, payload: unknown): Promise<void> {
-    await this.client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: "Event", Payload: Buffer.from(JSON.stringify(payload)) }));
+    await this.sendThrottled(new InvokeCommand({ FunctionName: functionName, InvocationType: "Event", Payload: Buffer.from(JSON.stringify(payload)) }));
   }
 }
