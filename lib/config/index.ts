@@ -11,6 +11,8 @@ export interface LimitsConfig {
   readonly maxFiles: number;
   /** Bytes of one uploaded file. */
   readonly maxFileBytes: number;
+  /** Bytes per direct upload (presigned PUT), checked at the commit before it is read. */
+  readonly maxUploadBytes: number;
   /** Bytes of one whole request body. */
   readonly maxRequestBytes: number;
   /** Decoded pixels (width x height, summed over its images) one request may bring: bounds a fit's memory. */
@@ -166,6 +168,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxImagePixels: v.MAX_IMAGE_PIXELS,
       maxFiles: v.MAX_FILES,
       maxFileBytes: v.MAX_FILE_BYTES,
+      maxUploadBytes: v.MAX_UPLOAD_BYTES,
       maxRequestBytes: v.MAX_REQUEST_BYTES,
       maxRequestPixels: v.MAX_REQUEST_PIXELS,
       maxResponseBytes: v.MAX_RESPONSE_BYTES,

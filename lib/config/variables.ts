@@ -158,6 +158,11 @@ export const VARIABLES = {
   MAX_IMAGE_PIXELS: num(4096 * 4096, { min: 1, integer: true }, "largest decoded image, width x height (decompression-bomb guard)"),
   MAX_FILES: num(64, { min: 1, integer: true }, "files per multipart request"),
   MAX_FILE_BYTES: num(LAMBDA_RAW_BODY_BYTES, { min: 1, integer: true }, "bytes per uploaded file"),
+  MAX_UPLOAD_BYTES: num(
+    64 * 1024 * 1024,
+    { min: 1, integer: true },
+    "bytes per direct upload (presigned PUT), checked at the commit before it is read (8 are read at once)",
+  ),
   MAX_REQUEST_BYTES: num(
     LAMBDA_RAW_BODY_BYTES,
     { min: 1, integer: true },

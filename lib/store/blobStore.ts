@@ -6,6 +6,8 @@
 export interface BlobHead {
   readonly etag: string;
   readonly metadata: Readonly<Record<string, string>>;
+  /** Bytes. */
+  readonly size: number;
 }
 
 export interface StoredBlob extends BlobHead {

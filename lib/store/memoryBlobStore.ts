@@ -7,19 +7,19 @@ export class MemoryBlobStore implements BlobStore {
 
   async get(key: string): Promise<StoredBlob | null> {
     const object = this.objects.get(key);
-    return object ? { etag: object.etag, metadata: object.metadata, body: object.body.slice() } : null;
+    return object ? { etag: object.etag, metadata: object.metadata, body: object.body.slice(), size: object.body.length } : null;
   }
 
   async head(key: string): Promise<BlobHead | null> {
     const object = this.objects.get(key);
-    return object ? { etag: object.etag, metadata: object.metadata } : null;
+    return object ? { etag: object.etag, metadata: object.metadata, size: object.body.length } : null;
   }
 
   async put(key: string, body: Uint8Array, options: PutOptions): Promise<string> {
     const current = this.objects.get(key);
     if ((options.ifNoneMatch === "*" && current) || (options.ifMatch !== undefined && current?.etag !== options.ifMatch)) throw new PreconditionFailed(key);
     const etag = `"${createHash("md5").update(body).digest("hex")}"`;
-    this.objects.set(key, { body: body.slice(), etag, metadata: { ...options.metadata }, lastModified: new Date() });
+    this.objects.set(key, { body: body.slice(), etag, metadata: { ...options.metadata }, size: body.length, lastModified: new Date() });
     return etag;
   }
 

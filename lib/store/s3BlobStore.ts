@@ -58,14 +58,14 @@ export class S3BlobStore implements BlobStore {
     return this.call("GET", key, async () => {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       const body = await out.Body!.transformToByteArray();
-      return { body, etag: out.ETag ?? "", metadata: out.Metadata ?? {} };
+      return { body, etag: out.ETag ?? "", metadata: out.Metadata ?? {}, size: body.length };
     });
   }
 
   async head(key: string): Promise<BlobHead | null> {
     return this.call("HEAD", key, async () => {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { etag: out.ETag ?? "", metadata: out.Metadata ?? {} };
+      return { etag: out.ETag ?? "", metadata: out.Metadata ?? {}, size: out.ContentLength ?? 0 };
     });
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { CommitUploadsRequest, CreateUploadsRequest } from "../../contract/datasets";
-import { InvalidInputError, UnavailableError } from "../../errors";
+import { InvalidInputError, TooLargeError, UnavailableError } from "../../errors";
 import { checkImage } from "../../image/decode";
 import type { UseCaseContext } from "../../context";
 import { checkMmPerPx } from "../recipes/mmPerPxLock";
@@ -77,9 +77,16 @@ export async function commitUploads(services: Services, input: CommitUploadsRequ
   try {
     files = await mapLimited(input.uploads, COMMIT_CONCURRENCY, async (upload, i) => {
       const key = uploadKey(config.s3.prefix, upload.upload_id);
+      const nothing = () =>
+        new InvalidInputError(`uploads[${i}]: nothing was uploaded for upload_id ${upload.upload_id} (expired, already committed, or the PUT failed)`);
+      // a presigned PUT takes any size: the size is checked before the bytes are read
+      const head = await ctx.timings.time("s3_head", () => store.head(key));
+      if (!head) throw nothing();
+      if (head.size > config.limits.maxUploadBytes) {
+        throw new TooLargeError(`uploads[${i}]: ${head.size} bytes is over the limit of ${config.limits.maxUploadBytes} bytes per upload (MAX_UPLOAD_BYTES)`);
+      }
       const object = await ctx.timings.time("s3_get", () => store.get(key));
-      if (!object)
-        throw new InvalidInputError(`uploads[${i}]: nothing was uploaded for upload_id ${upload.upload_id} (expired, already committed, or the PUT failed)`);
+      if (!object) throw nothing();
       const header = await checkImage(object.body, config.limits.maxImagePixels, `uploads[${i}] (${upload.upload_id})`);
       const filename = storedFilename(header.format);
       const contentType = header.format === "jpeg" ? "image/jpeg" : "image/png";
