@@ -19,6 +19,8 @@ const entrySchema = z.object({
   /** The client's meta plus role_id, roi_id, label, filename, recipe_id, created_at_utc when absent (the old backend's rule). */
   meta: z.record(z.string(), z.unknown()),
   added_at: z.string(),
+  /** The direct upload it was committed from: a commit retried is not added twice. */
+  upload_id: z.string().optional(),
 });
 export type DatasetEntry = z.infer<typeof entrySchema>;
 

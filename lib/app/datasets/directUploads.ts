@@ -60,6 +60,8 @@ export async function createUploads(services: Services, input: CreateUploadsRequ
  * POST /datasets/uploads/commit: registers uploaded bytes in the dataset with their metas. Each
  * upload is read back and checked as an image (400 naming it otherwise), copied under a stored
  * name, then all enter the catalog in one conditional write; the scratch objects are removed.
+ * Idempotent: an upload the catalog already holds (a commit retried after its answer was lost)
+ * is answered with its stored name and not added again.
  */
 export async function commitUploads(services: Services, input: CommitUploadsRequest, ctx: UseCaseContext) {
   const { store, config, datasets } = services;
@@ -73,9 +75,13 @@ export async function commitUploads(services: Services, input: CommitUploadsRequ
   const cleanup = async () => {
     for (const filename of written) await datasets.deleteFile(dataset, input.label, filename, ctx.timings);
   };
+  // a commit retried (its answer lost): the uploads the catalog holds already are answered with their stored names, not read again
+  const { catalog } = await datasets.catalog(dataset, ctx.timings);
+  const already = new Map(catalog.files.filter((e) => e.upload_id !== undefined).map((e) => [e.upload_id!, e.filename]));
+  const pending = input.uploads.map((upload, i) => ({ upload, i })).filter(({ upload }) => !already.has(upload.upload_id));
   let files: NewFile[];
   try {
-    files = await mapLimited(input.uploads, COMMIT_CONCURRENCY, async (upload, i) => {
+    files = await mapLimited(pending, COMMIT_CONCURRENCY, async ({ upload, i }) => {
       const key = uploadKey(config.s3.prefix, upload.upload_id);
       const nothing = () =>
         new InvalidInputError(`uploads[${i}]: nothing was uploaded for upload_id ${upload.upload_id} (expired, already committed, or the PUT failed)`);
@@ -97,16 +103,33 @@ export async function commitUploads(services: Services, input: CommitUploadsRequ
       written.push(filename);
       const original = typeof metas[i]!.filename === "string" ? (metas[i]!.filename as string) : upload.upload_id;
       const meta = storedMeta(metas[i]!, { ...datasetEcho(dataset), label: input.label, filename, original_filename: original });
-      return { label: input.label, filename, bytes: object.body.length, sha256, contentType, width: header.width, height: header.height, meta };
+      return {
+        label: input.label,
+        filename,
+        bytes: object.body.length,
+        sha256,
+        contentType,
+        width: header.width,
+        height: header.height,
+        meta,
+        uploadId: upload.upload_id,
+      };
     });
   } catch (error) {
     await cleanup().catch(() => undefined);
     throw error;
   }
-  await commitFiles(services, dataset, files, ctx, cleanup);
+  const committed = await commitFiles(services, dataset, files, ctx, cleanup);
+  const names = new Map(already);
+  for (const f of files) {
+    const first = committed.get(f.uploadId!);
+    // a racing commit of the same upload got there first: this copy is named by no catalog
+    if (first !== undefined) await datasets.deleteFile(dataset, input.label, f.filename, ctx.timings).catch(() => undefined);
+    names.set(f.uploadId!, first ?? f.filename);
+  }
   for (const id of ids) await store.delete(uploadKey(config.s3.prefix, id)).catch(() => undefined);
-  ctx.log.info("uploads committed", { ...datasetEcho(dataset), label: input.label, saved: files.length });
-  return { status: "ok" as const, saved: files.map((f) => f.filename), recipe_id: dataset.recipeId };
+  ctx.log.info("uploads committed", { ...datasetEcho(dataset), label: input.label, saved: files.length, already: ids.length - files.length });
+  return { status: "ok" as const, saved: ids.map((id) => names.get(id)!), recipe_id: dataset.recipeId };
 }
 
 /**

@@ -19,12 +19,15 @@ export interface NewFile {
   readonly width: number;
   readonly height: number;
   readonly meta: Meta;
+  /** The direct upload it comes from (POST /datasets/uploads/commit). */
+  readonly uploadId?: string;
 }
 
 /**
  * Adds stored files to the dataset's catalog in one conditional write (the commit point), after the
  * recipe's mm_per_px lock has taken the metas' scale. If the commit fails, the files just stored
- * are removed (best effort): a file no catalog names is never read.
+ * are removed (best effort): a file no catalog names is never read. Answers the direct uploads
+ * the catalog held already (upload id -> stored name), which were not added again.
  */
 export async function commitFiles(
   services: Services,
@@ -32,7 +35,7 @@ export async function commitFiles(
   files: readonly NewFile[],
   ctx: UseCaseContext,
   cleanup: () => Promise<void>,
-): Promise<void> {
+): Promise<ReadonlyMap<string, string>> {
   try {
     for (const mm of metaScales(files.map((f) => f.meta))) await ensureMmPerPx(services, dataset.recipeId, mm, ctx);
     const added = new Date().toISOString();
@@ -46,8 +49,14 @@ export async function commitFiles(
       height: f.height,
       meta: f.meta,
       added_at: added,
+      ...(f.uploadId ? { upload_id: f.uploadId } : {}),
     }));
-    await services.datasets.update(dataset, ctx.timings, (catalog) => ({ catalog: { ...catalog, files: [...catalog.files, ...entries] }, result: undefined }));
+    // a direct upload already in the catalog (a commit retried, or two racing) is not added again: its stored name is answered
+    return await services.datasets.update(dataset, ctx.timings, (catalog) => {
+      const committed = new Map(catalog.files.filter((e) => e.upload_id !== undefined).map((e) => [e.upload_id!, e.filename]));
+      const fresh = entries.filter((e) => e.upload_id === undefined || !committed.has(e.upload_id));
+      return { catalog: { ...catalog, files: [...catalog.files, ...fresh] }, result: committed };
+    });
   } catch (error) {
     await cleanup().catch((cause: unknown) =>
       ctx.log.warn("could not remove the files of a failed upload (never read: no catalog names them)", { error: cause }),
