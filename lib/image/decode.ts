@@ -50,6 +50,11 @@ export async function readImageHeader(bytes: Uint8Array, maxPixels: number, name
  */
 export async function decodeImage(bytes: Uint8Array, maxPixels: number, name = "image"): Promise<RgbImage> {
   await readImageHeader(bytes, maxPixels, name);
+  return decodePixels(bytes, maxPixels, name);
+}
+
+/** decodeImage's pixels, once its header was read and checked. */
+async function decodePixels(bytes: Uint8Array, maxPixels: number, name: string): Promise<RgbImage> {
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: "error", autoOrient: false })
       .removeAlpha()
@@ -69,6 +74,6 @@ export async function decodeImage(bytes: Uint8Array, maxPixels: number, name = "
  */
 export async function checkImage(bytes: Uint8Array, maxPixels: number, name = "image"): Promise<ImageHeader> {
   const header = await readImageHeader(bytes, maxPixels, name);
-  await decodeImage(bytes, maxPixels, name);
+  await decodePixels(bytes, maxPixels, name);
   return header;
 }

@@ -80,30 +80,30 @@ async function calibrateDatasetResult(services: Services, command: BatchCommand,
 export async function calibrateDatasetOrStartJob(services: Services, input: CalibrateDatasetRequest, ctx: UseCaseContext) {
   const identity = identityOf(input);
   const version = await requireVersion(services, identity, input.model_version, ctx);
+  const calibration: NonNullable<BatchCommand["calibration"]> = {
+    scorePercentile: input.score_percentile,
+    areaMm2Thr: input.area_mm2_thr,
+    // the old rule (and its callers) expect NG images unless told otherwise; false_alarm_rate needs none
+    requireNg: input.require_ng ?? (input.rule ?? "old") !== "false_alarm_rate",
+    rule: input.rule ?? "old",
+    target: input.target ?? null,
+    threshold: input.threshold ?? null,
+    includeCurve: input.include_curve ?? false,
+  };
   const command: BatchCommand = {
     identity,
     modelVersion: version.version,
     labels: ["ok", "ng"],
     includeHeatmap: false,
     defaultMmPerPx: input.default_mm_per_px ?? null,
-    calibration: {
-      scorePercentile: input.score_percentile,
-      areaMm2Thr: input.area_mm2_thr,
-      // the old rule (and its callers) expect NG images unless told otherwise; false_alarm_rate needs none
-      requireNg: input.require_ng ?? (input.rule ?? "old") !== "false_alarm_rate",
-      rule: input.rule ?? "old",
-      target: input.target ?? null,
-      threshold: input.threshold ?? null,
-      includeCurve: input.include_curve ?? false,
-    },
+    calibration,
   };
   // what the scores could not change is refused before any image is scored (a job can take minutes)
-  const okImages = await countFiles(services, identity, ["ok"], ctx);
-  const ngImages = await countFiles(services, identity, ["ng"], ctx);
+  const { total: images, byLabel } = await countFiles(services, identity, command.labels, ctx);
+  const [okImages, ngImages] = [byLabel.get("ok") ?? 0, byLabel.get("ng") ?? 0];
   if (okImages === 0) throw new InvalidInputError("No valid OK samples for calibration.");
-  if (command.calibration!.rule === "f1" && ngImages === 0) throw f1WithoutNg();
-  if (command.calibration!.requireNg && ngImages === 0) throw new InvalidInputError("No NG samples available for calibration.");
-  const images = okImages + ngImages;
+  if (calibration.rule === "f1" && ngImages === 0) throw f1WithoutNg();
+  if (calibration.requireNg && ngImages === 0) throw new InvalidInputError("No NG samples available for calibration.");
   const estimate = batchEstimateMs(services, images);
   if (!answersInRequest(services.config.fanOut, estimate, ctx.remainingMs()))
     return startJob(services, "calibrate_dataset", { ...command }, images, estimate, ctx);

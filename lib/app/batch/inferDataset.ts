@@ -42,7 +42,7 @@ export async function inferDatasetOrStartJob(services: Services, input: InferDat
     includeHeatmap: input.include_heatmap ?? false,
     defaultMmPerPx: input.default_mm_per_px ?? null,
   };
-  const images = await countFiles(services, identity, command.labels, ctx);
+  const images = (await countFiles(services, identity, command.labels, ctx)).total;
   const estimate = batchEstimateMs(services, images);
   if (!answersInRequest(services.config.fanOut, estimate, ctx.remainingMs())) return startJob(services, "infer_dataset", { ...command }, images, estimate, ctx);
   const result = await inferDatasetResult(services, command, null, ctx);

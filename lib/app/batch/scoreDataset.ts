@@ -45,10 +45,16 @@ export function batchEstimateMs(services: Services, images: number): number {
   return fanOutEstimateMs(services.config.fanOut, images, services.config.fanOut.scoreChunkImages, TAIL_MS);
 }
 
-/** How many stored images of `labels` a batch would score. */
-export async function countFiles(services: Services, identity: ModelIdentity, labels: readonly string[], ctx: UseCaseContext): Promise<number> {
+/** How many stored images of `labels` a batch would score, in all and per label (one read of the catalog). */
+export async function countFiles(
+  services: Services,
+  identity: ModelIdentity,
+  labels: readonly string[],
+  ctx: UseCaseContext,
+): Promise<{ total: number; byLabel: ReadonlyMap<string, number> }> {
   const { catalog } = await services.datasets.catalog(datasetOf(identity), ctx.timings);
-  return catalog.files.filter((f) => labels.includes(f.label)).length;
+  const byLabel = new Map(labels.map((label) => [label, catalog.files.filter((f) => f.label === label).length]));
+  return { total: [...byLabel.values()].reduce((a, b) => a + b, 0), byLabel };
 }
 
 /** The version a batch scores with (named, else the active one), resolved once before any work; not_fitted without a model. */
